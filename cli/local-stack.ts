@@ -1,0 +1,95 @@
+/**
+ * The local stack behind `npm start`: simulated backends, ext-proc and the dev gateway, each on its own
+ * loopback port and talking over real HTTP and gRPC, all fed from one manifest file that is watched.
+ */
+import { compile } from '../config/compile.ts';
+import { readManifests, watchConfig } from '../config/file-source.ts';
+import { ConfigError } from '../config/problems.ts';
+import { secretLookup } from '../config/secrets.ts';
+import { buildRouteTable } from '../dev-gateway/route-table.ts';
+import { type DevGateway, startDevGateway } from '../dev-gateway/server.ts';
+import { type ExtProcServer, startExtProc } from '../ext-proc/server.ts';
+import { supportedProviders } from '../ext-proc/translate/registry.ts';
+import type { Logger } from '../observability/logger.ts';
+import { simulatedBackends, startFleet } from '../sim/fleet.ts';
+import type { ModelServer } from '../sim/model-server.ts';
+
+export interface LocalStackOptions {
+  configPath: string;
+  logger: Logger;
+  host?: string;
+  gatewayPort?: number;
+  grpcPort?: number;
+  /** undefined: no admin server. */
+  adminPort?: number;
+  maxRequestBodyBytes?: number;
+  simTiming?: { ttftMs?: number; msPerToken?: number };
+}
+
+export interface LocalStack {
+  gatewayUrl: string;
+  extProc: ExtProcServer;
+  gateway: DevGateway;
+  sims: ModelServer[];
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const { logger } = options;
+  const { manifests, problems } = readManifests(options.configPath);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const compiled = compile(manifests, { supportedProviders });
+  if (compiled.problems.length > 0) throw new ConfigError(compiled.problems);
+
+  const sims = await startFleet(simulatedBackends(manifests, secretLookup(manifests)), options.simTiming);
+  const extProc = await startExtProc({
+    snapshot: compiled.snapshot,
+    logger,
+    grpcAddress: `${host}:${options.grpcPort ?? 50051}`,
+    adminHost: host,
+    ...(options.adminPort !== undefined ? { adminPort: options.adminPort } : {}),
+    ...(options.maxRequestBodyBytes !== undefined
+      ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
+      : {}),
+  });
+  let routes = buildRouteTable(compiled.snapshot);
+  const gateway = await startDevGateway({
+    host,
+    port: options.gatewayPort ?? 8080,
+    extProcTarget: `${host}:${extProc.grpcPort}`,
+    routes: () => routes,
+    logger,
+  });
+  const watcher = watchConfig(
+    options.configPath,
+    { supportedProviders },
+    {
+      onSnapshot(snapshot) {
+        extProc.store.replace(snapshot);
+        routes = buildRouteTable(snapshot);
+        extProc.metrics.configReloads.inc({ result: 'applied' });
+        logger.info({ event: 'config_applied', version: snapshot.version }, 'configuration reloaded');
+      },
+      onRejected(error) {
+        extProc.metrics.configReloads.inc({ result: 'rejected' });
+        logger.error(
+          { event: 'config_rejected', problems: error instanceof ConfigError ? error.problems : undefined },
+          `configuration change rejected, keeping the last good one: ${error.message}`,
+        );
+      },
+    },
+  );
+  return {
+    gatewayUrl: gateway.url,
+    extProc,
+    gateway,
+    sims,
+    async close() {
+      watcher.close();
+      await gateway.close();
+      await extProc.shutdown(2_000);
+      await Promise.all(sims.map((s) => s.close()));
+    },
+  };
+}

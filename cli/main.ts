@@ -1,0 +1,186 @@
+/**
+ * agent-router <ext-proc|dev|sim|start> [--config FILE] …
+ * Each command runs until SIGTERM/SIGINT, then drains and exits.
+ */
+import { parseArgs } from 'node:util';
+import { loadSnapshot, readManifests, watchConfig } from '../config/file-source.ts';
+import { ConfigError } from '../config/problems.ts';
+import { secretLookup } from '../config/secrets.ts';
+import { buildRouteTable } from '../dev-gateway/route-table.ts';
+import { startDevGateway } from '../dev-gateway/server.ts';
+import { startExtProc } from '../ext-proc/server.ts';
+import { supportedProviders } from '../ext-proc/translate/registry.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { simulatedBackends, startFleet } from '../sim/fleet.ts';
+import { startLocalStack } from './local-stack.ts';
+
+const USAGE = `usage: agent-router <command> [options]
+
+commands:
+  start          local stack: simulated backends + ext-proc + dev gateway (default config examples/local.yaml)
+  ext-proc       Envoy ext_proc server (gRPC :50051, admin :9190)
+  dev            dev gateway on :8080 in front of a running ext-proc (--ext-proc host:port)
+  sim            simulated model servers for the backends annotated agentrouter.dev/simulated
+
+options:
+  --config FILE      manifests: a multi-document YAML file or a folder of them
+  --host ADDR        listen address (default 127.0.0.1; ext-proc default 0.0.0.0)
+  --port N           dev gateway port (default 8080)
+  --grpc-port N      ext-proc gRPC port (default 50051)
+  --socket PATH      ext-proc also listens on this Unix socket
+  --admin-port N     ext-proc metrics/health port (default 9190)
+  --ext-proc TARGET  dev: ext-proc gRPC target (default 127.0.0.1:50051)
+  --max-body BYTES   largest request body ext-proc accepts (default 16 MiB)
+  --log-level LEVEL  pino level (default info)
+`;
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    config: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'grpc-port': { type: 'string' },
+    socket: { type: 'string' },
+    'admin-port': { type: 'string' },
+    'ext-proc': { type: 'string' },
+    'max-body': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+const command = positionals[0];
+const logger = createLogger({
+  ...(values['log-level'] ? { level: values['log-level'] } : {}),
+  name: `agent-router ${command ?? ''}`.trim(),
+});
+const num = (text: string | undefined, fallback: number) => (text === undefined ? fallback : Number(text));
+const configPath = values.config ?? 'examples/local.yaml';
+
+function onShutdown(logger: Logger, close: () => Promise<void>): void {
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ event: 'shutdown', signal }, 'draining');
+    close().then(
+      () => process.exit(0),
+      (error: Error) => {
+        logger.error({ err: error.message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  const maxBody = values['max-body'] === undefined ? undefined : Number(values['max-body']);
+  switch (command) {
+    case 'start': {
+      const stack = await startLocalStack({
+        configPath,
+        logger,
+        host: values.host ?? '127.0.0.1',
+        gatewayPort: num(values.port, 8080),
+        grpcPort: num(values['grpc-port'], 50051),
+        adminPort: num(values['admin-port'], 9190),
+        ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
+      });
+      process.stderr.write(
+        `\nagent-router local stack is up (config ${configPath})\n` +
+          `  OpenAI-compatible API  ${stack.gatewayUrl}/v1\n` +
+          `  ext-proc gRPC          127.0.0.1:${stack.extProc.grpcPort}\n` +
+          `  metrics                ${stack.extProc.adminUrl ?? '(off)'}/metrics\n` +
+          `  simulated backends     ${stack.sims.map((s) => `${s.name}=${s.url}`).join(' ')}\n\n`,
+      );
+      onShutdown(logger, () => stack.close());
+      return;
+    }
+    case 'ext-proc': {
+      const server = await startExtProc({
+        snapshot: loadSnapshot(configPath, { supportedProviders }),
+        logger,
+        grpcAddress: `${values.host ?? '0.0.0.0'}:${num(values['grpc-port'], 50051)}`,
+        adminHost: values.host ?? '0.0.0.0',
+        adminPort: num(values['admin-port'], 9190),
+        ...(values.socket ? { socketPath: values.socket } : {}),
+        ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
+      });
+      const watcher = watchConfig(
+        configPath,
+        { supportedProviders },
+        {
+          onSnapshot: (s) => {
+            server.store.replace(s);
+            server.metrics.configReloads.inc({ result: 'applied' });
+            logger.info({ event: 'config_applied', version: s.version }, 'configuration reloaded');
+          },
+          onRejected: (e) => {
+            server.metrics.configReloads.inc({ result: 'rejected' });
+            logger.error(
+              { event: 'config_rejected' },
+              `configuration change rejected, keeping the last good one: ${e.message}`,
+            );
+          },
+        },
+      );
+      onShutdown(logger, async () => {
+        watcher.close();
+        await server.shutdown();
+      });
+      return;
+    }
+    case 'dev': {
+      let routes = buildRouteTable(loadSnapshot(configPath, { supportedProviders }));
+      const gateway = await startDevGateway({
+        host: values.host ?? '127.0.0.1',
+        port: num(values.port, 8080),
+        extProcTarget: values['ext-proc'] ?? '127.0.0.1:50051',
+        routes: () => routes,
+        logger,
+      });
+      const watcher = watchConfig(
+        configPath,
+        { supportedProviders },
+        {
+          onSnapshot: (s) => {
+            routes = buildRouteTable(s);
+          },
+          onRejected: (e) => logger.error({ event: 'config_rejected' }, e.message),
+        },
+      );
+      onShutdown(logger, async () => {
+        watcher.close();
+        await gateway.close();
+      });
+      return;
+    }
+    case 'sim': {
+      const { manifests, problems } = readManifests(configPath);
+      if (problems.length > 0) throw new ConfigError(problems);
+      const sims = await startFleet(simulatedBackends(manifests, secretLookup(manifests)));
+      for (const s of sims)
+        logger.info({ event: 'sim_listening', name: s.name, url: s.url }, 'simulated backend listening');
+      onShutdown(logger, async () => {
+        await Promise.all(sims.map((s) => s.close()));
+      });
+      return;
+    }
+    case 'endpoint-picker':
+    case 'envoy-config':
+      process.stderr.write(`agent-router ${command}: not part of this build yet (see the open issues)\n`);
+      process.exit(2);
+      return;
+    default:
+      process.stderr.write(USAGE);
+      process.exit(values.help ? 0 : 2);
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`agent-router: ${error.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,344 @@
+/**
+ * The dev gateway: an HTTP server that plays Envoy's part for the local stack and the integration
+ * tests. Per request it runs the router-level ext_proc filter, routes on the target header, runs one
+ * upstream-level ext_proc filter per attempt with retries/fallback as the route's policy says, and
+ * streams the response back through both filters chunk by chunk. It talks to ext-proc only over gRPC.
+ */
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { AgentRouterError, errors } from '../ext-proc/errors.ts';
+import { FILTER_METADATA_KEY, ROUTE_HEADER } from '../ext-proc/headers.ts';
+import type { Logger } from '../observability/logger.ts';
+import { extProcPackageDefinition } from '../protos/envoy.ts';
+import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
+import { ExtProcFailure, type FilterConfig, FilterRun, ImmediateReply } from './filter-run.ts';
+import { HeaderBag } from './header-bag.ts';
+import type { GatewayRoute } from './route-table.ts';
+import { type UpstreamFailure, UpstreamPool } from './upstream.ts';
+
+export interface DevGatewayOptions {
+  host: string;
+  port: number;
+  /** ext-proc gRPC target, "host:port" or "unix:/path". */
+  extProcTarget: string;
+  /** The route table in force (re-read per request, so config reloads apply). */
+  routes: () => ReadonlyMap<string, GatewayRoute>;
+  logger: Logger;
+  router?: Partial<FilterConfig>;
+  upstream?: Partial<FilterConfig>;
+  /** Envoy's buffer limit for a request body; ext-proc applies its own, usually lower, limit. */
+  maxRequestBodyBytes?: number;
+}
+
+export interface DevGateway {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The ext_proc filter settings our Envoy configuration uses (see README, "Envoy configuration"). */
+export const DEFAULT_FILTER: Omit<FilterConfig, 'metadata'> = {
+  requestBodyMode: 'NONE',
+  responseBodyMode: 'NONE',
+  allowModeOverride: true,
+  messageTimeoutMs: 2_000,
+};
+
+type ProcessClient = grpc.Client & {
+  Process(metadata: grpc.Metadata): grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse>;
+};
+
+export async function startDevGateway(options: DevGatewayOptions): Promise<DevGateway> {
+  const definition = grpc.loadPackageDefinition(extProcPackageDefinition());
+  // biome-ignore lint/suspicious/noExplicitAny: grpc-js's generated constructors are untyped
+  const Client = (definition.envoy as any).service.ext_proc.v3.ExternalProcessor as new (
+    target: string,
+    credentials: grpc.ChannelCredentials,
+    options?: grpc.ChannelOptions,
+  ) => ProcessClient;
+  const client = new Client(options.extProcTarget, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  });
+  const pool = new UpstreamPool();
+  const maxBody = options.maxRequestBodyBytes ?? 64 * 1024 * 1024;
+  const filterConfig = (
+    level: 'router' | 'upstream',
+    overrides: Partial<FilterConfig> | undefined,
+  ): FilterConfig => ({
+    ...DEFAULT_FILTER,
+    ...overrides,
+    metadata: { [FILTER_METADATA_KEY]: level },
+  });
+  const routerConfig = filterConfig('router', options.router);
+  const upstreamConfig = filterConfig('upstream', options.upstream);
+  const open = (metadata: Record<string, string>) => {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+    return client.Process(md);
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: Error) => {
+      options.logger.error(
+        { event: 'dev_gateway_error', err: error.message },
+        'dev gateway failed a request',
+      );
+      if (!res.headersSent) sendJson(res, 500, errors.internal('gateway error').toBody());
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks = await readBody(req, maxBody);
+    if (chunks === undefined) {
+      sendJson(res, 413, errors.bodyTooLarge(maxBody).toBody());
+      return;
+    }
+    const headers = HeaderBag.from(Object.entries(req.headers));
+    headers.set(':method', req.method ?? 'GET');
+    headers.set(':path', req.url ?? '/');
+    headers.set(':authority', req.headers.host ?? 'localhost');
+    headers.set(':scheme', 'http');
+    headers.delete('host');
+    // Envoy generates x-request-id when the client sends none.
+    if (!headers.get('x-request-id')) headers.set('x-request-id', randomUUID());
+
+    const router = new FilterRun(open, routerConfig);
+    const live = new Set<FilterRun>([router]);
+    let upstreamRequest: http.ClientRequest | undefined;
+    let finished = false;
+    res.on('close', () => {
+      if (finished) return;
+      // Client went away: Envoy resets the upstream request and the ext_proc streams.
+      upstreamRequest?.destroy();
+      for (const f of live) f.cancel();
+    });
+
+    let body: Buffer[];
+    try {
+      body = await router.request(headers, chunks);
+    } catch (error) {
+      router.cancel();
+      if (error instanceof ImmediateReply) return writeImmediate(res, error);
+      throw asExtProcError(error);
+    }
+
+    const target = headers.get(ROUTE_HEADER);
+    const route = target === undefined ? undefined : options.routes().get(target);
+    if (!route) {
+      const noRoute = new AgentRouterError(
+        404,
+        'invalid_request_error',
+        'route_not_found',
+        `No route matches this request${target ? ` (target ${target})` : ''}.`,
+      );
+      await deliverLocal(res, [router], noRoute);
+      finished = true;
+      return;
+    }
+
+    const maxAttempts = Math.max(1, Math.min(route.retry.attempts, route.clusters.length));
+    for (let attempt = 1; ; attempt++) {
+      const cluster = route.clusters[attempt - 1]!;
+      const attemptHeaders = headers.clone();
+      attemptHeaders.set('x-envoy-attempt-count', String(attempt));
+      const upstream = new FilterRun(open, upstreamConfig);
+      live.add(upstream);
+      let attemptBody: Buffer[];
+      try {
+        attemptBody = await upstream.request(attemptHeaders, body);
+      } catch (error) {
+        upstream.cancel();
+        if (error instanceof ImmediateReply) {
+          await deliver(res, [router], error.status, immediateHeaders(error), [immediateBody(error)]);
+          finished = true;
+          return;
+        }
+        throw asExtProcError(error);
+      }
+      const isLast = attempt >= maxAttempts;
+      let response: IncomingMessage;
+      try {
+        response = await pool.send(
+          cluster,
+          attemptHeaders,
+          attemptBody,
+          route.retry.perAttemptTimeoutMs,
+          (r) => {
+            upstreamRequest = r;
+          },
+        );
+      } catch (error) {
+        upstream.cancel();
+        live.delete(upstream);
+        const failure = error as UpstreamFailure;
+        const retryable =
+          failure.kind === 'reset' ? route.retry.retryOn.has('5xx') : route.retry.retryOn.has(failure.kind);
+        if (!isLast && retryable) continue;
+        const local =
+          failure.kind === 'timeout'
+            ? errors.upstreamTimeout(failure.message)
+            : errors.upstreamUnavailable(failure.message);
+        await deliverLocal(res, [router], local);
+        finished = true;
+        return;
+      }
+      const status = response.statusCode ?? 502;
+      const retryableStatus =
+        (status >= 500 && route.retry.retryOn.has('5xx')) ||
+        (status === 429 && route.retry.retryOn.has('429'));
+      if (!isLast && retryableStatus) {
+        response.resume();
+        upstream.cancel();
+        live.delete(upstream);
+        continue;
+      }
+      await deliver(
+        res,
+        [upstream, router],
+        status,
+        HeaderBag.from(Object.entries(response.headers)),
+        response,
+      );
+      finished = true;
+      return;
+    }
+  }
+
+  async function deliverLocal(
+    res: ServerResponse,
+    filters: FilterRun[],
+    error: AgentRouterError,
+  ): Promise<void> {
+    const headers = HeaderBag.from([['content-type', 'application/json']]);
+    await deliver(res, filters, error.status, headers, [Buffer.from(JSON.stringify(error.toBody()))]);
+  }
+
+  /** The encode path: upstream-level filter first, then router-level (Envoy's filter order). */
+  async function deliver(
+    res: ServerResponse,
+    filters: FilterRun[],
+    status: number,
+    headers: HeaderBag,
+    source: AsyncIterable<Buffer> | Buffer[],
+  ): Promise<void> {
+    headers.set(':status', String(status));
+    try {
+      const bodyless = Array.isArray(source) && source.every((c) => c.length === 0);
+      for (const f of filters) await f.responseHeaders(headers, bodyless);
+      if (filters.some((f) => f.buffersResponse)) {
+        const parts: Buffer[] = [];
+        for await (const chunk of source) parts.push(chunk as Buffer);
+        let whole: Buffer = Buffer.concat(parts);
+        for (const f of filters) whole = await f.responseBody(whole, headers);
+        headers.set('content-length', String(whole.length));
+        writeHead(res, headers);
+        res.end(whole);
+      } else {
+        if (filters.some((f) => f.responseBodyMode !== 'NONE')) headers.delete('content-length');
+        writeHead(res, headers);
+        for await (const chunk of source) {
+          let c = chunk as Buffer;
+          for (const f of filters) c = await f.responseChunk(c, false);
+          if (c.length > 0) res.write(c);
+        }
+        let tail: Buffer = Buffer.alloc(0);
+        for (const f of filters) tail = await f.responseChunk(tail, true);
+        res.end(tail);
+      }
+      for (const f of filters) f.close();
+    } catch (error) {
+      for (const f of filters) f.cancel();
+      if (error instanceof ImmediateReply && !res.headersSent) return writeImmediate(res, error);
+      if (!res.headersSent) {
+        const failure = asExtProcError(error);
+        sendJson(res, failure.status, failure.toBody());
+        return;
+      }
+      // The response has started: like Envoy, reset the downstream stream rather than fake an ending.
+      res.destroy();
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  options.logger.info(
+    { event: 'dev_gateway_listening', port, extProc: options.extProcTarget },
+    'dev gateway listening',
+  );
+  return {
+    url: `http://${options.host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          pool.close();
+          client.close();
+          resolve();
+        });
+      }),
+  };
+}
+
+function asExtProcError(error: unknown): AgentRouterError {
+  if (error instanceof AgentRouterError) return error;
+  const detail =
+    error instanceof ExtProcFailure ? error.message : `unexpected error: ${(error as Error).message}`;
+  // Envoy with failure_mode_allow=false answers 500 when the ext_proc stream fails.
+  return new AgentRouterError(
+    500,
+    'api_error',
+    'ext_proc_failure',
+    `The gateway's processor failed: ${detail}`,
+  );
+}
+
+function immediateHeaders(reply: ImmediateReply): HeaderBag {
+  const headers = HeaderBag.from([['content-type', 'text/plain']]);
+  headers.apply(reply.response.headers);
+  return headers;
+}
+
+function immediateBody(reply: ImmediateReply): Buffer {
+  return reply.response.body ?? Buffer.alloc(0);
+}
+
+function writeImmediate(res: ServerResponse, reply: ImmediateReply): void {
+  const headers = immediateHeaders(reply);
+  const body = immediateBody(reply);
+  headers.set(':status', String(reply.status));
+  headers.set('content-length', String(body.length));
+  writeHead(res, headers);
+  res.end(body);
+}
+
+function writeHead(res: ServerResponse, headers: HeaderBag): void {
+  res.writeHead(Number(headers.get(':status') ?? 200), headers.toHttp());
+  res.flushHeaders();
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(payload.length) });
+  res.end(payload);
+}
+
+/** Reads the request body as it arrived (chunk by chunk); undefined when over the limit. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer[] | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let over = false;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > limit) over = true;
+    if (!over) chunks.push(chunk as Buffer);
+  }
+  return over ? undefined : chunks;
+}

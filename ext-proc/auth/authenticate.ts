@@ -1,0 +1,45 @@
+/**
+ * Gateway-key authentication. Keys are known only by their SHA-256; the presented key is hashed, looked
+ * up by hash, and the digests compared in constant time, so neither the key nor its prefix leaks through
+ * timing. A disabled key and an unknown key get the same answer.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { sha256 } from '../../config/compile.ts';
+import type { CompiledRouteConfig, Snapshot } from '../../config/snapshot.ts';
+import { errors } from '../errors.ts';
+
+export interface Caller {
+  /** APIKey "<namespace>/<name>", or "anonymous" for a keyless request. */
+  keyId: string;
+  routeConfig: CompiledRouteConfig;
+  attributes: Readonly<Record<string, string>>;
+}
+
+const ANONYMOUS_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
+const BEARER = /^bearer\s+(.+)$/i;
+
+/** The gateway key from `Authorization: Bearer …` or `x-api-key`, as the OpenAI and Anthropic SDKs send it. */
+export function presentedKey(
+  authorization: string | undefined,
+  xApiKey: string | undefined,
+): string | undefined {
+  if (authorization !== undefined) {
+    const match = BEARER.exec(authorization.trim());
+    if (match) return match[1]!.trim();
+  }
+  const key = xApiKey?.trim();
+  return key ? key : undefined;
+}
+
+export function authenticate(snapshot: Snapshot, key: string | undefined): Caller {
+  if (key === undefined) {
+    const routeConfig = snapshot.keylessRouteConfig;
+    if (!routeConfig) throw errors.missingKey();
+    return { keyId: 'anonymous', routeConfig, attributes: ANONYMOUS_ATTRIBUTES };
+  }
+  const digest = sha256(key);
+  const found = snapshot.keysByHash.get(digest.toString('hex'));
+  if (!found || !timingSafeEqual(found.hash, digest) || found.disabled) throw errors.invalidKey();
+  if (!found.routeConfig.active) throw errors.routeConfigInactive(found.routeConfig.id);
+  return { keyId: found.id, routeConfig: found.routeConfig, attributes: found.attributes };
+}

@@ -1,0 +1,31 @@
+/**
+ * Header names of agent-router's contract with the gateway. The router-level phase sets the internal
+ * ones, the per-attempt phase reads and strips them; clients can never inject them because the
+ * router-level phase removes whatever a client sent under these names.
+ */
+export const INTERNAL_PREFIX = 'x-agent-router-';
+
+/** Target header: the chosen route entry id "<namespace>/<routeconfig>/<entry>"; the gateway routes on it. */
+export const ROUTE_HEADER = 'x-agent-router-route';
+export const KEY_ID_HEADER = 'x-agent-router-key-id';
+export const LOGICAL_MODEL_HEADER = 'x-agent-router-model';
+/** The request's id, shared by the router-level and per-attempt phases for log correlation. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Response headers the per-attempt phase adds, for the client and for the router-level log line. */
+export const RESOLVED_MODEL_HEADER = 'x-agent-router-resolved-model';
+export const BACKEND_HEADER = 'x-agent-router-backend';
+export const ATTEMPT_HEADER = 'x-agent-router-attempt';
+
+/**
+ * Envoy adds this to upstream requests when the route sets `include_request_attempt_count`; the
+ * per-attempt phase uses it to pick the fallback candidate (1 = first choice).
+ */
+export const ENVOY_ATTEMPT_COUNT_HEADER = 'x-envoy-attempt-count';
+
+/** gRPC metadata the gateway sets per ext_proc filter (Envoy GrpcService.initial_metadata). */
+export const FILTER_METADATA_KEY = 'x-agent-router-filter';
+export type FilterLevel = 'router' | 'upstream';
+
+/** Dynamic metadata namespace carrying the decision and usage. */
+export const METADATA_NAMESPACE = 'agent-router';

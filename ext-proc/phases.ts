@@ -1,0 +1,57 @@
+/**
+ * The contract between the ext_proc protocol state machine (stream.ts) and the policy it applies
+ * (router-phase.ts, upstream-phase.ts). Phases see plain values and return plain values; they never
+ * see gRPC messages or processing modes.
+ */
+import type { AgentRouterError } from './errors.ts';
+
+export class HttpHead {
+  constructor(private readonly headers: ReadonlyMap<string, string>) {}
+
+  /** Header value by lower-case name; repeated headers are joined with ", ". */
+  get(name: string): string | undefined {
+    return this.headers.get(name);
+  }
+
+  names(): IterableIterator<string> {
+    return this.headers.keys();
+  }
+}
+
+export type ResponseBodyMode = 'NONE' | 'BUFFERED' | 'STREAMED';
+
+export interface PhaseResult {
+  setHeaders?: readonly (readonly [string, string])[];
+  removeHeaders?: readonly string[];
+  /** Replacement body (request body phase or buffered response body). */
+  body?: Buffer;
+  clearRouteCache?: boolean;
+  /** From request headers: the phase needs the whole request body. */
+  needsBody?: boolean;
+  /** From response headers: how the phase wants the response body. */
+  responseBodyMode?: ResponseBodyMode;
+  /** Answer the client directly with this JSON (e.g. GET /v1/models), without going upstream. */
+  respond?: { status: number; body: unknown };
+  /** Namespaced dynamic metadata for later filters and access logs. */
+  dynamicMetadata?: Record<string, Record<string, unknown>>;
+}
+
+export interface StreamOutcome {
+  /** HTTP status sent to the client (the immediate response's, or the response headers'). */
+  status: number | undefined;
+  error?: AgentRouterError;
+  /** The stream ended before the response completed (client gone, gateway reset). */
+  cancelled: boolean;
+}
+
+export interface Phases {
+  requestHeaders(head: HttpHead, endOfStream: boolean): PhaseResult;
+  requestBody(body: Buffer): PhaseResult;
+  responseHeaders(head: HttpHead, endOfStream: boolean): PhaseResult;
+  responseBody(body: Buffer): PhaseResult;
+  /** A streamed response chunk; returns a replacement, or undefined to forward it unchanged. */
+  responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined;
+  finish(outcome: StreamOutcome): void;
+}
+
+export const NO_CHANGE: PhaseResult = Object.freeze({});

@@ -1,0 +1,203 @@
+/**
+ * Router-level phases (Envoy's HTTP filter chain, once per request): authenticate, read the model,
+ * decide the route, set the target header; on the way back read usage and write the request log line.
+ */
+import { randomUUID } from 'node:crypto';
+import type { SnapshotStore } from '../config/store.ts';
+import { authenticate, type Caller, presentedKey } from './auth/authenticate.ts';
+import { AgentRouterError, errors } from './errors.ts';
+import {
+  ATTEMPT_HEADER,
+  BACKEND_HEADER,
+  INTERNAL_PREFIX,
+  KEY_ID_HEADER,
+  LOGICAL_MODEL_HEADER,
+  METADATA_NAMESPACE,
+  REQUEST_ID_HEADER,
+  RESOLVED_MODEL_HEADER,
+  ROUTE_HEADER,
+} from './headers.ts';
+import { type HttpHead, NO_CHANGE, type PhaseResult, type Phases, type StreamOutcome } from './phases.ts';
+import type { RequestLogRecord, RequestObserver } from './request-log.ts';
+import { decide, type RouteDecision } from './router/route.ts';
+import { OPERATION_BY_PATH } from './translate/translator.ts';
+import { SseUsageScanner, type TokenUsage, usageFromJson } from './usage.ts';
+
+const GATEWAY_KEY_HEADERS = ['authorization', 'x-api-key'];
+const SET_BY_ROUTER = new Set([ROUTE_HEADER, KEY_ID_HEADER, LOGICAL_MODEL_HEADER]);
+
+export class RouterPhases implements Phases {
+  readonly #started = performance.now();
+  #requestId = '';
+  #caller: Caller | undefined;
+  #head: HttpHead | undefined;
+  #decision: RouteDecision | undefined;
+  #stream = false;
+  #resolvedModel: string | undefined;
+  #backend: string | undefined;
+  #attempts: number | undefined;
+  #usage: TokenUsage | undefined;
+  #scanner: SseUsageScanner | undefined;
+  #spoofed: string[] = [];
+
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly observer: RequestObserver,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  requestHeaders(head: HttpHead, endOfStream: boolean): PhaseResult {
+    this.#head = head;
+    this.#requestId = head.get(REQUEST_ID_HEADER) ?? randomUUID();
+    for (const name of head.names()) if (name.startsWith(INTERNAL_PREFIX)) this.#spoofed.push(name);
+    const method = head.get(':method') ?? 'GET';
+    const rawPath = head.get(':path') ?? '/';
+    const query = rawPath.indexOf('?');
+    const path = query < 0 ? rawPath : rawPath.slice(0, query);
+    const snapshot = this.store.current;
+    this.#caller = authenticate(snapshot, presentedKey(head.get('authorization'), head.get('x-api-key')));
+
+    if (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) {
+      return { respond: { status: 200, body: this.#models(path) } };
+    }
+    if (!OPERATION_BY_PATH.has(path)) {
+      throw new AgentRouterError(
+        404,
+        'invalid_request_error',
+        'unknown_url',
+        `Unknown request URL: ${method} ${path}.`,
+      );
+    }
+    if (method !== 'POST') {
+      throw new AgentRouterError(
+        405,
+        'invalid_request_error',
+        'method_not_allowed',
+        `${path} accepts POST only.`,
+      );
+    }
+    if (endOfStream) throw errors.invalidBody('The request has no body; send a JSON object.');
+    return { needsBody: true };
+  }
+
+  #models(path: string): unknown {
+    const names = this.#caller!.routeConfig.modelNames;
+    const entry = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'agent-router' });
+    if (path === '/v1/models') return { object: 'list', data: names.map(entry) };
+    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    if (!this.#caller!.routeConfig.models.has(id)) throw errors.modelNotFound(id);
+    return entry(id);
+  }
+
+  requestBody(body: Buffer): PhaseResult {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw errors.malformedJson((error as Error).message);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw errors.invalidBody('The request body must be a JSON object.');
+    }
+    const request = parsed as Record<string, unknown>;
+    if (typeof request.model !== 'string' || request.model.length === 0) throw errors.missingModel();
+    this.#stream = request.stream === true;
+    const caller = this.#caller!;
+    const head = this.#head!;
+    const sessionKey =
+      head.get(caller.routeConfig.sessionHeader) ??
+      (typeof request.user === 'string' ? request.user : undefined);
+    const decision = decide(caller.routeConfig, {
+      model: request.model,
+      sessionKey,
+      random: this.random(),
+      header: (name) => head.get(name),
+      attributes: caller.attributes,
+    });
+    this.#decision = decision;
+    const { entry } = decision;
+    return {
+      setHeaders: [
+        [ROUTE_HEADER, entry.id],
+        [KEY_ID_HEADER, caller.keyId],
+        [LOGICAL_MODEL_HEADER, decision.logicalModel],
+        [REQUEST_ID_HEADER, this.#requestId],
+      ],
+      // The gateway key stops here: no provider ever sees it.
+      removeHeaders: [...GATEWAY_KEY_HEADERS, ...this.#spoofed.filter((n) => !SET_BY_ROUTER.has(n))],
+      clearRouteCache: true,
+      dynamicMetadata: {
+        [METADATA_NAMESPACE]: {
+          request_id: this.#requestId,
+          key_id: caller.keyId,
+          route_config: decision.routeConfigId,
+          route_entry: entry.name,
+          logical_model: decision.logicalModel,
+          resolved_model: entry.resolvedModel,
+          backend: entry.backend.id,
+          decision: decision.reason,
+        },
+      },
+    };
+  }
+
+  responseHeaders(head: HttpHead): PhaseResult {
+    this.#resolvedModel = head.get(RESOLVED_MODEL_HEADER);
+    this.#backend = head.get(BACKEND_HEADER);
+    const attempt = Number(head.get(ATTEMPT_HEADER));
+    if (Number.isInteger(attempt) && attempt > 0) this.#attempts = attempt;
+    const status = Number(head.get(':status'));
+    if (!this.#decision || status < 200 || status >= 300) return NO_CHANGE;
+    const contentType = head.get('content-type') ?? '';
+    if (contentType.startsWith('text/event-stream')) {
+      this.#scanner = new SseUsageScanner();
+      return { responseBodyMode: 'STREAMED' };
+    }
+    return contentType.includes('json') ? { responseBodyMode: 'BUFFERED' } : NO_CHANGE;
+  }
+
+  responseBody(body: Buffer): PhaseResult {
+    this.#usage = usageFromJson(body);
+    if (!this.#usage) return NO_CHANGE;
+    return { dynamicMetadata: { [METADATA_NAMESPACE]: usageMetadata(this.#usage) } };
+  }
+
+  responseChunk(chunk: Buffer): Buffer | undefined {
+    this.#scanner?.push(chunk);
+    return undefined;
+  }
+
+  finish(outcome: StreamOutcome): void {
+    const decision = this.#decision;
+    const usage = this.#usage ?? this.#scanner?.usage;
+    const record: RequestLogRecord = {
+      requestId: this.#requestId,
+      keyId: this.#caller?.keyId,
+      method: this.#head?.get(':method'),
+      path: this.#head?.get(':path'),
+      routeConfig: decision?.routeConfigId,
+      routeEntry: decision?.entry.name,
+      decision: decision?.reason,
+      logicalModel: decision?.logicalModel,
+      resolvedModel: this.#resolvedModel ?? decision?.entry.resolvedModel,
+      backend: this.#backend ?? decision?.entry.backend.id,
+      attempts: this.#attempts,
+      stream: this.#stream,
+      status: outcome.cancelled && outcome.status === undefined ? 499 : (outcome.status ?? 0),
+      errorCode: outcome.error?.code,
+      cancelled: outcome.cancelled,
+      latencyMs: Math.round((performance.now() - this.#started) * 1000) / 1000,
+      usage,
+    };
+    this.observer.onRequest(record);
+  }
+}
+
+function usageMetadata(usage: TokenUsage): Record<string, unknown> {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.totalTokens,
+    cached_tokens: usage.cachedTokens,
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The ext-proc service: Envoy's ExternalProcessor over gRPC (TCP and optionally a Unix socket for the
+ * sidecar), grpc.health.v1, the admin HTTP server, and the configuration in force.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Snapshot } from '../config/snapshot.ts';
+import { SnapshotStore } from '../config/store.ts';
+import { startAdminServer } from '../observability/admin-server.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createExtProcMetrics, type ExtProcMetrics } from '../observability/metrics.ts';
+import { EXT_PROC_SERVICE, extProcPackageDefinition } from '../protos/envoy.ts';
+import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
+import { FILTER_METADATA_KEY } from './headers.ts';
+import type { Phases } from './phases.ts';
+import { requestLogObserver } from './request-log.ts';
+import { RouterPhases } from './router-phase.ts';
+import { ProcessingStream } from './stream.ts';
+import { UpstreamPhases } from './upstream-phase.ts';
+
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface ExtProcOptions {
+  snapshot: Snapshot;
+  logger: Logger;
+  /** "host:port" for gRPC; port 0 picks a free one. */
+  grpcAddress: string;
+  /** Optional Unix socket path (the sidecar deployment talks to ext-proc over it). */
+  socketPath?: string;
+  adminHost?: string;
+  /** Admin HTTP port; undefined disables the admin server (e.g. when the caller serves metrics). */
+  adminPort?: number;
+  maxRequestBodyBytes?: number;
+  metrics?: ExtProcMetrics;
+}
+
+export interface ExtProcServer {
+  grpcPort: number;
+  adminUrl: string | undefined;
+  store: SnapshotStore;
+  metrics: ExtProcMetrics;
+  /** Stops accepting streams, lets open ones finish (up to `graceMs`), then closes. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServer> {
+  const { logger } = options;
+  const store = new SnapshotStore(options.snapshot);
+  const metrics = options.metrics ?? createExtProcMetrics();
+  const observer = requestLogObserver(logger, metrics);
+  const attempts = {
+    onAttempt: (backend: string, provider: string) => metrics.attempts.inc({ backend, provider }),
+  };
+  const limits = {
+    maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
+    warn: (message: string) => logger.warn({ event: 'ext_proc_mode' }, message),
+  };
+  const definition = grpc.loadPackageDefinition(extProcPackageDefinition());
+  const service = (definition.envoy as any).service.ext_proc.v3.ExternalProcessor
+    .service as grpc.ServiceDefinition;
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': limits.maxRequestBodyBytes + 1024 * 1024,
+  });
+  server.addService(service, {
+    Process(call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) {
+      const level = call.metadata.get(FILTER_METADATA_KEY)[0];
+      const phases: Phases =
+        level === 'upstream' ? new UpstreamPhases(store, attempts) : new RouterPhases(store, observer);
+      new ProcessingStream(call, phases, limits);
+    },
+  });
+  const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
+  health.addToServer(server);
+
+  const grpcPort = await bind(server, options.grpcAddress);
+  if (options.socketPath) await bind(server, `unix:${options.socketPath}`);
+  let draining = false;
+  const admin =
+    options.adminPort === undefined
+      ? undefined
+      : await startAdminServer({
+          host: options.adminHost ?? '0.0.0.0',
+          port: options.adminPort,
+          registry: metrics.registry,
+          ready: () => !draining,
+        });
+  logger.info(
+    { event: 'ext_proc_listening', grpcPort, socketPath: options.socketPath, admin: admin?.url },
+    'ext-proc listening',
+  );
+
+  return {
+    grpcPort,
+    adminUrl: admin?.url,
+    store,
+    metrics,
+    async shutdown(graceMs = 10_000) {
+      draining = true;
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await admin?.close();
+    },
+  };
+}
+
+function bind(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve(port),
+    );
+  });
+}

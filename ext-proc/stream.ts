@@ -1,0 +1,335 @@
+/**
+ * One ext_proc `Process` stream: maps Envoy's messages to phase calls and phase results to Envoy's
+ * response messages, honouring the body send mode in force. It holds no routing or translation policy.
+ *
+ * Protocol facts (envoyproxy/envoy api/envoy/service/ext_proc/v3/external_processor.proto,
+ * processing_mode.proto):
+ * - every request message gets exactly one response, except in FULL_DUPLEX_STREAMED, where the server
+ *   answers body chunks with `streamed_response` mutations when it chooses, and may hold the headers
+ *   response until it has read the body (Envoy then sends body without waiting for it);
+ * - `mode_override` is honoured only in answer to a headers message;
+ * - in STREAMED mode, header mutations sent with a body response are not applied (headers are gone);
+ * - `protocol_config` arrives on the first message only and names the configured body modes;
+ * - with `observability_mode` the server must not answer at all.
+ */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type {
+  BodySendMode,
+  CommonResponse,
+  HeaderMap,
+  HeaderMutation,
+  ProcessingRequest,
+  ProcessingResponse,
+} from '../protos/ext-proc-messages.ts';
+import { AgentRouterError, errors } from './errors.ts';
+import { HttpHead, type PhaseResult, type Phases } from './phases.ts';
+import { toStruct } from './struct.ts';
+
+export interface StreamLimits {
+  maxRequestBodyBytes: number;
+  /** Called once when a configuration makes routing impossible (e.g. STREAMED without mode override). */
+  warn?(message: string): void;
+}
+
+type Call = ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+
+export function headMap(map: HeaderMap | undefined): HttpHead {
+  const headers = new Map<string, string>();
+  for (const h of map?.headers ?? []) {
+    const value =
+      h.raw_value !== undefined && h.raw_value.length > 0 ? h.raw_value.toString('utf8') : (h.value ?? '');
+    const previous = headers.get(h.key);
+    headers.set(h.key, previous === undefined ? value : `${previous}, ${value}`);
+  }
+  return new HttpHead(headers);
+}
+
+function headerMutation(result: PhaseResult): HeaderMutation | undefined {
+  if (!result.setHeaders?.length && !result.removeHeaders?.length) return undefined;
+  const mutation: HeaderMutation = {};
+  if (result.setHeaders?.length) {
+    mutation.set_headers = result.setHeaders.map(([key, value]) => ({
+      header: { key, raw_value: Buffer.from(value) },
+      append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+    }));
+  }
+  if (result.removeHeaders?.length) mutation.remove_headers = [...result.removeHeaders];
+  return mutation;
+}
+
+function commonResponse(result: PhaseResult, body?: Buffer): CommonResponse | undefined {
+  const response: CommonResponse = {};
+  const mutation = headerMutation(result);
+  if (mutation) response.header_mutation = mutation;
+  if (body !== undefined) response.body_mutation = { body };
+  if (result.clearRouteCache) response.clear_route_cache = true;
+  return mutation || body !== undefined || result.clearRouteCache ? response : undefined;
+}
+
+const warned = new Set<string>();
+
+export class ProcessingStream {
+  #requestBodyMode: BodySendMode = 'NONE';
+  #responseBodyMode: BodySendMode = 'NONE';
+  #configuredRequestMode: BodySendMode | undefined;
+  #configuredResponseMode: BodySendMode | undefined;
+  #requestChunks: Buffer[] = [];
+  #requestBytes = 0;
+  #responseChunks: Buffer[] = [];
+  /** FULL_DUPLEX_STREAMED: the request-headers answer, held until the body has been read. */
+  #deferredHeaders: PhaseResult | undefined;
+  #status: number | undefined;
+  #done = false;
+  #first = true;
+
+  constructor(
+    private readonly call: Call,
+    private readonly phases: Phases,
+    private readonly limits: StreamLimits,
+  ) {
+    call.on('data', (message: ProcessingRequest) => this.#onMessage(message));
+    // The gateway half-closes when it is done with the filter (e.g. after the response headers when the
+    // body is not processed): a normal end. Only a reset (cancelled, error) means the request was cut.
+    call.on('end', () => {
+      this.#finish(undefined, false);
+      call.end();
+    });
+    call.on('cancelled', () => this.#finish(undefined, true));
+    call.on('error', () => this.#finish(undefined, true));
+  }
+
+  #onMessage(message: ProcessingRequest): void {
+    if (this.#done) return;
+    if (this.#first) {
+      this.#first = false;
+      this.#configuredRequestMode = message.protocol_config?.request_body_mode;
+      this.#configuredResponseMode = message.protocol_config?.response_body_mode;
+      this.#requestBodyMode = this.#configuredRequestMode ?? 'NONE';
+      this.#responseBodyMode = this.#configuredResponseMode ?? 'NONE';
+    }
+    try {
+      const response = this.#handle(message);
+      if (response && !message.observability_mode) this.call.write(response);
+    } catch (error) {
+      const failure =
+        error instanceof AgentRouterError
+          ? error
+          : errors.internal(`ext-proc failed: ${(error as Error).message}`);
+      if (!message.observability_mode) this.call.write(errorResponse(failure));
+      this.#finish(failure, false);
+    }
+  }
+
+  #handle(message: ProcessingRequest): ProcessingResponse | undefined {
+    switch (message.request) {
+      case 'request_headers':
+        return this.#onRequestHeaders(message);
+      case 'request_body':
+        return this.#onRequestBody(message.request_body?.body, message.request_body?.end_of_stream === true);
+      case 'request_trailers':
+        return this.#onRequestTrailers();
+      case 'response_headers':
+        return this.#onResponseHeaders(message);
+      case 'response_body':
+        return this.#onResponseBody(
+          message.response_body?.body,
+          message.response_body?.end_of_stream === true,
+        );
+      case 'response_trailers':
+        this.#finish(undefined, false);
+        return { response_trailers: {} };
+      default:
+        throw errors.internal('ext_proc message without a request phase');
+    }
+  }
+
+  #onRequestHeaders(message: ProcessingRequest): ProcessingResponse | undefined {
+    const eos = message.request_headers?.end_of_stream === true;
+    const result = this.phases.requestHeaders(headMap(message.request_headers?.headers), eos);
+    if (result.respond) {
+      this.#status = result.respond.status;
+      this.#finish(undefined, false);
+      return immediateResponse(result.respond.status, result.respond.body, 'agent_router_direct_response');
+    }
+    if (!result.needsBody || eos) return this.#headersResponse('request_headers', result);
+    if (this.#requestBodyMode === 'FULL_DUPLEX_STREAMED') {
+      this.#deferredHeaders = result;
+      return undefined;
+    }
+    const response = this.#headersResponse('request_headers', result);
+    if (this.#requestBodyMode === 'NONE' || this.#requestBodyMode === 'STREAMED') {
+      // Routing on the body needs the headers held until the body is read: ask for BUFFERED.
+      response.mode_override = { request_body_mode: 'BUFFERED' };
+    }
+    return response;
+  }
+
+  #onRequestBody(chunk: Buffer | undefined, endOfStream: boolean): ProcessingResponse | undefined {
+    if (chunk && chunk.length > 0) {
+      this.#requestBytes += chunk.length;
+      if (this.#requestBytes > this.limits.maxRequestBodyBytes)
+        throw errors.bodyTooLarge(this.limits.maxRequestBodyBytes);
+      this.#requestChunks.push(chunk);
+    }
+    const mode = this.#requestBodyMode;
+    if (mode === 'BUFFERED_PARTIAL' && !endOfStream)
+      throw errors.bodyTooLarge(this.limits.maxRequestBodyBytes);
+    // BUFFERED bodies come whole in one message; the others stream until end_of_stream.
+    if (!endOfStream && mode !== 'BUFFERED') {
+      if (mode === 'STREAMED') return { request_body: { response: { body_mutation: { clear_body: true } } } };
+      return undefined;
+    }
+    return this.#completeRequestBody(mode);
+  }
+
+  #onRequestTrailers(): ProcessingResponse | undefined {
+    // Trailers end a body that streamed without end_of_stream on its last chunk.
+    if (this.#requestChunks.length > 0 || this.#deferredHeaders) {
+      const response = this.#completeRequestBody(this.#requestBodyMode);
+      if (response) this.call.write(response);
+    }
+    return { request_trailers: {} };
+  }
+
+  #completeRequestBody(mode: BodySendMode): ProcessingResponse | undefined {
+    const original =
+      this.#requestChunks.length === 1 ? this.#requestChunks[0]! : Buffer.concat(this.#requestChunks);
+    this.#requestChunks = [];
+    const result = this.phases.requestBody(original);
+    if (mode === 'FULL_DUPLEX_STREAMED') {
+      const held = this.#deferredHeaders ?? {};
+      this.#deferredHeaders = undefined;
+      this.call.write(this.#headersResponse('request_headers', mergeResults(held, result)));
+      const body = result.body ?? original;
+      return {
+        request_body: { response: { body_mutation: { streamed_response: { body, end_of_stream: true } } } },
+      };
+    }
+    if (mode === 'STREAMED') {
+      if (result.clearRouteCache || result.setHeaders?.length) this.#warnOnce('streamed-routing');
+      // Earlier chunks were cleared as they passed; the last chunk carries the whole body.
+      const response = commonResponse(result, result.body ?? original) ?? {};
+      return { request_body: { response } };
+    }
+    const response = commonResponse(result, result.body);
+    return withMetadata({ request_body: response ? { response } : {} }, result);
+  }
+
+  #onResponseHeaders(message: ProcessingRequest): ProcessingResponse {
+    const head = headMap(message.response_headers?.headers);
+    const status = Number(head.get(':status'));
+    if (Number.isFinite(status)) this.#status = status;
+    const eos = message.response_headers?.end_of_stream === true;
+    const result = this.phases.responseHeaders(head, eos);
+    const response = this.#headersResponse('response_headers', result);
+    const wanted = result.responseBodyMode;
+    if (eos) this.#finish(undefined, false);
+    else if (
+      wanted &&
+      this.#configuredResponseMode !== 'FULL_DUPLEX_STREAMED' &&
+      wanted !== this.#responseBodyMode
+    ) {
+      response.mode_override = { response_body_mode: wanted };
+      this.#responseBodyMode = wanted;
+    }
+    return response;
+  }
+
+  #onResponseBody(chunk: Buffer | undefined, endOfStream: boolean): ProcessingResponse | undefined {
+    const data = chunk ?? Buffer.alloc(0);
+    const mode = this.#responseBodyMode;
+    let response: ProcessingResponse | undefined;
+    if (mode === 'BUFFERED' || mode === 'BUFFERED_PARTIAL') {
+      this.#responseChunks.push(data);
+      if (!endOfStream && mode === 'BUFFERED') return undefined;
+      const whole =
+        this.#responseChunks.length === 1 ? this.#responseChunks[0]! : Buffer.concat(this.#responseChunks);
+      this.#responseChunks = [];
+      const result = this.phases.responseBody(whole);
+      const common = commonResponse(result, result.body);
+      response = withMetadata({ response_body: common ? { response: common } : {} }, result);
+    } else {
+      const replacement = this.phases.responseChunk(data, endOfStream);
+      if (mode === 'FULL_DUPLEX_STREAMED') {
+        const body = replacement ?? data;
+        response = {
+          response_body: {
+            response: { body_mutation: { streamed_response: { body, end_of_stream: endOfStream } } },
+          },
+        };
+      } else {
+        response = {
+          response_body:
+            replacement === undefined ? {} : { response: { body_mutation: { body: replacement } } },
+        };
+      }
+    }
+    if (endOfStream) this.#finish(undefined, false);
+    return response;
+  }
+
+  #headersResponse(phase: 'request_headers' | 'response_headers', result: PhaseResult): ProcessingResponse {
+    const response = commonResponse(result);
+    const message: ProcessingResponse =
+      phase === 'request_headers'
+        ? { request_headers: response ? { response } : {} }
+        : { response_headers: response ? { response } : {} };
+    return withMetadata(message, result);
+  }
+
+  #warnOnce(kind: string): void {
+    if (warned.has(kind)) return;
+    warned.add(kind);
+    this.limits.warn?.(
+      'request body arrived in STREAMED mode: header mutations from the body are not applied by Envoy, so routing on the body cannot work; set allow_mode_override, or use BUFFERED or FULL_DUPLEX_STREAMED',
+    );
+  }
+
+  #finish(error: AgentRouterError | undefined, cancelled: boolean): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.phases.finish({
+      status: error ? error.status : this.#status,
+      cancelled,
+      ...(error ? { error } : {}),
+    });
+  }
+}
+
+function mergeResults(a: PhaseResult, b: PhaseResult): PhaseResult {
+  const merged: PhaseResult = {
+    setHeaders: [...(a.setHeaders ?? []), ...(b.setHeaders ?? [])],
+    removeHeaders: [...(a.removeHeaders ?? []), ...(b.removeHeaders ?? [])],
+    clearRouteCache: a.clearRouteCache === true || b.clearRouteCache === true,
+  };
+  const metadata = b.dynamicMetadata ?? a.dynamicMetadata;
+  if (metadata) merged.dynamicMetadata = metadata;
+  return merged;
+}
+
+function withMetadata(message: ProcessingResponse, result: PhaseResult): ProcessingResponse {
+  if (result.dynamicMetadata) message.dynamic_metadata = toStruct(result.dynamicMetadata);
+  return message;
+}
+
+export function errorResponse(error: AgentRouterError): ProcessingResponse {
+  return immediateResponse(error.status, error.toBody(), `agent_router_${error.code}`);
+}
+
+export function immediateResponse(status: number, body: unknown, details: string): ProcessingResponse {
+  return {
+    immediate_response: {
+      status: { code: status },
+      headers: {
+        set_headers: [
+          {
+            header: { key: 'content-type', raw_value: Buffer.from('application/json') },
+            append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+          },
+        ],
+      },
+      body: Buffer.from(JSON.stringify(body)),
+      details,
+    },
+  };
+}

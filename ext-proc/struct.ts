@@ -1,0 +1,39 @@
+import type { Struct, StructValue } from '../protos/ext-proc-messages.ts';
+
+/** Plain JSON-like value → google.protobuf.Value as proto-loader encodes it (oneof `kind`). */
+export function toValue(value: unknown): StructValue {
+  if (value === null || value === undefined) return { nullValue: 'NULL_VALUE' };
+  switch (typeof value) {
+    case 'number':
+      return { numberValue: value };
+    case 'string':
+      return { stringValue: value };
+    case 'boolean':
+      return { boolValue: value };
+    default:
+      if (Array.isArray(value)) return { listValue: { values: value.map(toValue) } };
+      return { structValue: toStruct(value as Record<string, unknown>) };
+  }
+}
+
+export function toStruct(object: Record<string, unknown>): Struct {
+  const fields: Record<string, StructValue> = {};
+  for (const [k, v] of Object.entries(object)) if (v !== undefined) fields[k] = toValue(v);
+  return { fields };
+}
+
+export function fromValue(value: StructValue | undefined): unknown {
+  if (!value) return null;
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.numberValue !== undefined) return value.numberValue;
+  if (value.boolValue !== undefined) return value.boolValue;
+  if (value.structValue !== undefined) return fromStruct(value.structValue);
+  if (value.listValue !== undefined) return (value.listValue.values ?? []).map(fromValue);
+  return null;
+}
+
+export function fromStruct(struct: Struct | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(struct?.fields ?? {})) out[k] = fromValue(v);
+  return out;
+}

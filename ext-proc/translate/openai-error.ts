@@ -1,0 +1,40 @@
+import { errorTypeForStatus, type OpenAIErrorBody } from '../errors.ts';
+
+/**
+ * Normalises an error body to the OpenAI error object. Bodies that already have that shape (OpenAI,
+ * Azure, Mistral, vLLM, most OpenAI-compatible servers) keep their message, type and code; anything
+ * else (an HTML page from a proxy, plain text) is wrapped with a type that matches the status.
+ */
+export function openAIErrorFrom(status: number, body: Buffer, provider: string): OpenAIErrorBody {
+  const type = errorTypeForStatus(status);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const error = (parsed as { error?: unknown } | undefined)?.error;
+  if (error && typeof error === 'object') {
+    const e = error as Record<string, unknown>;
+    if (typeof e.message === 'string') {
+      return {
+        error: {
+          message: e.message,
+          type: typeof e.type === 'string' ? (e.type as OpenAIErrorBody['error']['type']) : type,
+          param: typeof e.param === 'string' ? e.param : null,
+          code: typeof e.code === 'string' ? e.code : typeof e.code === 'number' ? String(e.code) : null,
+        },
+      };
+    }
+  }
+  if (typeof error === 'string') return { error: { message: error, type, param: null, code: null } };
+  const text = body.toString('utf8', 0, Math.min(body.length, 512)).trim();
+  return {
+    error: {
+      message: `${provider} returned HTTP ${status}${text ? `: ${text}` : ''}`,
+      type,
+      param: null,
+      code: `upstream_${status}`,
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Per-attempt phases (Envoy's upstream ext_proc filter, once per attempt): translate the request for
+ * the attempt's backend — path, credentials, body, model — and the response back to the OpenAI shape.
+ * The attempt's candidate comes from the chosen entry's fallback chain and the attempt count, so a
+ * retry on another provider is translated for that provider and its credentials.
+ */
+import type { CompiledEntry } from '../config/snapshot.ts';
+import type { SnapshotStore } from '../config/store.ts';
+import { errors } from './errors.ts';
+import {
+  ATTEMPT_HEADER,
+  BACKEND_HEADER,
+  ENVOY_ATTEMPT_COUNT_HEADER,
+  INTERNAL_PREFIX,
+  KEY_ID_HEADER,
+  RESOLVED_MODEL_HEADER,
+  ROUTE_HEADER,
+} from './headers.ts';
+import { type HttpHead, NO_CHANGE, type PhaseResult, type Phases } from './phases.ts';
+import { translators } from './translate/registry.ts';
+import {
+  OPERATION_BY_PATH,
+  type Operation,
+  type StreamTranslator,
+  type Translator,
+} from './translate/translator.ts';
+
+export interface AttemptObserver {
+  onAttempt(backendId: string, provider: string): void;
+}
+
+export class UpstreamPhases implements Phases {
+  #candidate: CompiledEntry | undefined;
+  #translator: Translator | undefined;
+  #operation: Operation = 'chat.completions';
+  #attempt = 1;
+  #keyId: string | undefined;
+  #internalHeaders: string[] = [];
+  #stream: StreamTranslator | undefined;
+  #errorStatus = 0;
+
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly observer: AttemptObserver,
+  ) {}
+
+  requestHeaders(head: HttpHead, endOfStream: boolean): PhaseResult {
+    const routeId = head.get(ROUTE_HEADER);
+    if (routeId === undefined)
+      throw errors.internal('per-attempt phase saw no route header; is the router-level filter installed?');
+    const entry = this.store.current.entries.get(routeId);
+    if (!entry) throw errors.routeGone(routeId);
+    const attempt = Number(head.get(ENVOY_ATTEMPT_COUNT_HEADER) ?? '1');
+    this.#attempt = Number.isInteger(attempt) && attempt > 0 ? attempt : 1;
+    const chain = entry.fallbackChain;
+    this.#candidate = chain[Math.min(this.#attempt, chain.length) - 1]!;
+    this.#translator = translators.get(this.#candidate.backend.provider);
+    if (!this.#translator)
+      throw errors.internal(`no translator for provider ${this.#candidate.backend.provider}`);
+    const path = head.get(':path') ?? '';
+    const query = path.indexOf('?');
+    this.#operation = OPERATION_BY_PATH.get(query < 0 ? path : path.slice(0, query)) ?? 'chat.completions';
+    this.#keyId = head.get(KEY_ID_HEADER);
+    for (const name of head.names()) if (name.startsWith(INTERNAL_PREFIX)) this.#internalHeaders.push(name);
+    this.observer.onAttempt(this.#candidate.backend.id, this.#candidate.backend.provider);
+    if (endOfStream) throw errors.invalidBody('The request has no body; send a JSON object.');
+    return { needsBody: true };
+  }
+
+  requestBody(body: Buffer): PhaseResult {
+    const candidate = this.#candidate!;
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw errors.malformedJson((error as Error).message);
+    }
+    const backend = candidate.backend;
+    // Bring-your-own-key: the caller's credential for this backend wins over the backend's own.
+    const own =
+      this.#keyId === undefined
+        ? undefined
+        : this.store.current.keysById.get(this.#keyId)?.providerCredentials.get(backend.id);
+    const translated = this.#translator!.request({
+      operation: this.#operation,
+      body: parsed,
+      backend,
+      model: candidate.resolvedModel,
+      credential: own ?? backend.credential,
+      stream: parsed.stream === true,
+    });
+    return {
+      setHeaders: [
+        [':path', translated.path],
+        ['content-length', String(translated.body.length)],
+        ...translated.headers,
+      ],
+      // Internal headers are for the gateway; providers must not see them.
+      removeHeaders: [...translated.removeHeaders, ...this.#internalHeaders],
+      body: translated.body,
+    };
+  }
+
+  responseHeaders(head: HttpHead): PhaseResult {
+    const candidate = this.#candidate;
+    if (!candidate) return NO_CHANGE;
+    const status = Number(head.get(':status'));
+    const result: PhaseResult = {
+      setHeaders: [
+        [RESOLVED_MODEL_HEADER, candidate.resolvedModel],
+        [BACKEND_HEADER, candidate.backend.id],
+        [ATTEMPT_HEADER, String(this.#attempt)],
+      ],
+    };
+    if (status >= 400) {
+      this.#errorStatus = status;
+      return { ...result, responseBodyMode: 'BUFFERED' };
+    }
+    const translator = this.#translator!;
+    if (!translator.convertsResponses) return result;
+    const contentType = head.get('content-type') ?? '';
+    if (contentType.startsWith('text/event-stream')) {
+      this.#stream = translator.createStream(this.#operation);
+      return { ...result, responseBodyMode: 'STREAMED' };
+    }
+    return { ...result, responseBodyMode: 'BUFFERED' };
+  }
+
+  responseBody(body: Buffer): PhaseResult {
+    const translator = this.#translator!;
+    if (this.#errorStatus > 0) {
+      const normalised = Buffer.from(JSON.stringify(translator.error(this.#errorStatus, body)));
+      return {
+        body: normalised,
+        setHeaders: [
+          ['content-type', 'application/json'],
+          ['content-length', String(normalised.length)],
+        ],
+      };
+    }
+    return { body: translator.responseBody(body, this.#operation) };
+  }
+
+  responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
+    return this.#stream?.chunk(chunk, endOfStream);
+  }
+
+  finish(): void {}
+}

@@ -1,0 +1,49 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** ext-proc's Prometheus metrics. Labels name logical and resolved model; never a key. */
+export function createExtProcMetrics(registry = new Registry()) {
+  const labelNames = [
+    'route_config',
+    'route_entry',
+    'logical_model',
+    'resolved_model',
+    'backend',
+    'status',
+  ] as const;
+  return {
+    registry,
+    requests: new Counter({
+      name: 'agent_router_requests_total',
+      help: 'Requests handled, by route decision and final HTTP status.',
+      labelNames,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'agent_router_request_duration_seconds',
+      help: 'Time from request headers to the last response byte, as seen by ext-proc.',
+      labelNames,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    tokens: new Counter({
+      name: 'agent_router_tokens_total',
+      help: 'Tokens reported by the provider, by type (prompt, completion, cached).',
+      labelNames: ['route_config', 'logical_model', 'resolved_model', 'backend', 'type'] as const,
+      registers: [registry],
+    }),
+    attempts: new Counter({
+      name: 'agent_router_upstream_attempts_total',
+      help: 'Upstream attempts translated by the per-attempt phase, by backend.',
+      labelNames: ['backend', 'provider'] as const,
+      registers: [registry],
+    }),
+    configReloads: new Counter({
+      name: 'agent_router_config_reloads_total',
+      help: 'Configuration reloads, by result (applied, rejected).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type ExtProcMetrics = ReturnType<typeof createExtProcMetrics>;
