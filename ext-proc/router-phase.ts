@@ -147,13 +147,15 @@ export class RouterPhases implements Phases {
     const attempt = Number(head.get(ATTEMPT_HEADER));
     if (Number.isInteger(attempt) && attempt > 0) this.#attempts = attempt;
     const status = Number(head.get(':status'));
-    if (!this.#decision || status < 200 || status >= 300) return NO_CHANGE;
+    // The request id goes back to the client, so a user can quote it and we can find the log line.
+    const setHeaders: [string, string][] = [[REQUEST_ID_HEADER, this.#requestId]];
+    if (!this.#decision || status < 200 || status >= 300) return { setHeaders };
     const contentType = head.get('content-type') ?? '';
     if (contentType.startsWith('text/event-stream')) {
       this.#scanner = new SseUsageScanner();
-      return { responseBodyMode: 'STREAMED' };
+      return { setHeaders, responseBodyMode: 'STREAMED' };
     }
-    return contentType.includes('json') ? { responseBodyMode: 'BUFFERED' } : NO_CHANGE;
+    return contentType.includes('json') ? { setHeaders, responseBodyMode: 'BUFFERED' } : { setHeaders };
   }
 
   responseBody(body: Buffer): PhaseResult {
