@@ -6,6 +6,7 @@ import { compile } from '../config/compile.ts';
 import { readManifests, watchConfig } from '../config/file-source.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
+import type { FilterConfig } from '../dev-gateway/filter-run.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
 import { type DevGateway, startDevGateway } from '../dev-gateway/server.ts';
 import { type ExtProcServer, startExtProc } from '../ext-proc/server.ts';
@@ -24,6 +25,8 @@ export interface LocalStackOptions {
   adminPort?: number;
   maxRequestBodyBytes?: number;
   simTiming?: { ttftMs?: number; msPerToken?: number };
+  /** ext_proc filter settings of the dev gateway (defaults: ours, see DEFAULT_FILTER). */
+  filters?: { router?: Partial<FilterConfig>; upstream?: Partial<FilterConfig> };
 }
 
 export interface LocalStack {
@@ -60,6 +63,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     extProcTarget: `${host}:${extProc.grpcPort}`,
     routes: () => routes,
     logger,
+    ...options.filters,
   });
   const watcher = watchConfig(
     options.configPath,

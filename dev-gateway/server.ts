@@ -16,7 +16,7 @@ import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-m
 import { ExtProcFailure, type FilterConfig, FilterRun, ImmediateReply } from './filter-run.ts';
 import { HeaderBag } from './header-bag.ts';
 import type { GatewayRoute } from './route-table.ts';
-import { type UpstreamFailure, UpstreamPool } from './upstream.ts';
+import { receivedThenFailure, type UpstreamFailure, UpstreamPool } from './upstream.ts';
 
 export interface DevGatewayOptions {
   host: string;
@@ -201,7 +201,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
         [upstream, router],
         status,
         HeaderBag.from(Object.entries(response.headers)),
-        response,
+        receivedThenFailure(response),
       );
       finished = true;
       return;
@@ -259,7 +259,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
         return;
       }
       // The response has started: like Envoy, reset the downstream stream rather than fake an ending.
-      res.destroy();
+      abortStarted(res);
     }
   }
 
@@ -285,6 +285,17 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
         });
       }),
   };
+}
+
+/**
+ * Ends a started response so the client sees a broken stream, not a complete one: what was written is
+ * flushed, then the connection closes without the final chunk of the chunked encoding.
+ */
+function abortStarted(res: ServerResponse): void {
+  const socket = res.socket;
+  if (!socket) return;
+  socket.end();
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
 function asExtProcError(error: unknown): AgentRouterError {

@@ -97,3 +97,55 @@ export class UpstreamPool {
     this.#agents.clear();
   }
 }
+
+/**
+ * The body of an upstream response as it arrived, ending with the failure if the upstream broke: every
+ * byte received before a reset is still delivered (as Envoy forwards what it has), then the error.
+ * Reading pauses while `highWater` chunks wait, so a slow client slows the upstream.
+ */
+export function receivedThenFailure(response: IncomingMessage, highWater = 64): AsyncIterable<Buffer> {
+  const queue: Buffer[] = [];
+  let failure: Error | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  response.on('data', (chunk: Buffer) => {
+    queue.push(chunk);
+    if (queue.length >= highWater) response.pause();
+    notify();
+  });
+  response.on('end', () => {
+    ended = true;
+    notify();
+  });
+  response.on('error', (error) => {
+    failure = error;
+    notify();
+  });
+  response.on('aborted', () => {
+    failure ??= new UpstreamFailure('reset', 'upstream closed the connection mid-response');
+    notify();
+  });
+  // Listeners are attached at once (not on first read) so nothing that arrives meanwhile is lost.
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const chunk = queue.shift();
+        if (chunk) {
+          if (queue.length < highWater / 2 && response.isPaused()) response.resume();
+          yield chunk;
+          continue;
+        }
+        if (ended) return;
+        if (failure) throw failure;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    },
+  };
+}

@@ -79,6 +79,8 @@ export class ProcessingStream {
   /** FULL_DUPLEX_STREAMED: the request-headers answer, held until the body has been read. */
   #deferredHeaders: PhaseResult | undefined;
   #status: number | undefined;
+  /** The last response message this filter will see has been handled. */
+  #responseComplete = false;
   #done = false;
   #first = true;
 
@@ -89,9 +91,10 @@ export class ProcessingStream {
   ) {
     call.on('data', (message: ProcessingRequest) => this.#onMessage(message));
     // The gateway half-closes when it is done with the filter (e.g. after the response headers when the
-    // body is not processed): a normal end. Only a reset (cancelled, error) means the request was cut.
+    // body is not processed). If the response was not complete by then, the request was cut short; a
+    // reset from the gateway also arrives as 'end' first (grpc-js emits 'cancelled' after it).
     call.on('end', () => {
-      this.#finish(undefined, false);
+      this.#finish(undefined, !this.#responseComplete);
       call.end();
     });
     call.on('cancelled', () => this.#finish(undefined, true));
@@ -136,6 +139,7 @@ export class ProcessingStream {
           message.response_body?.end_of_stream === true,
         );
       case 'response_trailers':
+        this.#responseComplete = true;
         this.#finish(undefined, false);
         return { response_trailers: {} };
       default:
@@ -223,15 +227,13 @@ export class ProcessingStream {
     const result = this.phases.responseHeaders(head, eos);
     const response = this.#headersResponse('response_headers', result);
     const wanted = result.responseBodyMode;
-    if (eos) this.#finish(undefined, false);
-    else if (
-      wanted &&
-      this.#configuredResponseMode !== 'FULL_DUPLEX_STREAMED' &&
-      wanted !== this.#responseBodyMode
-    ) {
+    if (!eos && wanted && this.#configuredResponseMode !== 'FULL_DUPLEX_STREAMED' && wanted !== this.#responseBodyMode) {
       response.mode_override = { response_body_mode: wanted };
       this.#responseBodyMode = wanted;
     }
+    // Without body processing, the headers are the last thing this filter sees of the response.
+    if (eos || this.#responseBodyMode === 'NONE') this.#responseComplete = true;
+    if (eos) this.#finish(undefined, false);
     return response;
   }
 
@@ -264,7 +266,10 @@ export class ProcessingStream {
         };
       }
     }
-    if (endOfStream) this.#finish(undefined, false);
+    if (endOfStream) {
+      this.#responseComplete = true;
+      this.#finish(undefined, false);
+    }
     return response;
   }
 

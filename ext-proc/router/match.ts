@@ -14,6 +14,10 @@ function holds(condition: CompiledStringMatch, value: string | undefined): boole
 /** True when every condition holds (Gateway API semantics: conditions within a match are ANDed). */
 export function matches(match: CompiledMatch, input: MatchInput): boolean {
   for (const h of match.headers) if (!holds(h, input.header(h.name))) return false;
-  for (const a of match.attributes) if (!holds(a, input.attributes[a.name])) return false;
+  for (const a of match.attributes) {
+    // Own properties only: an attribute named "constructor" must not match Object.prototype's.
+    const value = Object.hasOwn(input.attributes, a.name) ? input.attributes[a.name] : undefined;
+    if (!holds(a, value)) return false;
+  }
   return true;
 }

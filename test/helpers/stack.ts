@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { type LocalStack, startLocalStack } from '../../cli/local-stack.ts';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../cli/local-stack.ts';
 import { type ModelServer, type ModelServerOptions, startModelServer } from '../../sim/model-server.ts';
 import { capturingLogger } from './log-capture.ts';
 
@@ -33,7 +33,7 @@ export async function refusedPort(): Promise<number> {
 export async function startTestStack(
   simSpecs: Record<string, ModelServerOptions>,
   yaml: (urls: Record<string, string>) => string,
-  options: { maxRequestBodyBytes?: number; adminPort?: number } = {},
+  options: Partial<Pick<LocalStackOptions, 'maxRequestBodyBytes' | 'adminPort' | 'filters'>> = {},
 ): Promise<TestStack> {
   const sims: Record<string, ModelServer> = {};
   for (const [name, spec] of Object.entries(simSpecs)) sims[name] = await startModelServer({ name, ...spec });

@@ -1,0 +1,187 @@
+/**
+ * ext-proc's CPU per chat request, against a no-op ExternalProcessor on the same gRPC stack receiving
+ * the same messages. Each server runs in its own process; the parent drives it and reads the child's
+ * `process.cpuUsage()` just before and after the measured window, so only server-side work is counted
+ * (gRPC decoding and encoding included, the driver's own work not). Rounds alternate the servers in
+ * ABBA order and the figure is the median round, which keeps drift (thermal, noisy neighbours) and one
+ * unlucky round out of the ratio.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Benchmark, BenchOptions } from './benchmark.ts';
+import {
+  createExtProcClient,
+  DriverError,
+  driveChat,
+  type ExtProcClient,
+  requestIdFor,
+  runChatExchange,
+} from './ext-proc-driver.ts';
+import type { BenchResult } from './report.ts';
+import type { ChildMessage, ParentMessage, ServerKind } from './servers/child.ts';
+
+const DEFAULT_REQUESTS = 2000;
+const CONCURRENCY = 16;
+const ROUNDS = 5;
+/** The goal: ext-proc may cost at most this many times the no-op server's CPU per request. */
+export const CPU_RATIO_GOAL = 1.5;
+
+const CHILD = fileURLToPath(new URL('./servers/child.ts', import.meta.url));
+
+class ServerProcess {
+  readonly #child: ChildProcess;
+  readonly #replies: ((message: ChildMessage) => void)[] = [];
+  readonly ready: Promise<number>;
+
+  constructor(
+    readonly kind: ServerKind,
+    cpuProfDir: string | undefined,
+  ) {
+    // One folder per server: tsx's loader thread writes a profile too (the main thread's has tid 0).
+    const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(cpuProfDir, kind)}`] : [];
+    this.#child = fork(CHILD, [kind], {
+      execArgv: ['--import', import.meta.resolve('tsx'), '--expose-gc', ...profile],
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.#child.once('exit', (code) =>
+        reject(new Error(`${kind} server exited (${code}) before it was ready`)),
+      );
+      this.#child.on('message', (message: ChildMessage) => {
+        if (message.type === 'ready') resolve(message.grpcPort);
+        else if (message.type === 'failed') reject(new Error(`${kind} server failed:\n${message.message}`));
+        else this.#replies.shift()?.(message);
+      });
+    });
+  }
+
+  /** The child's cumulative CPU time in µs; `collect` runs a full GC first so the window starts clean. */
+  cpuMicros(collect: boolean): Promise<number> {
+    return new Promise((resolve) => {
+      this.#replies.push((message) => {
+        if (message.type === 'cpu') resolve(message.user + message.system);
+      });
+      this.#child.send({ type: 'cpu', collect } satisfies ParentMessage);
+    });
+  }
+
+  stop(): Promise<void> {
+    if (this.#child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#child.once('exit', () => resolve());
+      this.#child.send({ type: 'stop' } satisfies ParentMessage);
+    });
+  }
+
+  kill(): void {
+    if (this.#child.exitCode === null) this.#child.kill();
+  }
+}
+
+interface Round {
+  cpuUsPerRequest: number;
+  requestsPerSecond: number;
+}
+
+async function measure(
+  server: ServerProcess,
+  client: ExtProcClient,
+  requests: number,
+  firstIndex: number,
+): Promise<Round> {
+  const before = await server.cpuMicros(true);
+  const { elapsedMs } = await driveChat(client, { requests, concurrency: CONCURRENCY, firstIndex });
+  const after = await server.cpuMicros(false);
+  return { cpuUsPerRequest: (after - before) / requests, requestsPerSecond: requests / (elapsedMs / 1000) };
+}
+
+/** Refuses to measure ext-proc unless it routes, translates and reads usage, i.e. does its real work. */
+async function checkRealWork(client: ExtProcClient): Promise<void> {
+  const { router, upstream } = await runChatExchange(client, requestIdFor(0));
+  const route = router.requestBody.request_body?.response?.header_mutation?.set_headers?.find(
+    (h) => h.header.key === 'x-agent-router-route',
+  );
+  if (!route) throw new DriverError('ext-proc did not route the request (no x-agent-router-route)');
+  if (upstream.requestBody.request_body?.response?.body_mutation?.body === undefined)
+    throw new DriverError('ext-proc did not translate the request body');
+  if (!router.responseBody?.dynamic_metadata) throw new DriverError('ext-proc did not read the usage');
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function run(options: BenchOptions): Promise<BenchResult[]> {
+  const requests = options.requests ?? DEFAULT_REQUESTS;
+  const warmup = Math.max(500, Math.round(requests / 2));
+  const servers = [
+    new ServerProcess('ext-proc', options.cpuProfDir),
+    new ServerProcess('noop', options.cpuProfDir),
+  ];
+  const clients: ExtProcClient[] = [];
+  const [load] = os.loadavg();
+  if (load! > os.availableParallelism() - 1) {
+    console.error(
+      `load average ${load!.toFixed(1)} on ${os.availableParallelism()} CPUs: expect noisy figures`,
+    );
+  }
+  try {
+    const ports = await Promise.all(servers.map((s) => s.ready));
+    for (const port of ports) clients.push(createExtProcClient(port));
+    await checkRealWork(clients[0]!);
+    let index = 1;
+    for (const client of clients) {
+      await driveChat(client, { requests: warmup, concurrency: CONCURRENCY, firstIndex: index });
+      index += warmup;
+    }
+    const rounds: Round[][] = servers.map(() => []);
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const round = await measure(servers[i]!, clients[i]!, requests, index);
+        index += requests;
+        rounds[i]!.push(round);
+        console.error(
+          `round ${r + 1}/${ROUNDS} ${servers[i]!.kind}: ${round.cpuUsPerRequest.toFixed(1)} µs CPU/request, ` +
+            `${Math.round(round.requestsPerSecond)} requests/s`,
+        );
+      }
+    }
+    const [extProc, noop] = rounds.map((list) => {
+      const cpu = list.map((x) => x.cpuUsPerRequest);
+      return {
+        cpu: median(cpu),
+        min: Math.min(...cpu),
+        max: Math.max(...cpu),
+        rps: median(list.map((x) => x.requestsPerSecond)),
+      };
+    });
+    const ratio = extProc!.cpu / noop!.cpu;
+    console.error(
+      `ext-proc costs ${ratio.toFixed(2)}x the no-op server's CPU per request (goal ≤ ${CPU_RATIO_GOAL}x): ` +
+        `${ratio <= CPU_RATIO_GOAL ? 'met' : 'NOT met'}; rounds ranged ${extProc!.min.toFixed(0)}–` +
+        `${extProc!.max.toFixed(0)} µs (ext-proc), ${noop!.min.toFixed(0)}–${noop!.max.toFixed(0)} µs (no-op)`,
+    );
+    return [
+      { name: 'ext-proc.chat.cpu-us', value: round2(extProc!.cpu), unit: 'us' },
+      { name: 'noop.chat.cpu-us', value: round2(noop!.cpu), unit: 'us' },
+      { name: 'ext-proc.chat.cpu-ratio', value: round2(ratio), unit: 'x-noop' },
+      { name: 'ext-proc.chat.requests-per-s', value: Math.round(extProc!.rps), unit: 'req/s' },
+      { name: 'noop.chat.requests-per-s', value: Math.round(noop!.rps), unit: 'req/s' },
+    ];
+  } finally {
+    for (const client of clients) client.close();
+    await Promise.all(
+      servers.map((s) =>
+        Promise.race([s.stop(), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]).finally(
+          () => s.kill(),
+        ),
+      ),
+    );
+  }
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+export const extProcCpu: Benchmark = { name: 'ext-proc CPU per chat request', run };

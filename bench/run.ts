@@ -1,0 +1,27 @@
+/**
+ * `npm run bench`: runs every benchmark, then prints one table and one JSON line per figure.
+ * Options: `--requests N` (measured requests per round), `--cpu-prof DIR` (profile the measured servers).
+ * A new benchmark is a module exporting a `Benchmark` plus one line in BENCHMARKS.
+ */
+import { parseArgs } from 'node:util';
+import type { Benchmark } from './benchmark.ts';
+import { extProcCpu } from './ext-proc-cpu.ts';
+import { type BenchResult, report } from './report.ts';
+
+const BENCHMARKS: readonly Benchmark[] = [extProcCpu];
+
+const { values } = parseArgs({
+  options: { requests: { type: 'string' }, 'cpu-prof': { type: 'string' } },
+});
+const requests = values.requests === undefined ? undefined : Number(values.requests);
+if (requests !== undefined && !(Number.isInteger(requests) && requests > 0)) {
+  console.error(`--requests must be a positive integer, got ${values.requests}`);
+  process.exit(2);
+}
+
+const results: BenchResult[] = [];
+for (const benchmark of BENCHMARKS) {
+  console.error(`running ${benchmark.name}…`);
+  results.push(...(await benchmark.run({ requests, cpuProfDir: values['cpu-prof'] })));
+}
+console.log(report(results));

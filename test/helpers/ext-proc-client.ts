@@ -1,0 +1,67 @@
+/**
+ * A raw ext_proc client for protocol tests: sends Envoy's messages as given and records every response,
+ * so tests can assert on the exact wire-level answers (decoded with Envoy's protos).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { extProcPackageDefinition } from '../../protos/envoy.ts';
+import type { HeaderMap, ProcessingRequest, ProcessingResponse } from '../../protos/ext-proc-messages.ts';
+
+export interface RawStream {
+  send(message: ProcessingRequest): void;
+  /** Resolves with the next response (waits if none yet). */
+  next(): Promise<ProcessingResponse>;
+  received: ProcessingResponse[];
+  end(): void;
+  cancel(): void;
+  done: Promise<void>;
+}
+
+export function rawClient(target: string) {
+  const definition = grpc.loadPackageDefinition(extProcPackageDefinition());
+  // biome-ignore lint/suspicious/noExplicitAny: grpc-js's generated constructors are untyped
+  const Client = (definition.envoy as any).service.ext_proc.v3.ExternalProcessor;
+  const client = new Client(target, grpc.credentials.createInsecure()) as grpc.Client & {
+    Process(md: grpc.Metadata): grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse>;
+  };
+  return {
+    open(level: 'router' | 'upstream' = 'router'): RawStream {
+      const md = new grpc.Metadata();
+      md.set('x-agent-router-filter', level);
+      const call = client.Process(md);
+      const received: ProcessingResponse[] = [];
+      let cursor = 0;
+      const waiters: (() => void)[] = [];
+      call.on('data', (r: ProcessingResponse) => {
+        received.push(r);
+        waiters.shift()?.();
+      });
+      const done = new Promise<void>((resolve) => {
+        call.on('end', () => resolve());
+        call.on('error', () => resolve());
+      });
+      return {
+        send: (m) => call.write(m),
+        async next() {
+          while (cursor >= received.length) await new Promise<void>((r) => waiters.push(r));
+          return received[cursor++]!;
+        },
+        received,
+        end: () => call.end(),
+        cancel: () => call.cancel(),
+        done,
+      };
+    },
+    close: () => client.close(),
+  };
+}
+
+export function headerMap(headers: Record<string, string>): HeaderMap {
+  return { headers: Object.entries(headers).map(([key, value]) => ({ key, raw_value: Buffer.from(value) })) };
+}
+
+/** Header mutations of a response as a plain name → value map. */
+export function setHeaders(response: { header_mutation?: { set_headers?: { header: { key: string; raw_value?: Buffer; value?: string } }[] } } | undefined) {
+  const out: Record<string, string> = {};
+  for (const h of response?.header_mutation?.set_headers ?? []) out[h.header.key] = h.header.raw_value?.toString() ?? h.header.value ?? '';
+  return out;
+}
