@@ -30,9 +30,11 @@ export const CPU_RATIO_GOAL = 1.5;
 
 const CHILD = fileURLToPath(new URL('./servers/child.ts', import.meta.url));
 
+/** A server in its own process, with the IPC the measurement needs. */
 class ServerProcess {
   readonly #child: ChildProcess;
-  readonly #replies: ((message: ChildMessage) => void)[] = [];
+  readonly #pending: { resolve(micros: number): void; reject(error: Error): void }[] = [];
+  #exit: Error | undefined;
   readonly ready: Promise<number>;
 
   constructor(
@@ -45,29 +47,31 @@ class ServerProcess {
       execArgv: ['--import', import.meta.resolve('tsx'), '--expose-gc', ...profile],
     });
     this.ready = new Promise((resolve, reject) => {
-      this.#child.once('exit', (code) =>
-        reject(new Error(`${kind} server exited (${code}) before it was ready`)),
-      );
+      this.#child.once('exit', (code, signal) => {
+        this.#exit = new Error(`${kind} server exited (${signal ?? code})`);
+        reject(this.#exit);
+        for (const waiter of this.#pending.splice(0)) waiter.reject(this.#exit);
+      });
       this.#child.on('message', (message: ChildMessage) => {
         if (message.type === 'ready') resolve(message.grpcPort);
         else if (message.type === 'failed') reject(new Error(`${kind} server failed:\n${message.message}`));
-        else this.#replies.shift()?.(message);
+        else this.#pending.shift()?.resolve(message.user + message.system);
       });
     });
   }
 
   /** The child's cumulative CPU time in µs; `collect` runs a full GC first so the window starts clean. */
   cpuMicros(collect: boolean): Promise<number> {
-    return new Promise((resolve) => {
-      this.#replies.push((message) => {
-        if (message.type === 'cpu') resolve(message.user + message.system);
-      });
+    return new Promise((resolve, reject) => {
+      if (this.#exit) return reject(this.#exit);
+      this.#pending.push({ resolve, reject });
       this.#child.send({ type: 'cpu', collect } satisfies ParentMessage);
     });
   }
 
+  /** Asks the server to shut down and exit (which writes its CPU profile, when profiling). */
   stop(): Promise<void> {
-    if (this.#child.exitCode !== null) return Promise.resolve();
+    if (this.#exit) return Promise.resolve();
     return new Promise((resolve) => {
       this.#child.once('exit', () => resolve());
       this.#child.send({ type: 'stop' } satisfies ParentMessage);
@@ -75,7 +79,7 @@ class ServerProcess {
   }
 
   kill(): void {
-    if (this.#child.exitCode === null) this.#child.kill();
+    if (!this.#exit) this.#child.kill();
   }
 }
 

@@ -178,9 +178,13 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
   const routeConfigs = new Map<string, CompiledRouteConfig>();
   const entries = new Map<string, CompiledEntry>();
   let keylessRouteConfig: CompiledRouteConfig | undefined;
+  const rejectedRouteConfigs = new Set<string>();
   for (const m of routeConfigsSpec) {
     const compiled = compileRouteConfig(m, backends, where(m), problems);
-    if (!compiled) continue;
+    if (!compiled) {
+      rejectedRouteConfigs.add(objectKey(m.metadata));
+      continue;
+    }
     routeConfigs.set(compiled.id, compiled);
     for (const entry of compiled.entries.values()) entries.set(entry.id, entry);
     if (compiled.defaultForKeyless && compiled.active) {
@@ -205,8 +209,9 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
   for (const m of keysSpec) {
     const { origin, object } = where(m);
     const material = readSecret(m, 'spec.secretRef', m.spec.secretRef);
-    const routeConfig = routeConfigs.get(`${m.metadata.namespace}/${m.spec.routeConfigRef.name}`);
-    if (!routeConfig) {
+    const routeConfigKey = `${m.metadata.namespace}/${m.spec.routeConfigRef.name}`;
+    const routeConfig = routeConfigs.get(routeConfigKey);
+    if (!routeConfig && !rejectedRouteConfigs.has(routeConfigKey)) {
       problems.push(
         problemAt(
           origin,
@@ -373,12 +378,10 @@ function compileStringMatches(
 function compileMatch(match: RouteMatch): CompiledMatch {
   const headers = compileStringMatches(match.headers, true);
   const attributes = compileStringMatches(match.attributes, false);
+  // Canonical and unambiguous (values may contain any character), so equal text means equal condition.
   const text = (list: CompiledStringMatch[]) =>
-    list
-      .map((m) => `${m.name}${m.regex ? '~' + m.regex.source : '=' + m.exact}`)
-      .sort()
-      .join('&');
-  return { headers, attributes, signature: `h:${text(headers)}|a:${text(attributes)}` };
+    JSON.stringify(list.map((m) => [m.name, m.regex ? '~' : '=', m.regex ? m.regex.source : m.exact]).sort());
+  return { headers, attributes, signature: `${text(headers)}|${text(attributes)}` };
 }
 
 /**

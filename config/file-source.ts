@@ -39,7 +39,19 @@ export function readManifests(target: string): { manifests: LocatedManifest[]; p
         }
         return;
       }
-      const value = doc.toJS();
+      let value: unknown;
+      try {
+        value = doc.toJS();
+      } catch (error) {
+        // Aliases are resolved only here (an unknown or runaway alias throws).
+        problems.push({
+          ...origin,
+          object: 'document',
+          path: '',
+          message: `YAML error: ${(error as Error).message}`,
+        });
+        return;
+      }
       if (value === null || value === undefined) return; // an empty document between separators
       const result = validateManifest(value, origin);
       problems.push(...result.problems);

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AgentRouterError, errors } from '../ext-proc/errors.ts';
 import { FILTER_METADATA_KEY, ROUTE_HEADER } from '../ext-proc/headers.ts';
 import type { Logger } from '../observability/logger.ts';
-import { extProcPackageDefinition } from '../protos/envoy.ts';
+import { EXT_PROC_SERVICE, extProcPackageDefinition } from '../protos/envoy.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
 import { ExtProcFailure, type FilterConfig, FilterRun, ImmediateReply } from './filter-run.ts';
 import { HeaderBag } from './header-bag.ts';
@@ -51,9 +51,10 @@ type ProcessClient = grpc.Client & {
 };
 
 export async function startDevGateway(options: DevGatewayOptions): Promise<DevGateway> {
-  const definition = grpc.loadPackageDefinition(extProcPackageDefinition());
-  // biome-ignore lint/suspicious/noExplicitAny: grpc-js's generated constructors are untyped
-  const Client = (definition.envoy as any).service.ext_proc.v3.ExternalProcessor as new (
+  const Client = grpc.makeGenericClientConstructor(
+    extProcPackageDefinition()[EXT_PROC_SERVICE] as grpc.ServiceDefinition,
+    'ExternalProcessor',
+  ) as unknown as new (
     target: string,
     credentials: grpc.ChannelCredentials,
     options?: grpc.ChannelOptions,

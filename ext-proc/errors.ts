@@ -58,6 +58,13 @@ export const errors = {
       'missing_api_key',
       'No API key provided. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".',
     ),
+  unsupportedAuthorization: () =>
+    new AgentRouterError(
+      401,
+      'authentication_error',
+      'unsupported_authorization',
+      'Only "Authorization: Bearer <key>" or "x-api-key: <key>" are accepted.',
+    ),
   invalidKey: () =>
     new AgentRouterError(
       401,

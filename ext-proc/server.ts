@@ -55,9 +55,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
     warn: (message: string) => logger.warn({ event: 'ext_proc_mode' }, message),
   };
-  const definition = grpc.loadPackageDefinition(extProcPackageDefinition());
-  const service = (definition.envoy as any).service.ext_proc.v3.ExternalProcessor
-    .service as grpc.ServiceDefinition;
+  const service = extProcPackageDefinition()[EXT_PROC_SERVICE] as grpc.ServiceDefinition;
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxRequestBodyBytes + 1024 * 1024,

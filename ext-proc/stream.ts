@@ -227,7 +227,12 @@ export class ProcessingStream {
     const result = this.phases.responseHeaders(head, eos);
     const response = this.#headersResponse('response_headers', result);
     const wanted = result.responseBodyMode;
-    if (!eos && wanted && this.#configuredResponseMode !== 'FULL_DUPLEX_STREAMED' && wanted !== this.#responseBodyMode) {
+    if (
+      !eos &&
+      wanted &&
+      this.#configuredResponseMode !== 'FULL_DUPLEX_STREAMED' &&
+      wanted !== this.#responseBodyMode
+    ) {
       response.mode_override = { response_body_mode: wanted };
       this.#responseBodyMode = wanted;
     }

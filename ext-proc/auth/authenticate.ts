@@ -17,17 +17,21 @@ export interface Caller {
 
 const ANONYMOUS_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 const BEARER = /^bearer\s+(.+)$/i;
+/** "Bearer" with no token, as SDKs send when configured with an empty key: no key at all. */
+const EMPTY_BEARER = /^bearer\s*$/i;
 
 /** The gateway key from `Authorization: Bearer …` or `x-api-key`, as the OpenAI and Anthropic SDKs send it. */
 export function presentedKey(
   authorization: string | undefined,
   xApiKey: string | undefined,
 ): string | undefined {
-  if (authorization !== undefined) {
+  const key = xApiKey?.trim();
+  if (authorization !== undefined && authorization.trim() !== '') {
     const match = BEARER.exec(authorization.trim());
     if (match) return match[1]!.trim();
+    // Another scheme (Basic, …) is a credential we cannot accept: never downgrade it to keyless.
+    if (!key && !EMPTY_BEARER.test(authorization.trim())) throw errors.unsupportedAuthorization();
   }
-  const key = xApiKey?.trim();
   return key ? key : undefined;
 }
 

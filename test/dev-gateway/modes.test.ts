@@ -13,11 +13,13 @@ afterAll(async () => {
 });
 
 async function stackWith(filters: LocalStackOptions['filters'], sim: { msPerToken?: number } = {}) {
-  const t = await startTestStack({ a: { apiKey: 'provider-secret', ...sim } }, (urls) =>
-    [
-      COMMON_YAML,
-      backendYaml('a', urls.a!),
-      `
+  const t = await startTestStack(
+    { a: { apiKey: 'provider-secret', ...sim } },
+    (urls) =>
+      [
+        COMMON_YAML,
+        backendYaml('a', urls.a!),
+        `
 ---
 apiVersion: agentrouter.dev/v1alpha1
 kind: RouteConfig
@@ -26,7 +28,7 @@ spec:
   routes:
     - { name: chat, model: chat-model, backendRef: { name: a }, modelNameOverride: provider-model }
 `,
-    ].join(''),
+      ].join(''),
     { filters },
   );
   stacks.push(t);
@@ -37,9 +39,24 @@ const big = 'lorem ipsum '.repeat(20_000);
 
 describe.each([
   ['mode_override from NONE (our Envoy config)', {}],
-  ['BUFFERED configured', { router: { requestBodyMode: 'BUFFERED' as const }, upstream: { requestBodyMode: 'BUFFERED' as const } }],
-  ['FULL_DUPLEX_STREAMED configured', { router: { requestBodyMode: 'FULL_DUPLEX_STREAMED' as const }, upstream: { requestBodyMode: 'FULL_DUPLEX_STREAMED' as const } }],
-  ['FULL_DUPLEX_STREAMED for responses', { router: { responseBodyMode: 'FULL_DUPLEX_STREAMED' as const }, upstream: { responseBodyMode: 'FULL_DUPLEX_STREAMED' as const } }],
+  [
+    'BUFFERED configured',
+    { router: { requestBodyMode: 'BUFFERED' as const }, upstream: { requestBodyMode: 'BUFFERED' as const } },
+  ],
+  [
+    'FULL_DUPLEX_STREAMED configured',
+    {
+      router: { requestBodyMode: 'FULL_DUPLEX_STREAMED' as const },
+      upstream: { requestBodyMode: 'FULL_DUPLEX_STREAMED' as const },
+    },
+  ],
+  [
+    'FULL_DUPLEX_STREAMED for responses',
+    {
+      router: { responseBodyMode: 'FULL_DUPLEX_STREAMED' as const },
+      upstream: { responseBodyMode: 'FULL_DUPLEX_STREAMED' as const },
+    },
+  ],
 ])('dev gateway with %s', (_name, filters) => {
   it('routes, rewrites and answers buffered and streaming requests, large bodies included', async () => {
     const t = await stackWith(filters);

@@ -58,7 +58,16 @@ describe('ext-proc server', () => {
     await start({ socketPath });
     const client = rawClient(`unix:${socketPath}`);
     const s = client.open();
-    s.send({ request_headers: { headers: headerMap({ ':method': 'GET', ':path': '/v1/models', authorization: 'Bearer sk-agent-router-team-a' }), end_of_stream: true } });
+    s.send({
+      request_headers: {
+        headers: headerMap({
+          ':method': 'GET',
+          ':path': '/v1/models',
+          authorization: 'Bearer sk-agent-router-team-a',
+        }),
+        end_of_stream: true,
+      },
+    });
     const r = await s.next();
     expect(r.response).toBe('immediate_response');
     expect(JSON.parse(Buffer.from(r.immediate_response!.body!).toString()).object).toBe('list');
@@ -79,12 +88,18 @@ describe('ext-proc server', () => {
     const s = client.open();
     s.send({
       request_headers: {
-        headers: headerMap({ ':method': 'POST', ':path': '/v1/chat/completions', authorization: 'Bearer sk-agent-router-team-a' }),
+        headers: headerMap({
+          ':method': 'POST',
+          ':path': '/v1/chat/completions',
+          authorization: 'Bearer sk-agent-router-team-a',
+        }),
       },
     });
     await s.next();
     const stopped = server.shutdown(5_000);
-    s.send({ request_body: { body: Buffer.from('{"model":"chat-model","messages":[]}'), end_of_stream: true } });
+    s.send({
+      request_body: { body: Buffer.from('{"model":"chat-model","messages":[]}'), end_of_stream: true },
+    });
     const r = await s.next();
     expect(r.response).toBe('request_body');
     s.end();

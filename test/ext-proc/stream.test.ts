@@ -7,8 +7,8 @@ import { type ExtProcServer, startExtProc } from '../../ext-proc/server.ts';
 import { fromStruct } from '../../ext-proc/struct.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
 import { httpStatusNumber } from '../../protos/envoy.ts';
-import { capturingLogger } from '../helpers/log-capture.ts';
 import { headerMap, rawClient, setHeaders } from '../helpers/ext-proc-client.ts';
+import { capturingLogger } from '../helpers/log-capture.ts';
 
 let server: ExtProcServer;
 let client: ReturnType<typeof rawClient>;
@@ -37,12 +37,17 @@ const REQUEST_HEADERS = {
   authorization: 'Bearer sk-agent-router-team-a',
   'x-session-id': 'conversation-7',
 };
-const BODY = Buffer.from(JSON.stringify({ model: 'chat-model', messages: [{ role: 'user', content: 'hello there' }] }));
+const BODY = Buffer.from(
+  JSON.stringify({ model: 'chat-model', messages: [{ role: 'user', content: 'hello there' }] }),
+);
 
 describe('router-level request processing', () => {
   it('asks for the body with mode_override BUFFERED and answers it with the target header and clear_route_cache', async () => {
     const s = client.open();
-    s.send({ request_headers: { headers: headerMap(REQUEST_HEADERS) }, protocol_config: { request_body_mode: 'NONE', response_body_mode: 'NONE' } });
+    s.send({
+      request_headers: { headers: headerMap(REQUEST_HEADERS) },
+      protocol_config: { request_body_mode: 'NONE', response_body_mode: 'NONE' },
+    });
     const headers = await s.next();
     expect(headers.response).toBe('request_headers');
     expect(headers.mode_override).toMatchObject({ request_body_mode: 'BUFFERED' });
@@ -51,10 +56,17 @@ describe('router-level request processing', () => {
     const common = body.request_body?.response;
     expect(common?.clear_route_cache).toBe(true);
     expect(setHeaders(common)['x-agent-router-route']).toMatch(/^default\/default\/chat-v[12]$/);
-    expect(common?.header_mutation?.remove_headers).toEqual(expect.arrayContaining(['authorization', 'x-api-key']));
+    expect(common?.header_mutation?.remove_headers).toEqual(
+      expect.arrayContaining(['authorization', 'x-api-key']),
+    );
     expect(common?.body_mutation).toBeUndefined();
     const metadata = fromStruct(body.dynamic_metadata)['agent-router'] as Record<string, unknown>;
-    expect(metadata).toMatchObject({ logical_model: 'chat-model', route_config: 'default/default', key_id: 'default/team-a', decision: 'sticky-split' });
+    expect(metadata).toMatchObject({
+      logical_model: 'chat-model',
+      route_config: 'default/default',
+      key_id: 'default/team-a',
+      decision: 'sticky-split',
+    });
     expect(String(metadata.resolved_model)).toMatch(/^llama-3\.[13]-8b-instruct$/);
     s.end();
     await s.done;
@@ -62,12 +74,22 @@ describe('router-level request processing', () => {
 
   it('in FULL_DUPLEX_STREAMED holds the headers answer until the body is read, then streams the body back', async () => {
     const s = client.open();
-    s.send({ request_headers: { headers: headerMap(REQUEST_HEADERS) }, protocol_config: { request_body_mode: 'FULL_DUPLEX_STREAMED', send_body_without_waiting_for_header_response: true } });
+    s.send({
+      request_headers: { headers: headerMap(REQUEST_HEADERS) },
+      protocol_config: {
+        request_body_mode: 'FULL_DUPLEX_STREAMED',
+        send_body_without_waiting_for_header_response: true,
+      },
+    });
     const thirds = [BODY.subarray(0, 10), BODY.subarray(10, 30), BODY.subarray(30)];
-    thirds.forEach((chunk, i) => s.send({ request_body: { body: chunk, end_of_stream: i === 2 } }));
+    thirds.forEach((chunk, i) => {
+      s.send({ request_body: { body: chunk, end_of_stream: i === 2 } });
+    });
     const headers = await s.next();
     expect(headers.response).toBe('request_headers');
-    expect(setHeaders(headers.request_headers?.response)['x-agent-router-route']).toMatch(/^default\/default\/chat-v[12]$/);
+    expect(setHeaders(headers.request_headers?.response)['x-agent-router-route']).toMatch(
+      /^default\/default\/chat-v[12]$/,
+    );
     expect(headers.request_headers?.response?.clear_route_cache).toBe(true);
     expect(headers.mode_override).toBeUndefined();
     const body = await s.next();
@@ -80,7 +102,10 @@ describe('router-level request processing', () => {
 
   it('in STREAMED mode (override not honoured) clears each chunk and sends the whole body with the last', async () => {
     const s = client.open();
-    s.send({ request_headers: { headers: headerMap(REQUEST_HEADERS) }, protocol_config: { request_body_mode: 'STREAMED' } });
+    s.send({
+      request_headers: { headers: headerMap(REQUEST_HEADERS) },
+      protocol_config: { request_body_mode: 'STREAMED' },
+    });
     await s.next();
     s.send({ request_body: { body: BODY.subarray(0, 20), end_of_stream: false } });
     expect((await s.next()).request_body?.response?.body_mutation).toMatchObject({ clear_body: true });
@@ -92,25 +117,41 @@ describe('router-level request processing', () => {
 
   it('answers an unknown key with an immediate 401 in the OpenAI error shape', async () => {
     const s = client.open();
-    s.send({ request_headers: { headers: headerMap({ ...REQUEST_HEADERS, authorization: 'Bearer sk-wrong' }) } });
+    s.send({
+      request_headers: { headers: headerMap({ ...REQUEST_HEADERS, authorization: 'Bearer sk-wrong' }) },
+    });
     const r = await s.next();
     expect(r.response).toBe('immediate_response');
     expect(httpStatusNumber(r.immediate_response?.status.code)).toBe(401);
     const body = JSON.parse(Buffer.from(r.immediate_response!.body!).toString());
-    expect(body).toEqual({ error: { message: expect.any(String), type: 'authentication_error', param: null, code: 'invalid_api_key' } });
-    expect(setHeaders({ header_mutation: r.immediate_response!.headers })['content-type']).toBe('application/json');
+    expect(body).toEqual({
+      error: {
+        message: expect.any(String),
+        type: 'authentication_error',
+        param: null,
+        code: 'invalid_api_key',
+      },
+    });
+    expect(setHeaders({ header_mutation: r.immediate_response!.headers })['content-type']).toBe(
+      'application/json',
+    );
   });
 
   it('answers a body over the limit with an immediate 413', async () => {
     const s = client.open();
-    s.send({ request_headers: { headers: headerMap(REQUEST_HEADERS) }, protocol_config: { request_body_mode: 'STREAMED' } });
+    s.send({
+      request_headers: { headers: headerMap(REQUEST_HEADERS) },
+      protocol_config: { request_body_mode: 'STREAMED' },
+    });
     await s.next();
     s.send({ request_body: { body: Buffer.alloc(40 * 1024, 32), end_of_stream: false } });
     await s.next();
     s.send({ request_body: { body: Buffer.alloc(40 * 1024, 32), end_of_stream: false } });
     const r = await s.next();
     expect(r.response).toBe('immediate_response');
-    expect(JSON.parse(Buffer.from(r.immediate_response!.body!).toString()).error.code).toBe('request_too_large');
+    expect(JSON.parse(Buffer.from(r.immediate_response!.body!).toString()).error.code).toBe(
+      'request_too_large',
+    );
   });
 
   it('stays silent in observability mode', async () => {
@@ -135,7 +176,16 @@ describe('router-level response processing', () => {
 
   it('streams an SSE response chunk by chunk without changing it, and reads usage from the last chunk', async () => {
     const s = await routed();
-    s.send({ response_headers: { headers: headerMap({ ':status': '200', 'content-type': 'text/event-stream', 'x-agent-router-resolved-model': 'llama-3.1-8b-instruct', 'x-agent-router-attempt': '1' }) } });
+    s.send({
+      response_headers: {
+        headers: headerMap({
+          ':status': '200',
+          'content-type': 'text/event-stream',
+          'x-agent-router-resolved-model': 'llama-3.1-8b-instruct',
+          'x-agent-router-attempt': '1',
+        }),
+      },
+    });
     const headers = await s.next();
     expect(headers.mode_override).toMatchObject({ response_body_mode: 'STREAMED' });
     const events = [
@@ -145,29 +195,48 @@ describe('router-level response processing', () => {
     ].join('');
     const cut = [0, 17, 70, events.length];
     for (let i = 0; i < 3; i++) {
-      s.send({ response_body: { body: Buffer.from(events.slice(cut[i], cut[i + 1])), end_of_stream: i === 2 } });
+      s.send({
+        response_body: { body: Buffer.from(events.slice(cut[i], cut[i + 1])), end_of_stream: i === 2 },
+      });
       const r = await s.next();
       expect(r.response).toBe('response_body');
       expect(r.response_body?.response?.body_mutation).toBeUndefined();
     }
     s.end();
     await s.done;
-    const line = logs.records().filter((r) => r.event === 'request').at(-1);
-    expect(line).toMatchObject({ status: 200, stream: false, usage: { promptTokens: 5, completionTokens: 1, totalTokens: 6 }, resolvedModel: 'llama-3.1-8b-instruct' });
+    const line = logs
+      .records()
+      .filter((r) => r.event === 'request')
+      .at(-1);
+    expect(line).toMatchObject({
+      status: 200,
+      stream: false,
+      usage: { promptTokens: 5, completionTokens: 1, totalTokens: 6 },
+      resolvedModel: 'llama-3.1-8b-instruct',
+    });
   });
 
   it('answers response chunks with streamed_response when the response mode is FULL_DUPLEX_STREAMED', async () => {
     const s = client.open();
-    s.send({ request_headers: { headers: headerMap(REQUEST_HEADERS) }, protocol_config: { response_body_mode: 'FULL_DUPLEX_STREAMED' } });
+    s.send({
+      request_headers: { headers: headerMap(REQUEST_HEADERS) },
+      protocol_config: { response_body_mode: 'FULL_DUPLEX_STREAMED' },
+    });
     await s.next();
     s.send({ request_body: { body: BODY, end_of_stream: true } });
     await s.next();
-    s.send({ response_headers: { headers: headerMap({ ':status': '200', 'content-type': 'text/event-stream' }) } });
+    s.send({
+      response_headers: { headers: headerMap({ ':status': '200', 'content-type': 'text/event-stream' }) },
+    });
     expect((await s.next()).mode_override).toBeUndefined();
     s.send({ response_body: { body: Buffer.from('data: {}\n\n'), end_of_stream: true } });
     const r = await s.next();
-    expect(r.response_body?.response?.body_mutation?.streamed_response).toMatchObject({ end_of_stream: true });
-    expect(Buffer.from(r.response_body!.response!.body_mutation!.streamed_response!.body!).toString()).toBe('data: {}\n\n');
+    expect(r.response_body?.response?.body_mutation?.streamed_response).toMatchObject({
+      end_of_stream: true,
+    });
+    expect(Buffer.from(r.response_body!.response!.body_mutation!.streamed_response!.body!).toString()).toBe(
+      'data: {}\n\n',
+    );
     s.end();
   });
 });
@@ -201,9 +270,15 @@ describe('per-attempt (upstream-level) processing', () => {
     expect(r?.header_mutation?.remove_headers).toEqual(
       expect.arrayContaining(['x-agent-router-route', 'x-agent-router-key-id', 'x-agent-router-model']),
     );
-    s.send({ response_headers: { headers: headerMap({ ':status': '200', 'content-type': 'application/json' }) } });
+    s.send({
+      response_headers: { headers: headerMap({ ':status': '200', 'content-type': 'application/json' }) },
+    });
     const h = setHeaders((await s.next()).response_headers?.response);
-    expect(h).toMatchObject({ 'x-agent-router-resolved-model': 'llama-3.1-8b-instruct', 'x-agent-router-backend': 'default/sim-llama-v1', 'x-agent-router-attempt': '1' });
+    expect(h).toMatchObject({
+      'x-agent-router-resolved-model': 'llama-3.1-8b-instruct',
+      'x-agent-router-backend': 'default/sim-llama-v1',
+      'x-agent-router-attempt': '1',
+    });
     s.end();
   });
 
@@ -212,7 +287,9 @@ describe('per-attempt (upstream-level) processing', () => {
     s.send({ request_headers: { headers: upstreamHeaders('2') } });
     await s.next();
     s.send({ request_body: { body: BODY, end_of_stream: true } });
-    const sent = JSON.parse(Buffer.from((await s.next()).request_body!.response!.body_mutation!.body!).toString());
+    const sent = JSON.parse(
+      Buffer.from((await s.next()).request_body!.response!.body_mutation!.body!).toString(),
+    );
     expect(sent.model).toBe('qwen2.5-7b-instruct');
     s.end();
   });
@@ -235,8 +312,17 @@ describe('per-attempt (upstream-level) processing', () => {
 
   it('answers 503 route_unavailable when the chosen entry vanished in a reload', async () => {
     const s = client.open('upstream');
-    s.send({ request_headers: { headers: headerMap({ ':path': '/v1/chat/completions', 'x-agent-router-route': 'default/default/gone' }) } });
+    s.send({
+      request_headers: {
+        headers: headerMap({
+          ':path': '/v1/chat/completions',
+          'x-agent-router-route': 'default/default/gone',
+        }),
+      },
+    });
     const r = await s.next();
-    expect(JSON.parse(Buffer.from(r.immediate_response!.body!).toString()).error.code).toBe('route_unavailable');
+    expect(JSON.parse(Buffer.from(r.immediate_response!.body!).toString()).error.code).toBe(
+      'route_unavailable',
+    );
   });
 });

@@ -3,7 +3,7 @@
  * so tests can assert on the exact wire-level answers (decoded with Envoy's protos).
  */
 import * as grpc from '@grpc/grpc-js';
-import { extProcPackageDefinition } from '../../protos/envoy.ts';
+import { EXT_PROC_SERVICE, extProcPackageDefinition } from '../../protos/envoy.ts';
 import type { HeaderMap, ProcessingRequest, ProcessingResponse } from '../../protos/ext-proc-messages.ts';
 
 export interface RawStream {
@@ -17,10 +17,11 @@ export interface RawStream {
 }
 
 export function rawClient(target: string) {
-  const definition = grpc.loadPackageDefinition(extProcPackageDefinition());
-  // biome-ignore lint/suspicious/noExplicitAny: grpc-js's generated constructors are untyped
-  const Client = (definition.envoy as any).service.ext_proc.v3.ExternalProcessor;
-  const client = new Client(target, grpc.credentials.createInsecure()) as grpc.Client & {
+  const Client = grpc.makeGenericClientConstructor(
+    extProcPackageDefinition()[EXT_PROC_SERVICE] as grpc.ServiceDefinition,
+    'ExternalProcessor',
+  );
+  const client = new Client(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
     Process(md: grpc.Metadata): grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse>;
   };
   return {
@@ -60,8 +61,15 @@ export function headerMap(headers: Record<string, string>): HeaderMap {
 }
 
 /** Header mutations of a response as a plain name → value map. */
-export function setHeaders(response: { header_mutation?: { set_headers?: { header: { key: string; raw_value?: Buffer; value?: string } }[] } } | undefined) {
+export function setHeaders(
+  response:
+    | {
+        header_mutation?: { set_headers?: { header: { key: string; raw_value?: Buffer; value?: string } }[] };
+      }
+    | undefined,
+) {
   const out: Record<string, string> = {};
-  for (const h of response?.header_mutation?.set_headers ?? []) out[h.header.key] = h.header.raw_value?.toString() ?? h.header.value ?? '';
+  for (const h of response?.header_mutation?.set_headers ?? [])
+    out[h.header.key] = h.header.raw_value?.toString() ?? h.header.value ?? '';
   return out;
 }

@@ -19,7 +19,10 @@ export function capturingLogger(level = 'info'): {
 }
 
 /** Polls until `check` returns a value (or throws after `timeoutMs`); for log lines written asynchronously. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

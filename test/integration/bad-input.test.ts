@@ -8,11 +8,13 @@ import { backendYaml, COMMON_YAML, startTestStack, type TestStack } from '../hel
 let t: TestStack;
 
 beforeAll(async () => {
-  t = await startTestStack({ a: { apiKey: 'provider-secret' } }, (urls) =>
-    [
-      COMMON_YAML,
-      backendYaml('a', urls.a!),
-      `
+  t = await startTestStack(
+    { a: { apiKey: 'provider-secret' } },
+    (urls) =>
+      [
+        COMMON_YAML,
+        backendYaml('a', urls.a!),
+        `
 ---
 apiVersion: agentrouter.dev/v1alpha1
 kind: RouteConfig
@@ -21,7 +23,7 @@ spec:
   routes:
     - { name: chat, model: chat-model, backendRef: { name: a }, modelNameOverride: provider-model-1 }
 `,
-    ].join(''),
+      ].join(''),
     { maxRequestBodyBytes: 4096 },
   );
 });
@@ -36,7 +38,11 @@ async function post(body: string, headers: Record<string, string> = {}, path = '
     headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test-team-a', ...headers },
     body,
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as { error: Record<string, unknown> } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as { error: Record<string, unknown> },
+  };
 }
 
 describe('bad input through the gateway', () => {
@@ -92,7 +98,10 @@ describe('bad input through the gateway', () => {
   });
 
   it('answers a body over the configured limit with 413', async () => {
-    const big = JSON.stringify({ model: 'chat-model', messages: [{ role: 'user', content: 'x'.repeat(8000) }] });
+    const big = JSON.stringify({
+      model: 'chat-model',
+      messages: [{ role: 'user', content: 'x'.repeat(8000) }],
+    });
     const r = await post(big);
     expect(r.status).toBe(413);
     expect(r.body.error.code).toBe('request_too_large');
@@ -102,16 +111,21 @@ describe('bad input through the gateway', () => {
     const unknown = await post('{}', {}, '/v1/does-not-exist');
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('unknown_url');
-    const wrong = await fetch(`${t.stack.gatewayUrl}/v1/chat/completions`, { headers: { authorization: 'Bearer sk-test-team-a' } });
+    const wrong = await fetch(`${t.stack.gatewayUrl}/v1/chat/completions`, {
+      headers: { authorization: 'Bearer sk-test-team-a' },
+    });
     expect(wrong.status).toBe(405);
   });
 
   it('injects the backend credential: the provider never sees the gateway key, and a spoofed route header is ignored', async () => {
     // The simulated backend demands Bearer provider-secret; a forwarded gateway key would get 401.
-    const r = await post(JSON.stringify({ model: 'chat-model', messages: [{ role: 'user', content: 'hi' }] }), {
-      'x-agent-router-route': 'default/evil/entry',
-      'x-agent-router-backend': 'spoofed',
-    });
+    const r = await post(
+      JSON.stringify({ model: 'chat-model', messages: [{ role: 'user', content: 'hi' }] }),
+      {
+        'x-agent-router-route': 'default/evil/entry',
+        'x-agent-router-backend': 'spoofed',
+      },
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get('x-agent-router-resolved-model')).toBe('provider-model-1');
     expect((r.body as unknown as { model: string }).model).toBe('provider-model-1');

@@ -40,7 +40,11 @@ afterAll(async () => {
 const resolved = async () => {
   const { response } = await t
     .client()
-    .chat.completions.create({ model: 'chat-model', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 })
+    .chat.completions.create({
+      model: 'chat-model',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 2,
+    })
     .withResponse();
   return response.headers.get('x-agent-router-resolved-model');
 };
@@ -55,8 +59,13 @@ describe('configuration hot reload', () => {
 
   it('rejects an invalid change with a precise message and keeps serving the last good configuration', async () => {
     const before = t.lines.length;
-    writeFileSync(t.configPath, yaml('model-v3').replace('backendRef: { name: a }', 'backendRef: { name: a }, weight: -3'));
-    const rejected = await eventually(() => t.lines.slice(before).find((l) => l.includes('"config_rejected"')));
+    writeFileSync(
+      t.configPath,
+      yaml('model-v3').replace('backendRef: { name: a }', 'backendRef: { name: a }, weight: -3'),
+    );
+    const rejected = await eventually(() =>
+      t.lines.slice(before).find((l) => l.includes('"config_rejected"')),
+    );
     expect(rejected).toContain(t.configPath);
     expect(rejected).toContain('document 5');
     expect(rejected).toContain('spec.routes[0].weight');
@@ -66,7 +75,9 @@ describe('configuration hot reload', () => {
   it('turns a RouteConfig off with active: false', async () => {
     writeFileSync(t.configPath, yaml('model-v2', false));
     const status = await eventually(async () => {
-      const r = await fetch(`${t.stack.gatewayUrl}/v1/models`, { headers: { authorization: 'Bearer sk-test-team-a' } });
+      const r = await fetch(`${t.stack.gatewayUrl}/v1/models`, {
+        headers: { authorization: 'Bearer sk-test-team-a' },
+      });
       return r.status === 403 ? r.status : undefined;
     });
     expect(status).toBe(403);

@@ -11,14 +11,20 @@ let t: TestStack;
 
 beforeAll(async () => {
   const dead = await refusedPort();
-  t = await startTestStack({ primary: { apiKey: 'provider-secret' }, secondary: { apiKey: 'provider-secret' }, slow: { ttftMs: 60_000 } }, (urls) =>
-    [
-      COMMON_YAML,
-      backendYaml('primary', urls.primary!),
-      backendYaml('secondary', urls.secondary!),
-      backendYaml('slow', urls.slow!, false),
-      backendYaml('dead', `http://127.0.0.1:${dead}`),
-      `
+  t = await startTestStack(
+    {
+      primary: { apiKey: 'provider-secret' },
+      secondary: { apiKey: 'provider-secret' },
+      slow: { ttftMs: 60_000 },
+    },
+    (urls) =>
+      [
+        COMMON_YAML,
+        backendYaml('primary', urls.primary!),
+        backendYaml('secondary', urls.secondary!),
+        backendYaml('slow', urls.slow!, false),
+        backendYaml('dead', `http://127.0.0.1:${dead}`),
+        `
 ---
 apiVersion: agentrouter.dev/v1alpha1
 kind: RouteConfig
@@ -34,7 +40,7 @@ spec:
     - { name: slow-first, model: slow-model, backendRef: { name: slow }, modelNameOverride: slow }
     - { name: slow-then-ok, model: slow-model, backendRef: { name: secondary }, modelNameOverride: after-timeout, priority: 1 }
 `,
-    ].join(''),
+      ].join(''),
   );
 });
 
@@ -63,14 +69,23 @@ describe('fallback along the priority chain', () => {
     const { response, data } = await call('refused-model');
     expect(response.headers.get('x-agent-router-resolved-model')).toBe('rescued-model');
     expect(data.model).toBe('rescued-model');
-    expect(await logFor(response)).toMatchObject({ attempts: 2, backend: 'default/secondary', resolvedModel: 'rescued-model', status: 200 });
+    expect(await logFor(response)).toMatchObject({
+      attempts: 2,
+      backend: 'default/secondary',
+      resolvedModel: 'rescued-model',
+      status: 200,
+    });
   });
 
   it.each([500, 503, 429])('falls back when the primary answers %i', async (status) => {
     t.sims.primary!.setFault({ status });
     const { response } = await call('chat-model');
     expect(response.headers.get('x-agent-router-backend')).toBe('default/secondary');
-    expect(await logFor(response)).toMatchObject({ attempts: 2, logicalModel: 'chat-model', resolvedModel: 'secondary-model' });
+    expect(await logFor(response)).toMatchObject({
+      attempts: 2,
+      logicalModel: 'chat-model',
+      resolvedModel: 'secondary-model',
+    });
   });
 
   it('falls back when the primary does not answer within the per-attempt timeout', async () => {
@@ -85,7 +100,10 @@ describe('fallback along the priority chain', () => {
     const error = await call('chat-model').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
-    expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: expect.any(String), message: expect.any(String) });
+    expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({
+      type: expect.any(String),
+      message: expect.any(String),
+    });
   });
 
   it('answers 503 in the OpenAI shape when the only backend refuses connections', async () => {

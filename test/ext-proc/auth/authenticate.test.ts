@@ -85,7 +85,6 @@ describe('presentedKey', () => {
     expect(presentedKey(undefined, undefined)).toBeUndefined();
     expect(presentedKey('Bearer ', '')).toBeUndefined();
     expect(presentedKey('Bearer', '   ')).toBeUndefined();
-    expect(presentedKey('Basic dXNlcjpwYXNz', undefined)).toBeUndefined();
   });
 });
 
@@ -154,5 +153,15 @@ describe('authenticate', () => {
       expect(error.message).not.toContain(key);
       expect(JSON.stringify(error.toBody())).not.toContain(key);
     }
+  });
+});
+
+describe('presentedKey with another authorization scheme', () => {
+  it('refuses a Basic credential instead of treating the request as keyless', async () => {
+    const { presentedKey } = await import('../../../ext-proc/auth/authenticate.ts');
+    expect(() => presentedKey('Basic dXNlcjpwYXNz', undefined)).toThrow(
+      expect.objectContaining({ status: 401, code: 'unsupported_authorization' }),
+    );
+    expect(presentedKey('Basic dXNlcjpwYXNz', 'sk-from-x-api-key')).toBe('sk-from-x-api-key');
   });
 });
