@@ -31,31 +31,55 @@ export interface RequestObserver {
   onRequest(record: RequestLogRecord): void;
 }
 
+/**
+ * Writes the log line and updates the metrics. Metric children are cached per label set: label
+ * combinations repeat (a handful of entries × statuses), and resolving labels is the costly part.
+ */
 export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): RequestObserver {
+  type Children = {
+    requests: ReturnType<ExtProcMetrics['requests']['labels']>;
+    latency: ReturnType<ExtProcMetrics['latency']['labels']>;
+    prompt: ReturnType<ExtProcMetrics['tokens']['labels']>;
+    completion: ReturnType<ExtProcMetrics['tokens']['labels']>;
+    cached: ReturnType<ExtProcMetrics['tokens']['labels']>;
+  };
+  const children = new Map<string, Children>();
+  const MAX_CHILDREN = 10_000;
+  const childrenFor = (r: RequestLogRecord): Children => {
+    const routeConfig = r.routeConfig ?? '';
+    const entry = r.routeEntry ?? '';
+    const logical = r.logicalModel ?? '';
+    const resolved = r.resolvedModel ?? '';
+    const backend = r.backend ?? '';
+    const status = String(r.status);
+    const key = `${routeConfig}\u0000${entry}\u0000${logical}\u0000${resolved}\u0000${backend}\u0000${status}`;
+    let found = children.get(key);
+    if (!found) {
+      if (children.size >= MAX_CHILDREN) children.clear();
+      const labels = [routeConfig, entry, logical, resolved, backend, status] as const;
+      const token = (type: string) => metrics.tokens.labels(routeConfig, logical, resolved, backend, type);
+      found = {
+        requests: metrics.requests.labels(...labels),
+        latency: metrics.latency.labels(...labels),
+        prompt: token('prompt'),
+        completion: token('completion'),
+        cached: token('cached'),
+      };
+      children.set(key, found);
+    }
+    return found;
+  };
   return {
     onRequest(record) {
       logger.info({ event: 'request', ...record }, 'request');
-      const labels = {
-        route_config: record.routeConfig ?? '',
-        route_entry: record.routeEntry ?? '',
-        logical_model: record.logicalModel ?? '',
-        resolved_model: record.resolvedModel ?? '',
-        backend: record.backend ?? '',
-        status: String(record.status),
-      };
-      metrics.requests.inc(labels);
-      metrics.latency.observe(labels, record.latencyMs / 1000);
+      const c = childrenFor(record);
+      c.requests.inc();
+      c.latency.observe(record.latencyMs / 1000);
       const usage = record.usage;
       if (usage) {
-        const tokenLabels = {
-          route_config: labels.route_config,
-          logical_model: labels.logical_model,
-          resolved_model: labels.resolved_model,
-          backend: labels.backend,
-        };
-        metrics.tokens.inc({ ...tokenLabels, type: 'prompt' }, usage.promptTokens);
-        metrics.tokens.inc({ ...tokenLabels, type: 'completion' }, usage.completionTokens);
-        if (usage.cachedTokens) metrics.tokens.inc({ ...tokenLabels, type: 'cached' }, usage.cachedTokens);
+        c.prompt.inc(usage.promptTokens);
+        c.completion.inc(usage.completionTokens);
+        if (usage.cachedTokens) c.cached.inc(usage.cachedTokens);
       }
     },
   };

@@ -128,14 +128,12 @@ export class RouterPhases implements Phases {
       clearRouteCache: true,
       dynamicMetadata: {
         [METADATA_NAMESPACE]: {
-          request_id: this.#requestId,
           key_id: caller.keyId,
           route_config: decision.routeConfigId,
           route_entry: entry.name,
           logical_model: decision.logicalModel,
           resolved_model: entry.resolvedModel,
           backend: entry.backend.id,
-          decision: decision.reason,
         },
       },
     };

@@ -69,12 +69,17 @@ export class UpstreamPhases implements Phases {
 
   requestBody(body: Buffer): PhaseResult {
     const candidate = this.#candidate!;
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-    } catch (error) {
-      throw errors.malformedJson((error as Error).message);
-    }
+    let parsed: Record<string, unknown> | undefined;
+    const json = () => {
+      if (parsed === undefined) {
+        try {
+          parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+        } catch (error) {
+          throw errors.malformedJson((error as Error).message);
+        }
+      }
+      return parsed;
+    };
     const backend = candidate.backend;
     // Bring-your-own-key: the caller's credential for this backend wins over the backend's own.
     const own =
@@ -83,11 +88,11 @@ export class UpstreamPhases implements Phases {
         : this.store.current.keysById.get(this.#keyId)?.providerCredentials.get(backend.id);
     const translated = this.#translator!.request({
       operation: this.#operation,
-      body: parsed,
+      raw: body,
+      json,
       backend,
       model: candidate.resolvedModel,
       credential: own ?? backend.credential,
-      stream: parsed.stream === true,
     });
     return {
       setHeaders: [

@@ -9,6 +9,8 @@ export interface TokenUsage {
   cachedTokens?: number;
 }
 
+const USAGE_MARKER = Buffer.from('"usage"');
+
 function fromUsageObject(usage: unknown): TokenUsage | undefined {
   if (!usage || typeof usage !== 'object') return undefined;
   const u = usage as Record<string, unknown>;
@@ -24,7 +26,30 @@ function fromUsageObject(usage: unknown): TokenUsage | undefined {
   return result;
 }
 
+/**
+ * Usage of a buffered OpenAI-format body. Only the `usage` object is decoded: providers put it after
+ * the content, so the body is searched from the end for the last `"usage"` key and the object that
+ * follows it is cut out by brace matching (it holds numbers and nested objects, never strings with
+ * braces). Falls back to parsing the whole body if that shortcut does not yield an object.
+ */
 export function usageFromJson(body: Buffer): TokenUsage | undefined {
+  const marker = body.lastIndexOf(USAGE_MARKER);
+  if (marker < 0) return undefined;
+  const open = body.indexOf(123 /* { */, marker + USAGE_MARKER.length);
+  if (open >= 0 && isOnlyColonBetween(body, marker + USAGE_MARKER.length, open)) {
+    let depth = 0;
+    for (let i = open; i < body.length; i++) {
+      const c = body[i];
+      if (c === 123) depth++;
+      else if (c === 125 && --depth === 0) {
+        try {
+          return fromUsageObject(JSON.parse(body.toString('utf8', open, i + 1)));
+        } catch {
+          break;
+        }
+      }
+    }
+  }
   try {
     return fromUsageObject((JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage);
   } catch {
@@ -32,7 +57,14 @@ export function usageFromJson(body: Buffer): TokenUsage | undefined {
   }
 }
 
-const USAGE_MARKER = Buffer.from('"usage"');
+function isOnlyColonBetween(body: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = body[i];
+    if (c !== 58 /* : */ && c !== 32 && c !== 10 && c !== 13 && c !== 9) return false;
+  }
+  return true;
+}
+
 const MAX_CARRY = 1 << 20;
 
 /**

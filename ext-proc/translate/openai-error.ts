@@ -28,6 +28,18 @@ export function openAIErrorFrom(status: number, body: Buffer, provider: string):
     }
   }
   if (typeof error === 'string') return { error: { message: error, type, param: null, code: null } };
+  // vLLM's older ErrorResponse puts the fields at the top level: {"object":"error","message",…}.
+  const flat = parsed as Record<string, unknown> | undefined;
+  if (flat && typeof flat.message === 'string') {
+    return {
+      error: {
+        message: flat.message,
+        type,
+        param: typeof flat.param === 'string' ? flat.param : null,
+        code: `upstream_${status}`,
+      },
+    };
+  }
   const text = body.toString('utf8', 0, Math.min(body.length, 512)).trim();
   return {
     error: {

@@ -3,6 +3,7 @@
  * is the provider's, so a request only changes path, credentials and `model`; responses pass through
  * untouched and are never parsed here.
  */
+import { spliceValues, topLevelValues } from './json-top-level.ts';
 import { openAIErrorFrom } from './openai-error.ts';
 import type { Operation, Translator, UpstreamRequest, UpstreamRequestInput } from './translator.ts';
 
@@ -15,11 +16,19 @@ const PATHS: Record<Operation, string> = {
 /** Headers other providers authenticate with; a gateway key or another provider's key must not leak here. */
 const FOREIGN_AUTH_HEADERS = ['x-api-key', 'api-key', 'x-goog-api-key'];
 
+const MODEL_KEY = new Set(['model']);
+
+/** The body with its `model` replaced: a splice of the raw bytes, everything else byte-for-byte. */
+function withModel(input: UpstreamRequestInput, model: string): Buffer {
+  const spans = topLevelValues(input.raw, MODEL_KEY);
+  if (spans.length > 0) return spliceValues(input.raw, spans, () => JSON.stringify(model));
+  return Buffer.from(JSON.stringify({ ...input.json(), model }));
+}
+
 export function openAITranslator(providerName: string): Translator {
   return {
     convertsResponses: false,
     request(input: UpstreamRequestInput): UpstreamRequest {
-      const body = input.body.model === input.model ? input.body : { ...input.body, model: input.model };
       const headers: [string, string][] = [['content-type', 'application/json']];
       const removeHeaders = [...FOREIGN_AUTH_HEADERS];
       if (input.credential) headers.push(['authorization', `Bearer ${input.credential.reveal()}`]);
@@ -28,7 +37,7 @@ export function openAITranslator(providerName: string): Translator {
         path: input.backend.basePath + PATHS[input.operation],
         headers,
         removeHeaders,
-        body: Buffer.from(JSON.stringify(body)),
+        body: withModel(input, input.model),
       };
     },
     responseBody: (body) => body,

@@ -19,14 +19,15 @@ export const OPERATION_BY_PATH: ReadonlyMap<string, Operation> = new Map([
 
 export interface UpstreamRequestInput {
   operation: Operation;
-  /** The client's JSON body, already validated as an object with a string `model`. */
-  body: Record<string, unknown>;
+  /** The client's JSON body as received; the router-level phase validated it (an object, string `model`). */
+  raw: Buffer;
+  /** The body parsed, on first call: translators that restructure the body need it, others never pay. */
+  json(): Record<string, unknown>;
   backend: CompiledBackend;
   /** Provider model id to send (modelNameOverride applied). */
   model: string;
   /** Credential for this attempt: the caller's own (bring-your-own-key) or the backend's. */
   credential: SecretValue | undefined;
-  stream: boolean;
 }
 
 export interface UpstreamRequest {

@@ -65,7 +65,6 @@ describe('router-level request processing', () => {
       logical_model: 'chat-model',
       route_config: 'default/default',
       key_id: 'default/team-a',
-      decision: 'sticky-split',
     });
     expect(String(metadata.resolved_model)).toMatch(/^llama-3\.[13]-8b-instruct$/);
     s.end();

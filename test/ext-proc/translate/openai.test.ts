@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { SecretValue } from '../../../config/secret-value.ts';
+import type { CompiledBackend } from '../../../config/snapshot.ts';
+import { openAITranslator } from '../../../ext-proc/translate/openai.ts';
+
+const backend: CompiledBackend = {
+  id: 'default/vllm',
+  provider: 'OpenAICompatible',
+  origin: 'http://10.0.0.1:8000',
+  basePath: '/openai/v1',
+  defaults: {},
+};
+const translator = openAITranslator('OpenAI-compatible backend');
+
+function translate(body: object, credential?: SecretValue) {
+  const raw = Buffer.from(JSON.stringify(body));
+  return translator.request({
+    operation: 'chat.completions',
+    raw,
+    json: () => JSON.parse(raw.toString()),
+    backend,
+    model: 'meta-llama/Llama-3.1-8B-Instruct',
+    credential,
+  });
+}
+
+describe('OpenAI-compatible translator', () => {
+  it('prefixes the backend base path and rewrites only the model', () => {
+    const body = {
+      model: 'chat-model',
+      messages: [{ role: 'user', content: 'hi' }],
+      temperature: 0.2,
+      stream: true,
+    };
+    const out = translate(body, new SecretValue('sk-provider'));
+    expect(out.path).toBe('/openai/v1/chat/completions');
+    expect(JSON.parse(out.body.toString())).toEqual({ ...body, model: 'meta-llama/Llama-3.1-8B-Instruct' });
+    expect(Object.fromEntries(out.headers)).toMatchObject({ authorization: 'Bearer sk-provider' });
+    expect(out.removeHeaders).toEqual(expect.arrayContaining(['x-api-key', 'api-key', 'x-goog-api-key']));
+  });
+
+  it('removes any authorization header when the backend has no credential', () => {
+    const out = translate({ model: 'chat-model', messages: [] });
+    expect(out.removeHeaders).toContain('authorization');
+    expect(out.headers.map(([k]) => k)).not.toContain('authorization');
+  });
+
+  it('normalises error bodies to the OpenAI error shape, keeping OpenAI-shaped ones', () => {
+    const openAIShaped = Buffer.from(
+      JSON.stringify({
+        error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' },
+      }),
+    );
+    expect(translator.error(429, openAIShaped)).toEqual({
+      error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' },
+    });
+    // vLLM answers {"object":"error","message":...} in older versions, FastAPI {"detail":...}; both are wrapped.
+    expect(translator.error(400, Buffer.from('{"detail":"bad"}')).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'upstream_400',
+    });
+    expect(translator.error(503, Buffer.from('upstream overloaded')).error).toMatchObject({
+      type: 'api_error',
+      message: expect.stringContaining('upstream overloaded'),
+    });
+  });
+});
+
+describe('OpenAI-compatible translator, vLLM error bodies', () => {
+  it('keeps the message of vLLM’s flat {"object":"error"} body', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        object: 'error',
+        message: 'max_tokens is too large',
+        type: 'BadRequestError',
+        param: null,
+        code: 400,
+      }),
+    );
+    expect(translator.error(400, body).error).toEqual({
+      message: 'max_tokens is too large',
+      type: 'invalid_request_error',
+      param: null,
+      code: 'upstream_400',
+    });
+  });
+});
