@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
-import { EXT_PROC_SERVICE, extProcPackageDefinition } from '../protos/envoy.ts';
+import { extProcServerDefinition } from '../protos/ext-proc-codec.ts';
 
-/** `envoy.service.ext_proc.v3.ExternalProcessor` from the package definition ext-proc itself serves. */
+/** `envoy.service.ext_proc.v3.ExternalProcessor` with the very codec ext-proc itself serves it with. */
 export function extProcService(): grpc.ServiceDefinition {
-  return extProcPackageDefinition()[EXT_PROC_SERVICE] as unknown as grpc.ServiceDefinition;
+  return extProcServerDefinition();
 }

@@ -9,7 +9,8 @@ import { SnapshotStore } from '../config/store.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createExtProcMetrics, type ExtProcMetrics } from '../observability/metrics.ts';
-import { EXT_PROC_SERVICE, extProcPackageDefinition } from '../protos/envoy.ts';
+import { EXT_PROC_SERVICE } from '../protos/envoy.ts';
+import { extProcServerDefinition } from '../protos/ext-proc-codec.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
 import { FILTER_METADATA_KEY } from './headers.ts';
 import type { Phases } from './phases.ts';
@@ -55,7 +56,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
     warn: (message: string) => logger.warn({ event: 'ext_proc_mode' }, message),
   };
-  const service = extProcPackageDefinition()[EXT_PROC_SERVICE] as grpc.ServiceDefinition;
+  const service = extProcServerDefinition();
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxRequestBodyBytes + 1024 * 1024,

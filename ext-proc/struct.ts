@@ -2,7 +2,7 @@ import type { Struct, StructValue } from '../protos/ext-proc-messages.ts';
 
 /** Plain JSON-like value → google.protobuf.Value as proto-loader encodes it (oneof `kind`). */
 export function toValue(value: unknown): StructValue {
-  if (value === null || value === undefined) return { nullValue: 'NULL_VALUE' };
+  if (value === null || value === undefined) return { nullValue: 0 };
   switch (typeof value) {
     case 'number':
       return { numberValue: value };

@@ -1,0 +1,89 @@
+/**
+ * The wire codec of our ExternalProcessor *server*, lean on the hot path. proto-loader's default codec
+ * converts every message to and from a plain object (`toObject` on the way in, `fromObject` on the way
+ * out), walking every field and copying bytes. Here requests are decoded into protobufjs message
+ * objects that are read in place (bytes stay views of the received buffer), and responses are encoded
+ * directly from the plain objects ext-proc builds, after turning the few enum names they carry into
+ * numbers. Same protos, same wire bytes; the benchmark's no-op server uses this codec too.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { EXT_PROC_SERVICE, extProcPackageDefinition, extProcRoot } from './envoy.ts';
+import type {
+  BodySendMode,
+  CommonResponse,
+  HeaderMutation,
+  ProcessingMode,
+  ProcessingResponse,
+} from './ext-proc-messages.ts';
+
+let definition: grpc.ServiceDefinition | undefined;
+
+export function extProcServerDefinition(): grpc.ServiceDefinition {
+  if (definition) return definition;
+  const root = extProcRoot();
+  const requestType = root.lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
+  const responseType = root.lookupType('envoy.service.ext_proc.v3.ProcessingResponse');
+  const appendAction = root.lookupEnum('envoy.config.core.v3.HeaderValueOption.HeaderAppendAction').values;
+  const bodyMode = root.lookupEnum(
+    'envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode',
+  ).values;
+  const headerMode = root.lookupEnum(
+    'envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.HeaderSendMode',
+  ).values;
+  const bodyModeNames = new Map(Object.entries(bodyMode).map(([name, n]) => [n, name as BodySendMode]));
+
+  const numericMutation = (m: HeaderMutation | undefined) => {
+    for (const option of m?.set_headers ?? []) {
+      const action = option.append_action as unknown;
+      if (typeof action === 'string')
+        (option as { append_action: unknown }).append_action = appendAction[action];
+    }
+  };
+  const numericCommon = (c: CommonResponse | undefined) => {
+    if (c) numericMutation(c.header_mutation);
+  };
+  const numericMode = (mode: ProcessingMode) => {
+    const out: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(mode)) {
+      out[field] =
+        typeof value !== 'string' ? value : field.endsWith('body_mode') ? bodyMode[value] : headerMode[value];
+    }
+    return out;
+  };
+
+  const base = extProcPackageDefinition()[EXT_PROC_SERVICE] as unknown as grpc.ServiceDefinition;
+  const process = base.Process!;
+  definition = {
+    Process: {
+      ...process,
+      requestDeserialize: (buffer: Buffer) => {
+        const message = requestType.decode(buffer) as unknown as {
+          protocol_config?: { request_body_mode?: unknown; response_body_mode?: unknown } | null;
+        };
+        // The only enums ext-proc reads are the configured body modes; give them their names.
+        const config = message.protocol_config;
+        if (config) {
+          message.protocol_config = {
+            ...config,
+            request_body_mode: bodyModeNames.get(config.request_body_mode as number) ?? 'NONE',
+            response_body_mode: bodyModeNames.get(config.response_body_mode as number) ?? 'NONE',
+          };
+        }
+        return message;
+      },
+      responseSerialize: (response: ProcessingResponse) => {
+        numericCommon(response.request_headers?.response);
+        numericCommon(response.response_headers?.response);
+        numericCommon(response.request_body?.response);
+        numericCommon(response.response_body?.response);
+        numericMutation(response.request_trailers?.header_mutation);
+        numericMutation(response.response_trailers?.header_mutation);
+        numericMutation(response.immediate_response?.headers);
+        if (response.mode_override)
+          (response as { mode_override: unknown }).mode_override = numericMode(response.mode_override);
+        return responseType.encode(response).finish() as Buffer;
+      },
+    },
+  };
+  return definition;
+}
