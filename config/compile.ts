@@ -5,6 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  type Credential,
+  type CredentialType,
+  compileCredential,
+  defaultCredentialType,
+} from './credentials.ts';
+import {
   type APIKeyManifest,
   type InferencePoolManifest,
   type LocatedManifest,
@@ -43,7 +49,26 @@ const DEFAULT_PER_ATTEMPT_TIMEOUT_MS = 60_000;
 const DEFAULT_BASE_URL: Partial<Record<Provider, string>> = {
   OpenAI: 'https://api.openai.com/v1',
   Mistral: 'https://api.mistral.ai/v1',
+  Anthropic: 'https://api.anthropic.com',
+  Gemini: 'https://generativelanguage.googleapis.com',
 };
+
+/** Providers whose endpoint is per region. */
+const REGIONAL: ReadonlySet<Provider> = new Set(['Bedrock', 'VertexAI', 'VertexAnthropic']);
+
+function defaultBaseURL(provider: Provider, region: string | undefined): string | undefined {
+  if (region !== undefined) {
+    // AWS: https://docs.aws.amazon.com/general/latest/gr/bedrock.html (bedrock-runtime.<region>.amazonaws.com)
+    if (provider === 'Bedrock') return `https://bedrock-runtime.${region}.amazonaws.com`;
+    // Google: https://cloud.google.com/vertex-ai/docs/reference/rest (<location>-aiplatform.googleapis.com)
+    if (provider === 'VertexAI' || provider === 'VertexAnthropic') {
+      return region === 'global'
+        ? 'https://aiplatform.googleapis.com'
+        : `https://${region}-aiplatform.googleapis.com`;
+    }
+  }
+  return DEFAULT_BASE_URL[provider];
+}
 
 export interface CompileOptions {
   /** Providers this build can translate for; backends of other providers are reported. */
@@ -138,6 +163,30 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
     return undefined;
   };
 
+  const readCredential = (
+    m: { kind: string; metadata: { name: string; namespace: string } },
+    path: string,
+    ref: { name: string; key?: string },
+    type: CredentialType,
+  ): Credential | undefined => {
+    const { origin, object } = where(m);
+    const secret = secrets.get(`${m.metadata.namespace}/${ref.name}`);
+    if (!secret) {
+      problems.push(
+        problemAt(
+          origin,
+          object,
+          path,
+          `Secret "${ref.name}" not found in namespace "${m.metadata.namespace}"`,
+        ),
+      );
+      return undefined;
+    }
+    const { credential, problem } = compileCredential(type, secret, ref.key);
+    if (problem) problems.push(problemAt(origin, object, path, `${problem} (credential type ${type})`));
+    return credential;
+  };
+
   const backends = new Map<string, CompiledBackend>();
   for (const m of backendsSpec) {
     const { origin, object } = where(m);
@@ -153,14 +202,22 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
       );
       continue;
     }
-    const base = spec.baseURL ?? DEFAULT_BASE_URL[spec.provider];
+    const base = spec.baseURL ?? defaultBaseURL(spec.provider, spec.region);
     if (base === undefined) {
-      problems.push(problemAt(origin, object, 'spec.baseURL', `is required for provider ${spec.provider}`));
+      problems.push(
+        problemAt(
+          origin,
+          object,
+          'spec.baseURL',
+          `is required for provider ${spec.provider}${REGIONAL.has(spec.provider) ? ' (or set spec.region)' : ''}`,
+        ),
+      );
       continue;
     }
     const url = new URL(base);
+    const credentialType = spec.credentials?.type ?? defaultCredentialType(spec.provider);
     const credential = spec.credentials
-      ? readSecret(m, 'spec.credentials.secretRef', spec.credentials.secretRef)
+      ? readCredential(m, 'spec.credentials.secretRef', spec.credentials.secretRef, credentialType)
       : undefined;
     const backend: CompiledBackend = {
       id: objectKey(m.metadata),
@@ -171,7 +228,24 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
     };
     if (spec.region !== undefined) backend.region = spec.region;
     if (spec.apiVersion !== undefined) backend.apiVersion = spec.apiVersion;
+    const project =
+      spec.project ?? (credential?.type === 'GCPServiceAccount' ? credential.projectId : undefined);
+    if (project !== undefined) backend.project = project;
     if (credential !== undefined) backend.credential = credential;
+    if (
+      (spec.provider === 'VertexAI' || spec.provider === 'VertexAnthropic') &&
+      (!backend.project || !backend.region)
+    ) {
+      problems.push(
+        problemAt(
+          origin,
+          object,
+          'spec',
+          `${spec.provider} needs spec.region and a project (spec.project or the service account's project_id)`,
+        ),
+      );
+      continue;
+    }
     backends.set(backend.id, backend);
   }
 
@@ -221,7 +295,7 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
         ),
       );
     }
-    const providerCredentials = new Map<string, SecretValue>();
+    const providerCredentials = new Map<string, Credential>();
     m.spec.providerCredentials?.forEach((pc, i) => {
       const backendId = `${m.metadata.namespace}/${pc.backendRef.name}`;
       if (!backends.has(backendId)) {
@@ -234,8 +308,11 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
           ),
         );
       }
-      const secret = readSecret(m, `spec.providerCredentials[${i}].secretRef`, pc.secretRef);
-      if (secret) providerCredentials.set(backendId, secret);
+      const backend = backends.get(backendId);
+      const type =
+        backend?.credential?.type ?? (backend ? defaultCredentialType(backend.provider) : 'APIKey');
+      const credential = readCredential(m, `spec.providerCredentials[${i}].secretRef`, pc.secretRef, type);
+      if (credential) providerCredentials.set(backendId, credential);
     });
     if (!material || !routeConfig) continue;
     if (material.reveal().length < 8) {

@@ -101,7 +101,9 @@ export interface ProviderBackendSpec {
   baseURL?: string;
   region?: string;
   apiVersion?: string;
-  credentials?: { type?: 'APIKey'; secretRef: SecretKeyRef };
+  /** Google Cloud project (Vertex AI); defaults to the service account's project. */
+  project?: string;
+  credentials?: { type?: 'APIKey' | 'AWSAccessKey' | 'GCPServiceAccount'; secretRef: SecretKeyRef };
   defaults?: { maxTokens?: number };
 }
 

@@ -2,8 +2,9 @@
  * The compiled configuration: immutable plain maps and arrays, built once per change by compile.ts and
  * only read while serving. Swapping snapshots is one assignment (see store.ts).
  */
+
+import type { Credential } from './credentials.ts';
 import type { InferencePoolManifest, PodManifest, Provider, RetryOn } from './manifests.ts';
-import type { SecretValue } from './secret-value.ts';
 
 export interface CompiledStringMatch {
   name: string;
@@ -28,7 +29,8 @@ export interface CompiledBackend {
   basePath: string;
   region?: string;
   apiVersion?: string;
-  credential?: SecretValue;
+  project?: string;
+  credential?: Credential;
   defaults: { maxTokens?: number };
 }
 
@@ -89,7 +91,8 @@ export interface CompiledKey {
   routeConfig: CompiledRouteConfig;
   attributes: Readonly<Record<string, string>>;
   disabled: boolean;
-  providerCredentials: ReadonlyMap<string, SecretValue>;
+  /** Bring-your-own-key: backend id → the caller's own credential for it. */
+  providerCredentials: ReadonlyMap<string, Credential>;
 }
 
 export interface Snapshot {

@@ -2,6 +2,8 @@
  * Structural validation of one manifest document. Every problem names the field path; nothing here
  * resolves references between objects (that is compile.ts's job, which sees the whole set).
  */
+
+import { CREDENTIAL_TYPES } from './credentials.ts';
 import {
   AGENT_ROUTER_API,
   type AnyManifest,
@@ -265,9 +267,10 @@ function checkProviderBackend(c: Checker, value: unknown): void {
   }
   c.string(spec.region, 'spec.region', false);
   c.string(spec.apiVersion, 'spec.apiVersion', false);
+  c.string(spec.project, 'spec.project', false);
   const credentials = c.object_(spec.credentials, 'spec.credentials', false);
   if (credentials) {
-    c.oneOf(credentials.type, 'spec.credentials.type', ['APIKey'], false);
+    c.oneOf(credentials.type, 'spec.credentials.type', CREDENTIAL_TYPES, false);
     c.secretRef(credentials.secretRef, 'spec.credentials.secretRef');
   }
   const defaults = c.object_(spec.defaults, 'spec.defaults', false);

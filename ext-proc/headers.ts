@@ -16,6 +16,8 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export const RESOLVED_MODEL_HEADER = 'x-agent-router-resolved-model';
 export const BACKEND_HEADER = 'x-agent-router-backend';
 export const ATTEMPT_HEADER = 'x-agent-router-attempt';
+/** The provider's own request id (x-request-id, request-id, x-amzn-requestid, …), under one name. */
+export const PROVIDER_REQUEST_ID_HEADER = 'x-agent-router-provider-request-id';
 
 /**
  * Envoy adds this to upstream requests when the route sets `include_request_attempt_count`; the

@@ -46,7 +46,8 @@ export interface StreamOutcome {
 
 export interface Phases {
   requestHeaders(head: HttpHead, endOfStream: boolean): PhaseResult;
-  requestBody(body: Buffer): PhaseResult;
+  /** May work asynchronously (minting a token, signing); later messages wait for it. */
+  requestBody(body: Buffer): PhaseResult | Promise<PhaseResult>;
   responseHeaders(head: HttpHead, endOfStream: boolean): PhaseResult;
   responseBody(body: Buffer): PhaseResult;
   /** A streamed response chunk; returns a replacement, or undefined to forward it unchanged. */

@@ -68,6 +68,9 @@ function commonResponse(result: PhaseResult, body?: Buffer): CommonResponse | un
 
 const warned = new Set<string>();
 
+/** What handling one message yields: a response, nothing (yet), or a response later. */
+type Answer = ProcessingResponse | undefined | Promise<ProcessingResponse | undefined>;
+
 export class ProcessingStream {
   #requestBodyMode: BodySendMode = 'NONE';
   #responseBodyMode: BodySendMode = 'NONE';
@@ -83,6 +86,8 @@ export class ProcessingStream {
   #responseComplete = false;
   #done = false;
   #first = true;
+  #busy = false;
+  #backlog: ProcessingRequest[] = [];
 
   constructor(
     private readonly call: Call,
@@ -103,6 +108,11 @@ export class ProcessingStream {
 
   #onMessage(message: ProcessingRequest): void {
     if (this.#done) return;
+    // While a phase works asynchronously (credentials, signing), later messages wait their turn.
+    if (this.#busy) {
+      this.#backlog.push(message);
+      return;
+    }
     if (this.#first) {
       this.#first = false;
       this.#configuredRequestMode = message.protocol_config?.request_body_mode;
@@ -110,20 +120,43 @@ export class ProcessingStream {
       this.#requestBodyMode = this.#configuredRequestMode ?? 'NONE';
       this.#responseBodyMode = this.#configuredResponseMode ?? 'NONE';
     }
+    let response: Answer;
     try {
-      const response = this.#handle(message);
-      if (response && !message.observability_mode) this.call.write(response);
+      response = this.#handle(message);
     } catch (error) {
-      const failure =
-        error instanceof AgentRouterError
-          ? error
-          : errors.internal(`ext-proc failed: ${(error as Error).message}`);
-      if (!message.observability_mode) this.call.write(errorResponse(failure));
-      this.#finish(failure, false);
+      this.#fail(error, message);
+      return;
     }
+    if (!(response instanceof Promise)) {
+      this.#answer(response, message);
+      return;
+    }
+    this.#busy = true;
+    response
+      .then(
+        (r) => this.#answer(r, message),
+        (error: unknown) => this.#fail(error, message),
+      )
+      .finally(() => {
+        this.#busy = false;
+        while (!this.#busy && this.#backlog.length > 0) this.#onMessage(this.#backlog.shift()!);
+      });
   }
 
-  #handle(message: ProcessingRequest): ProcessingResponse | undefined {
+  #answer(response: ProcessingResponse | undefined, message: ProcessingRequest): void {
+    if (response && !message.observability_mode && !this.call.cancelled) this.call.write(response);
+  }
+
+  #fail(error: unknown, message: ProcessingRequest): void {
+    const failure =
+      error instanceof AgentRouterError
+        ? error
+        : errors.internal(`ext-proc failed: ${(error as Error).message}`);
+    if (!message.observability_mode && !this.call.cancelled) this.call.write(errorResponse(failure));
+    this.#finish(failure, false);
+  }
+
+  #handle(message: ProcessingRequest): Answer {
     switch (message.request) {
       case 'request_headers':
         return this.#onRequestHeaders(message);
@@ -168,7 +201,7 @@ export class ProcessingStream {
     return response;
   }
 
-  #onRequestBody(chunk: Buffer | undefined, endOfStream: boolean): ProcessingResponse | undefined {
+  #onRequestBody(chunk: Buffer | undefined, endOfStream: boolean): Answer {
     if (chunk && chunk.length > 0) {
       this.#requestBytes += chunk.length;
       if (this.#requestBytes > this.limits.maxRequestBodyBytes)
@@ -186,20 +219,34 @@ export class ProcessingStream {
     return this.#completeRequestBody(mode);
   }
 
-  #onRequestTrailers(): ProcessingResponse | undefined {
+  #onRequestTrailers(): Answer {
     // Trailers end a body that streamed without end_of_stream on its last chunk.
     if (this.#requestChunks.length > 0 || this.#deferredHeaders) {
-      const response = this.#completeRequestBody(this.#requestBodyMode);
-      if (response) this.call.write(response);
+      const body = this.#completeRequestBody(this.#requestBodyMode);
+      const trailers: ProcessingResponse = { request_trailers: {} };
+      if (body instanceof Promise) {
+        return body.then((r) => {
+          if (r) this.call.write(r);
+          return trailers;
+        });
+      }
+      if (body) this.call.write(body);
+      return trailers;
     }
     return { request_trailers: {} };
   }
 
-  #completeRequestBody(mode: BodySendMode): ProcessingResponse | undefined {
+  #completeRequestBody(mode: BodySendMode): Answer {
     const original =
       this.#requestChunks.length === 1 ? this.#requestChunks[0]! : Buffer.concat(this.#requestChunks);
     this.#requestChunks = [];
     const result = this.phases.requestBody(original);
+    return result instanceof Promise
+      ? result.then((r) => this.#requestBodyAnswer(mode, original, r))
+      : this.#requestBodyAnswer(mode, original, result);
+  }
+
+  #requestBodyAnswer(mode: BodySendMode, original: Buffer, result: PhaseResult): ProcessingResponse {
     if (mode === 'FULL_DUPLEX_STREAMED') {
       const held = this.#deferredHeaders ?? {};
       this.#deferredHeaders = undefined;

@@ -13,6 +13,7 @@ import {
   ENVOY_ATTEMPT_COUNT_HEADER,
   INTERNAL_PREFIX,
   KEY_ID_HEADER,
+  PROVIDER_REQUEST_ID_HEADER,
   RESOLVED_MODEL_HEADER,
   ROUTE_HEADER,
 } from './headers.ts';
@@ -21,8 +22,10 @@ import { translators } from './translate/registry.ts';
 import {
   OPERATION_BY_PATH,
   type Operation,
+  type ResponseContext,
   type StreamTranslator,
   type Translator,
+  type UpstreamRequest,
 } from './translate/translator.ts';
 
 export interface AttemptObserver {
@@ -38,6 +41,7 @@ export class UpstreamPhases implements Phases {
   #internalHeaders: string[] = [];
   #stream: StreamTranslator | undefined;
   #errorStatus = 0;
+  #context: ResponseContext | undefined;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -67,7 +71,7 @@ export class UpstreamPhases implements Phases {
     return { needsBody: true };
   }
 
-  requestBody(body: Buffer): PhaseResult {
+  requestBody(body: Buffer): PhaseResult | Promise<PhaseResult> {
     const candidate = this.#candidate!;
     let parsed: Record<string, unknown> | undefined;
     const json = () => {
@@ -81,12 +85,23 @@ export class UpstreamPhases implements Phases {
       return parsed;
     };
     const backend = candidate.backend;
+    const translator = this.#translator!;
+    if (translator.convertsResponses) {
+      const request = json();
+      this.#context = {
+        operation: this.#operation,
+        model: candidate.resolvedModel,
+        stream: request.stream === true,
+        includeUsage:
+          (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+      };
+    }
     // Bring-your-own-key: the caller's credential for this backend wins over the backend's own.
     const own =
       this.#keyId === undefined
         ? undefined
         : this.store.current.keysById.get(this.#keyId)?.providerCredentials.get(backend.id);
-    const translated = this.#translator!.request({
+    const translated = translator.request({
       operation: this.#operation,
       raw: body,
       json,
@@ -94,6 +109,12 @@ export class UpstreamPhases implements Phases {
       model: candidate.resolvedModel,
       credential: own ?? backend.credential,
     });
+    return translated instanceof Promise
+      ? translated.then((t) => this.#requestResult(t))
+      : this.#requestResult(translated);
+  }
+
+  #requestResult(translated: UpstreamRequest): PhaseResult {
     return {
       setHeaders: [
         [':path', translated.path],
@@ -109,41 +130,46 @@ export class UpstreamPhases implements Phases {
   responseHeaders(head: HttpHead): PhaseResult {
     const candidate = this.#candidate;
     if (!candidate) return NO_CHANGE;
+    const translator = this.#translator!;
     const status = Number(head.get(':status'));
-    const result: PhaseResult = {
-      setHeaders: [
-        [RESOLVED_MODEL_HEADER, candidate.resolvedModel],
-        [BACKEND_HEADER, candidate.backend.id],
-        [ATTEMPT_HEADER, String(this.#attempt)],
-      ],
-    };
+    const setHeaders: (readonly [string, string])[] = [
+      [RESOLVED_MODEL_HEADER, candidate.resolvedModel],
+      [BACKEND_HEADER, candidate.backend.id],
+      [ATTEMPT_HEADER, String(this.#attempt)],
+    ];
+    const providerRequestId = translator.requestIdHeader ? head.get(translator.requestIdHeader) : undefined;
+    if (providerRequestId) setHeaders.push([PROVIDER_REQUEST_ID_HEADER, providerRequestId]);
     if (status >= 400) {
       this.#errorStatus = status;
-      return { ...result, responseBodyMode: 'BUFFERED' };
+      return { setHeaders, responseBodyMode: 'BUFFERED' };
     }
-    const translator = this.#translator!;
-    if (!translator.convertsResponses) return result;
-    const contentType = head.get('content-type') ?? '';
-    if (contentType.startsWith('text/event-stream')) {
-      this.#stream = translator.createStream(this.#operation);
-      return { ...result, responseBodyMode: 'STREAMED' };
+    const context = this.#context;
+    if (!translator.convertsResponses || !context) return { setHeaders };
+    const changes = translator.responseHeaders?.(head, context) ?? {};
+    setHeaders.push(...(changes.setHeaders ?? []));
+    const removeHeaders = [...(changes.removeHeaders ?? [])];
+    if (context.stream) {
+      this.#stream = translator.createStream(context);
+      // The converted stream has another length; the gateway re-frames it.
+      removeHeaders.push('content-length');
+      return { setHeaders, removeHeaders, responseBodyMode: 'STREAMED' };
     }
-    return { ...result, responseBodyMode: 'BUFFERED' };
+    return { setHeaders, removeHeaders, responseBodyMode: 'BUFFERED' };
   }
 
   responseBody(body: Buffer): PhaseResult {
     const translator = this.#translator!;
-    if (this.#errorStatus > 0) {
-      const normalised = Buffer.from(JSON.stringify(translator.error(this.#errorStatus, body)));
-      return {
-        body: normalised,
-        setHeaders: [
-          ['content-type', 'application/json'],
-          ['content-length', String(normalised.length)],
-        ],
-      };
-    }
-    return { body: translator.responseBody(body, this.#operation) };
+    const converted =
+      this.#errorStatus > 0
+        ? Buffer.from(JSON.stringify(translator.error(this.#errorStatus, body)))
+        : translator.responseBody(body, this.#context!);
+    return {
+      body: converted,
+      setHeaders: [
+        ['content-type', 'application/json'],
+        ['content-length', String(converted.length)],
+      ],
+    };
   }
 
   responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined {

@@ -5,7 +5,13 @@
  */
 import { spliceValues, topLevelValues } from './json-top-level.ts';
 import { openAIErrorFrom } from './openai-error.ts';
-import type { Operation, Translator, UpstreamRequest, UpstreamRequestInput } from './translator.ts';
+import {
+  apiKeyOf,
+  type Operation,
+  type Translator,
+  type UpstreamRequest,
+  type UpstreamRequestInput,
+} from './translator.ts';
 
 const PATHS: Record<Operation, string> = {
   'chat.completions': '/chat/completions',
@@ -31,7 +37,8 @@ export function openAITranslator(providerName: string): Translator {
     request(input: UpstreamRequestInput): UpstreamRequest {
       const headers: [string, string][] = [['content-type', 'application/json']];
       const removeHeaders = [...FOREIGN_AUTH_HEADERS];
-      if (input.credential) headers.push(['authorization', `Bearer ${input.credential.reveal()}`]);
+      const key = apiKeyOf(input.credential);
+      if (key) headers.push(['authorization', `Bearer ${key}`]);
       else removeHeaders.push('authorization');
       return {
         path: input.backend.basePath + PATHS[input.operation],
@@ -41,6 +48,7 @@ export function openAITranslator(providerName: string): Translator {
       };
     },
     responseBody: (body) => body,
+    requestIdHeader: 'x-request-id',
     createStream: () => ({ chunk: () => undefined }),
     error: (status, body) => openAIErrorFrom(status, body, providerName),
   };

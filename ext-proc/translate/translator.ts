@@ -1,14 +1,16 @@
 /**
  * The one extension point for providers: a Translator turns an OpenAI-format request into the
- * provider's request for one attempt, and the provider's response back into the OpenAI format.
- * Translators are pure with respect to the network: bytes and parsed JSON in, bytes and headers out.
+ * provider's request for one attempt, and the provider's response back into the OpenAI format,
+ * buffered or streamed. Translators are pure with respect to the network — bytes and parsed JSON in,
+ * bytes and headers out — except for credentials that must be minted (a cached OAuth token), which is
+ * why `request` may return a promise. One module per provider schema, registered in registry.ts.
  */
-
-import type { SecretValue } from '../../config/secret-value.ts';
+import type { Credential } from '../../config/credentials.ts';
 import type { CompiledBackend } from '../../config/snapshot.ts';
 import type { OpenAIErrorBody } from '../errors.ts';
+import type { HttpHead } from '../phases.ts';
 
-/** The OpenAI API operations the gateway serves, keyed by the path after the /v1 prefix. */
+/** The OpenAI API operations the gateway serves, keyed by the client's path. */
 export type Operation = 'chat.completions' | 'completions' | 'embeddings';
 
 export const OPERATION_BY_PATH: ReadonlyMap<string, Operation> = new Map([
@@ -27,30 +29,55 @@ export interface UpstreamRequestInput {
   /** Provider model id to send (modelNameOverride applied). */
   model: string;
   /** Credential for this attempt: the caller's own (bring-your-own-key) or the backend's. */
-  credential: SecretValue | undefined;
+  credential: Credential | undefined;
 }
 
 export interface UpstreamRequest {
+  /** `:path` for the provider, query included. */
   path: string;
-  /** Headers to set (lower-case names), e.g. the provider's auth header. */
+  /** Headers to set (lower-case names), e.g. the provider's auth and version headers. */
   headers: readonly (readonly [string, string])[];
   /** Headers the provider must not see (e.g. another provider's auth header). */
   removeHeaders: readonly string[];
   body: Buffer;
 }
 
-/** Streaming response conversion for one response; `undefined` means "forward the chunk unchanged". */
+/** What response conversion needs to know about the request it answers. */
+export interface ResponseContext {
+  operation: Operation;
+  /** The provider model id, reported as `model` where the provider's response has none. */
+  model: string;
+  stream: boolean;
+  /** The client asked for `stream_options.include_usage`: send a final usage chunk. */
+  includeUsage: boolean;
+}
+
+/** Streaming conversion for one response; `undefined` means "forward the chunk unchanged". */
 export interface StreamTranslator {
   chunk(data: Buffer, endOfStream: boolean): Buffer | undefined;
 }
 
+export interface HeaderChanges {
+  setHeaders?: readonly (readonly [string, string])[];
+  removeHeaders?: readonly string[];
+}
+
 export interface Translator {
-  request(input: UpstreamRequestInput): UpstreamRequest;
-  /** Whether successful responses need conversion at all (false: the gateway skips the body). */
+  request(input: UpstreamRequestInput): UpstreamRequest | Promise<UpstreamRequest>;
+  /** Whether successful responses need conversion at all (false: the gateway never reads the body). */
   readonly convertsResponses: boolean;
+  /** Header carrying the provider's request id, passed to the client as x-agent-router-provider-request-id. */
+  readonly requestIdHeader?: string;
+  /** Header changes for a successful response, e.g. the content type of a converted stream. */
+  responseHeaders?(head: HttpHead, context: ResponseContext): HeaderChanges;
   /** Converts a buffered successful response body to the OpenAI shape. */
-  responseBody(body: Buffer, operation: Operation): Buffer;
-  createStream(operation: Operation): StreamTranslator;
+  responseBody(body: Buffer, context: ResponseContext): Buffer;
+  createStream(context: ResponseContext): StreamTranslator;
   /** Normalises the provider's error body (any shape, maybe not JSON) to the OpenAI error object. */
   error(status: number, body: Buffer): OpenAIErrorBody;
+}
+
+/** The API key of a credential, or undefined when the credential is of another type. */
+export function apiKeyOf(credential: Credential | undefined): string | undefined {
+  return credential?.type === 'APIKey' ? credential.apiKey.reveal() : undefined;
 }

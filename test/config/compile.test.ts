@@ -6,6 +6,7 @@ import type { AnyManifest } from '../../config/manifests.ts';
 import type { ConfigProblem } from '../../config/problems.ts';
 import { SecretValue } from '../../config/secret-value.ts';
 import type { CompiledEntry } from '../../config/snapshot.ts';
+import { apiKeyOf } from '../../ext-proc/translate/translator.ts';
 import {
   apiKey,
   backend,
@@ -69,7 +70,7 @@ describe('compile: references', () => {
       expect.objectContaining({
         document: 3,
         path: 'spec.credentials.secretRef',
-        message: 'Secret "provider" has no key "api-key"',
+        message: 'Secret "provider" has no key "api-key" (credential type APIKey)',
       }),
     ]);
   });
@@ -206,7 +207,7 @@ describe('compile: keys', () => {
     manifests[1] = secret('provider', { stringData: { 'api-key': PROVIDER_KEY } });
     const snapshot = compileValid(manifests);
     expect(snapshot.keysByHash.has(sha256Hex(GATEWAY_KEY))).toBe(true);
-    expect(snapshot.backends.get('default/openai')?.credential?.reveal()).toBe(PROVIDER_KEY);
+    expect(apiKeyOf(snapshot.backends.get('default/openai')?.credential)).toBe(PROVIDER_KEY);
   });
 
   it('prefers stringData over data for the same key, as Kubernetes does', () => {
@@ -215,7 +216,7 @@ describe('compile: keys', () => {
       data: { 'api-key': Buffer.from('from-data-value').toString('base64') },
       stringData: { 'api-key': PROVIDER_KEY },
     });
-    expect(compileValid(manifests).backends.get('default/openai')?.credential?.reveal()).toBe(PROVIDER_KEY);
+    expect(apiKeyOf(compileValid(manifests).backends.get('default/openai')?.credential)).toBe(PROVIDER_KEY);
   });
 
   it('keeps bring-your-own-key credentials per backend id', () => {
@@ -229,7 +230,7 @@ describe('compile: keys', () => {
       }),
     ];
     const key = compileValid(manifests).keysById.get('default/team-a');
-    expect(key?.providerCredentials.get('default/openai')?.reveal()).toBe(BYO_KEY);
+    expect(apiKeyOf(key?.providerCredentials.get('default/openai'))).toBe(BYO_KEY);
   });
 
   it('never exposes secret text through JSON.stringify or util.inspect', () => {
@@ -245,7 +246,7 @@ describe('compile: keys', () => {
     const snapshot = compileValid(manifests);
     const credential = snapshot.backends.get('default/openai')?.credential;
     const key = snapshot.keysById.get('default/team-a')!;
-    expect(credential).toBeInstanceOf(SecretValue);
+    expect(credential?.type === 'APIKey' && credential.apiKey).toBeInstanceOf(SecretValue);
     const views = [
       JSON.stringify(credential),
       JSON.stringify([...snapshot.backends.values()]),
@@ -263,8 +264,8 @@ describe('compile: keys', () => {
       expect(view).not.toContain(BYO_KEY);
       expect(view).not.toContain(GATEWAY_KEY);
     }
-    expect(JSON.stringify(credential)).toBe('"[redacted]"');
-    expect(inspect(credential)).toBe('SecretValue([redacted])');
+    expect(JSON.stringify(credential)).toBe('{"type":"APIKey","apiKey":"[redacted]"}');
+    expect(inspect(credential)).toBe("{ type: 'APIKey', apiKey: SecretValue([redacted]) }");
   });
 });
 
@@ -352,9 +353,9 @@ describe('compile: keyless and providers', () => {
   });
 
   it('requires a baseURL for a provider without a documented default', () => {
-    const manifests = [...baseManifests(), backend('claude', 'Anthropic', { baseURL: undefined })];
+    const manifests = [...baseManifests(), backend('azure', 'AzureOpenAI', { baseURL: undefined })];
     expect(problemsOf(manifests)).toEqual([
-      expect.objectContaining({ path: 'spec.baseURL', message: 'is required for provider Anthropic' }),
+      expect.objectContaining({ path: 'spec.baseURL', message: 'is required for provider AzureOpenAI' }),
     ]);
   });
 });

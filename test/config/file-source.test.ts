@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configFiles, loadSnapshot, readManifests, watchConfig } from '../../config/file-source.ts';
 import { ConfigError } from '../../config/problems.ts';
 import type { Snapshot } from '../../config/snapshot.ts';
+import { apiKeyOf } from '../../ext-proc/translate/translator.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/config/${name}`, import.meta.url));
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -188,7 +189,7 @@ describe('loadSnapshot', () => {
     const key = snapshot.keysByHash.get(sha256Hex('sk-folder-team-a-0001'));
     expect(key?.id).toBe('default/team-a');
     expect(key?.attributes).toEqual({ tenant: 'team-a' });
-    expect(snapshot.backends.get('default/openai')?.credential?.reveal()).toBe('sk-folder-openai-provider');
+    expect(apiKeyOf(snapshot.backends.get('default/openai')?.credential)).toBe('sk-folder-openai-provider');
     const chat = snapshot.routeConfigs.get('default/chat');
     expect(chat?.fallback).toEqual({
       attempts: 2,

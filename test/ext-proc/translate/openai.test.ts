@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SecretValue } from '../../../config/secret-value.ts';
 import type { CompiledBackend } from '../../../config/snapshot.ts';
 import { openAITranslator } from '../../../ext-proc/translate/openai.ts';
+import type { UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
 
 const backend: CompiledBackend = {
   id: 'default/vllm',
@@ -12,8 +13,10 @@ const backend: CompiledBackend = {
 };
 const translator = openAITranslator('OpenAI-compatible backend');
 
-function translate(body: object, credential?: SecretValue) {
+function translate(body: object, apiKey?: string) {
   const raw = Buffer.from(JSON.stringify(body));
+  const credential =
+    apiKey === undefined ? undefined : { type: 'APIKey' as const, apiKey: new SecretValue(apiKey) };
   return translator.request({
     operation: 'chat.completions',
     raw,
@@ -21,7 +24,7 @@ function translate(body: object, credential?: SecretValue) {
     backend,
     model: 'meta-llama/Llama-3.1-8B-Instruct',
     credential,
-  });
+  }) as UpstreamRequest;
 }
 
 describe('OpenAI-compatible translator', () => {
@@ -32,7 +35,7 @@ describe('OpenAI-compatible translator', () => {
       temperature: 0.2,
       stream: true,
     };
-    const out = translate(body, new SecretValue('sk-provider'));
+    const out = translate(body, 'sk-provider');
     expect(out.path).toBe('/openai/v1/chat/completions');
     expect(JSON.parse(out.body.toString())).toEqual({ ...body, model: 'meta-llama/Llama-3.1-8B-Instruct' });
     expect(Object.fromEntries(out.headers)).toMatchObject({ authorization: 'Bearer sk-provider' });
