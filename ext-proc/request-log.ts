@@ -18,6 +18,7 @@ export interface RequestLogRecord {
   logicalModel: string | undefined;
   resolvedModel: string | undefined;
   backend: string | undefined;
+  provider: string | undefined;
   attempts: number | undefined;
   stream: boolean;
   status: number;
@@ -51,13 +52,15 @@ export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): Req
     const logical = r.logicalModel ?? '';
     const resolved = r.resolvedModel ?? '';
     const backend = r.backend ?? '';
+    const provider = r.provider ?? '';
     const status = String(r.status);
-    const key = `${routeConfig}\u0000${entry}\u0000${logical}\u0000${resolved}\u0000${backend}\u0000${status}`;
+    const key = `${routeConfig}\u0000${entry}\u0000${logical}\u0000${resolved}\u0000${backend}\u0000${provider}\u0000${status}`;
     let found = children.get(key);
     if (!found) {
       if (children.size >= MAX_CHILDREN) children.clear();
-      const labels = [routeConfig, entry, logical, resolved, backend, status] as const;
-      const token = (type: string) => metrics.tokens.labels(routeConfig, logical, resolved, backend, type);
+      const labels = [routeConfig, entry, logical, resolved, backend, provider, status] as const;
+      const token = (type: string) =>
+        metrics.tokens.labels(routeConfig, logical, resolved, backend, provider, type);
       found = {
         requests: metrics.requests.labels(...labels),
         latency: metrics.latency.labels(...labels),

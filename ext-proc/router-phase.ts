@@ -170,6 +170,7 @@ export class RouterPhases implements Phases {
   finish(outcome: StreamOutcome): void {
     const decision = this.#decision;
     const usage = this.#usage ?? this.#scanner?.usage;
+    const backend = this.#backend ?? decision?.entry.backend.id;
     const record: RequestLogRecord = {
       requestId: this.#requestId,
       keyId: this.#caller?.keyId,
@@ -180,7 +181,8 @@ export class RouterPhases implements Phases {
       decision: decision?.reason,
       logicalModel: decision?.logicalModel,
       resolvedModel: this.#resolvedModel ?? decision?.entry.resolvedModel,
-      backend: this.#backend ?? decision?.entry.backend.id,
+      backend,
+      provider: backend === undefined ? undefined : this.store.current.backends.get(backend)?.provider,
       attempts: this.#attempts,
       stream: this.#stream,
       status: outcome.cancelled && outcome.status === undefined ? 499 : (outcome.status ?? 0),

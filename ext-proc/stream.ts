@@ -345,11 +345,16 @@ export class ProcessingStream {
   #finish(error: AgentRouterError | undefined, cancelled: boolean): void {
     if (this.#done) return;
     this.#done = true;
-    this.phases.finish({
-      status: error ? error.status : this.#status,
-      cancelled,
-      ...(error ? { error } : {}),
-    });
+    try {
+      this.phases.finish({
+        status: error ? error.status : this.#status,
+        cancelled,
+        ...(error ? { error } : {}),
+      });
+    } catch (failure) {
+      // Logging and metrics must never take a request down with them.
+      this.limits.warn?.(`request accounting failed: ${(failure as Error).message}`);
+    }
   }
 }
 

@@ -8,6 +8,7 @@ export function createExtProcMetrics(registry = new Registry()) {
     'logical_model',
     'resolved_model',
     'backend',
+    'provider',
     'status',
   ] as const;
   return {
@@ -28,7 +29,7 @@ export function createExtProcMetrics(registry = new Registry()) {
     tokens: new Counter({
       name: 'agent_router_tokens_total',
       help: 'Tokens reported by the provider, by type (prompt, completion, cached).',
-      labelNames: ['route_config', 'logical_model', 'resolved_model', 'backend', 'type'] as const,
+      labelNames: ['route_config', 'logical_model', 'resolved_model', 'backend', 'provider', 'type'] as const,
       registers: [registry],
     }),
     attempts: new Counter({

@@ -164,6 +164,7 @@ describe('local stack from examples/local.yaml', () => {
       logicalModel: 'summarize-model',
       resolvedModel: response.headers.get('x-agent-router-resolved-model'),
       backend: response.headers.get('x-agent-router-backend'),
+      provider: 'OpenAICompatible',
       attempts: 1,
       status: 200,
     });
