@@ -22,7 +22,7 @@ import {
   runChatExchange,
 } from './ext-proc-driver.ts';
 import type { BenchResult } from './report.ts';
-import type { ChildMessage, ParentMessage, ServerKind } from './servers/child.ts';
+import { ServerProcess } from './server-process.ts';
 
 const DEFAULT_REQUESTS = 1500;
 const CONCURRENCY = 16;
@@ -30,60 +30,7 @@ const ROUNDS = 7;
 /** The goal: ext-proc may cost at most this many times the no-op server's CPU per request. */
 export const CPU_RATIO_GOAL = 1.5;
 
-const CHILD = fileURLToPath(new URL('./servers/child.ts', import.meta.url));
-
 /** A server in its own process, with the IPC the measurement needs. */
-class ServerProcess {
-  readonly #child: ChildProcess;
-  readonly #pending: { resolve(micros: number): void; reject(error: Error): void }[] = [];
-  #exit: Error | undefined;
-  readonly ready: Promise<number>;
-
-  constructor(
-    readonly kind: ServerKind,
-    cpuProfDir: string | undefined,
-  ) {
-    // One folder per server: tsx's loader thread writes a profile too (the main thread's has tid 0).
-    const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(cpuProfDir, kind)}`] : [];
-    this.#child = fork(CHILD, [kind], {
-      execArgv: ['--import', import.meta.resolve('tsx'), '--expose-gc', ...profile],
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.#child.once('exit', (code, signal) => {
-        this.#exit = new Error(`${kind} server exited (${signal ?? code})`);
-        reject(this.#exit);
-        for (const waiter of this.#pending.splice(0)) waiter.reject(this.#exit);
-      });
-      this.#child.on('message', (message: ChildMessage) => {
-        if (message.type === 'ready') resolve(message.grpcPort);
-        else if (message.type === 'failed') reject(new Error(`${kind} server failed:\n${message.message}`));
-        else this.#pending.shift()?.resolve(message.user + message.system);
-      });
-    });
-  }
-
-  /** The child's cumulative CPU time in µs; `collect` runs a full GC first so the window starts clean. */
-  cpuMicros(collect: boolean): Promise<number> {
-    return new Promise((resolve, reject) => {
-      if (this.#exit) return reject(this.#exit);
-      this.#pending.push({ resolve, reject });
-      this.#child.send({ type: 'cpu', collect } satisfies ParentMessage);
-    });
-  }
-
-  /** Asks the server to shut down and exit (which writes its CPU profile, when profiling). */
-  stop(): Promise<void> {
-    if (this.#exit) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#child.once('exit', () => resolve());
-      this.#child.send({ type: 'stop' } satisfies ParentMessage);
-    });
-  }
-
-  kill(): void {
-    if (!this.#exit) this.#child.kill();
-  }
-}
 
 interface Round {
   cpuUsPerRequest: number;

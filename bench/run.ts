@@ -5,10 +5,12 @@
  */
 import { parseArgs } from 'node:util';
 import type { Benchmark } from './benchmark.ts';
+import { body10mb } from './body-10mb.ts';
 import { extProcCpu } from './ext-proc-cpu.ts';
+import { extProcStream } from './ext-proc-stream.ts';
 import { type BenchResult, report } from './report.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [extProcCpu];
+const BENCHMARKS: readonly Benchmark[] = [extProcCpu, extProcStream, body10mb];
 
 const { values } = parseArgs({
   options: { requests: { type: 'string' }, 'cpu-prof': { type: 'string' } },

@@ -60,7 +60,9 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     options?: grpc.ChannelOptions,
   ) => ProcessClient;
   const client = new Client(options.extProcTarget, grpc.credentials.createInsecure(), {
+    // Bodies travel whole in BUFFERED mode, both ways; grpc-js would cap received messages at 4 MB.
     'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
   const pool = new UpstreamPool();
   const maxBody = options.maxRequestBodyBytes ?? 64 * 1024 * 1024;

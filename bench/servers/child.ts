@@ -3,6 +3,7 @@
  * CPU-usage requests so the parent can bracket exactly its measured window. Run under `--expose-gc` so a
  * window can start from a collected heap, leaving garbage from warm-up or an earlier round out of it.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { loadSnapshot } from '../../config/file-source.ts';
@@ -11,25 +12,42 @@ import { supportedProviders } from '../../ext-proc/translate/registry.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { startNoopExtProc } from './noop.ts';
 
-export type ServerKind = 'ext-proc' | 'noop';
+export type ServerKind = 'ext-proc' | 'noop' | 'passthrough';
 
-export type ParentMessage = { type: 'cpu'; collect: boolean } | { type: 'stop' };
+export type ParentMessage =
+  | { type: 'cpu'; collect: boolean }
+  | { type: 'memory-reset' }
+  | { type: 'memory-peak' }
+  | { type: 'stop' };
 export type ChildMessage =
   | { type: 'ready'; grpcPort: number }
   | { type: 'cpu'; user: number; system: number }
+  | { type: 'memory'; rssBytes: number; peakRssBytes: number }
   | { type: 'failed'; message: string };
 
 const CONFIG = fileURLToPath(new URL('../../examples/local.yaml', import.meta.url));
 
-async function start(kind: ServerKind): Promise<{ grpcPort: number; shutdown(): Promise<void> }> {
+async function start(
+  kind: ServerKind,
+  config: string,
+): Promise<{ grpcPort: number; shutdown(): Promise<void> }> {
   if (kind === 'noop') return startNoopExtProc();
+  if (kind === 'passthrough') return startNoopExtProc('127.0.0.1:0', true);
   const server = await startExtProc({
-    snapshot: loadSnapshot(CONFIG, { supportedProviders }),
+    snapshot: loadSnapshot(config, { supportedProviders }),
     // The per-request log line is real work: write it, to a sink nobody reads.
     logger: createLogger({ level: 'info', destination: pino.destination('/dev/null') }),
     grpcAddress: '127.0.0.1:0',
   });
   return { grpcPort: server.grpcPort, shutdown: () => server.shutdown(1000) };
+}
+
+/** Current and peak resident set size from /proc/self/status (VmRSS, VmHWM; kB). */
+function residentSet(): { rssBytes: number; peakRssBytes: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
 }
 
 function send(message: ChildMessage): void {
@@ -38,13 +56,21 @@ function send(message: ChildMessage): void {
 
 async function main(): Promise<void> {
   const kind = process.argv[2];
-  if (kind !== 'ext-proc' && kind !== 'noop') throw new Error(`unknown server kind ${kind}`);
-  const server = await start(kind);
+  if (kind !== 'ext-proc' && kind !== 'noop' && kind !== 'passthrough')
+    throw new Error(`unknown server kind ${kind}`);
+  const server = await start(kind, process.argv[3] ?? CONFIG);
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'cpu') {
       if (message.collect) globalThis.gc?.();
       const { user, system } = process.cpuUsage();
       send({ type: 'cpu', user, system });
+    } else if (message.type === 'memory-reset') {
+      globalThis.gc?.();
+      // Linux: writing 5 to clear_refs resets the peak-RSS high-water mark (proc(5), VmHWM).
+      writeFileSync('/proc/self/clear_refs', '5');
+      send({ type: 'memory', ...residentSet() });
+    } else if (message.type === 'memory-peak') {
+      send({ type: 'memory', ...residentSet() });
     } else {
       // process.exit, not a drained event loop: --cpu-prof profiles are written on exit either way.
       void server.shutdown().finally(() => process.exit(0));

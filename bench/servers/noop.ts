@@ -16,14 +16,17 @@ export interface NoopServer {
 
 type Call = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
-function answer(message: ProcessingRequest, router: boolean): ProcessingResponse {
+function answer(message: ProcessingRequest, router: boolean, streamed: boolean): ProcessingResponse {
   switch (message.request) {
     case 'request_headers':
       return message.request_headers?.end_of_stream
         ? { request_headers: {} }
         : { request_headers: {}, mode_override: { request_body_mode: 'BUFFERED' } };
     case 'response_headers':
-      return router && !message.response_headers?.end_of_stream
+      if (message.response_headers?.end_of_stream) return { response_headers: {} };
+      // A streamed response goes through both filters chunk by chunk; a buffered one only the router's.
+      if (streamed) return { response_headers: {}, mode_override: { response_body_mode: 'STREAMED' } };
+      return router
         ? { response_headers: {}, mode_override: { response_body_mode: 'BUFFERED' } }
         : { response_headers: {} };
     case 'request_body':
@@ -37,12 +40,15 @@ function answer(message: ProcessingRequest, router: boolean): ProcessingResponse
   }
 }
 
-export async function startNoopExtProc(address = '127.0.0.1:0'): Promise<NoopServer> {
+/**
+ * `streamed`: the pass-through baseline for streams — every response chunk is answered unchanged.
+ */
+export async function startNoopExtProc(address = '127.0.0.1:0', streamed = false): Promise<NoopServer> {
   const server = new grpc.Server();
   server.addService(extProcService(), {
     Process(call: Call) {
       const router = call.metadata.get(FILTER_METADATA_KEY)[0] !== 'upstream';
-      call.on('data', (message: ProcessingRequest) => call.write(answer(message, router)));
+      call.on('data', (message: ProcessingRequest) => call.write(answer(message, router, streamed)));
       call.on('end', () => call.end());
       call.on('error', () => {});
     },
