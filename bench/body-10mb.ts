@@ -39,7 +39,7 @@ async function run(): Promise<BenchResult[]> {
         body,
       );
       const sent = requestBody.request_body?.response?.body_mutation?.body;
-      if (!sent || !sent.toString('utf8', 0, 64).includes('"model":"claude'))
+      if (!sent?.toString('utf8', 0, 64).includes('"model":"claude'))
         throw new DriverError('ext-proc did not translate the 10 MB body');
       await Promise.all([upstream.close(), router.close()]);
     };

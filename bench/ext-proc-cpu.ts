@@ -1,17 +1,4 @@
-/**
- * ext-proc's CPU per chat request, against a no-op ExternalProcessor on the same gRPC stack receiving
- * the same messages. Each server runs in its own process; the parent drives it and reads the child's
- * `process.cpuUsage()` just before and after the measured window, so only server-side work is counted
- * (gRPC decoding and encoding included, the driver's own work not). Rounds alternate the servers in
- * ABBA order and each server's figure is its cheapest round: interference (the driver sharing two
- * cores, GC in the parent, neighbours) only ever adds CPU, so the minimum is the least-disturbed
- * estimate of the work itself (the reasoning behind Python's timeit taking the minimum). The range of
- * rounds is printed so the noise stays visible.
- */
-import { type ChildProcess, fork } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Benchmark, BenchOptions } from './benchmark.ts';
 import {
   createExtProcClient,
