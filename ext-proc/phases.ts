@@ -44,11 +44,14 @@ export interface StreamOutcome {
   cancelled: boolean;
 }
 
+/** Reads the filter metadata Envoy sent with a message (metadata_context), one namespace at a time. */
+export type MetadataReader = (namespace: string) => Record<string, unknown> | undefined;
+
 export interface Phases {
-  requestHeaders(head: HttpHead, endOfStream: boolean): PhaseResult;
+  requestHeaders(head: HttpHead, endOfStream: boolean, metadata: MetadataReader): PhaseResult;
   /** May work asynchronously (minting a token, signing); later messages wait for it. */
   requestBody(body: Buffer): PhaseResult | Promise<PhaseResult>;
-  responseHeaders(head: HttpHead, endOfStream: boolean): PhaseResult;
+  responseHeaders(head: HttpHead, endOfStream: boolean, metadata: MetadataReader): PhaseResult;
   responseBody(body: Buffer): PhaseResult;
   /** A streamed response chunk; returns a replacement, or undefined to forward it unchanged. */
   responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined;

@@ -22,8 +22,8 @@ import type {
   ProcessingResponse,
 } from '../protos/ext-proc-messages.ts';
 import { AgentRouterError, errors } from './errors.ts';
-import { HttpHead, type PhaseResult, type Phases } from './phases.ts';
-import { toStruct } from './struct.ts';
+import { HttpHead, type MetadataReader, type PhaseResult, type Phases } from './phases.ts';
+import { fromStruct, toStruct } from './struct.ts';
 
 export interface StreamLimits {
   maxRequestBodyBytes: number;
@@ -42,6 +42,14 @@ export function headMap(map: HeaderMap | undefined): HttpHead {
     headers.set(h.key, previous === undefined ? value : `${previous}, ${value}`);
   }
   return new HttpHead(headers);
+}
+
+/** Converts a namespace of the message's metadata_context only when a phase asks for it. */
+function metadataReader(message: ProcessingRequest): MetadataReader {
+  return (namespace) => {
+    const struct = message.metadata_context?.filter_metadata?.[namespace];
+    return struct ? fromStruct(struct) : undefined;
+  };
 }
 
 function headerMutation(result: PhaseResult): HeaderMutation | undefined {
@@ -182,7 +190,11 @@ export class ProcessingStream {
 
   #onRequestHeaders(message: ProcessingRequest): ProcessingResponse | undefined {
     const eos = message.request_headers?.end_of_stream === true;
-    const result = this.phases.requestHeaders(headMap(message.request_headers?.headers), eos);
+    const result = this.phases.requestHeaders(
+      headMap(message.request_headers?.headers),
+      eos,
+      metadataReader(message),
+    );
     if (result.respond) {
       this.#status = result.respond.status;
       this.#finish(undefined, false);
@@ -271,7 +283,7 @@ export class ProcessingStream {
     const status = Number(head.get(':status'));
     if (Number.isFinite(status)) this.#status = status;
     const eos = message.response_headers?.end_of_stream === true;
-    const result = this.phases.responseHeaders(head, eos);
+    const result = this.phases.responseHeaders(head, eos, metadataReader(message));
     const response = this.#headersResponse('response_headers', result);
     const wanted = result.responseBodyMode;
     if (

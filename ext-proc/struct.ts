@@ -24,12 +24,31 @@ export function toStruct(object: Record<string, unknown>): Struct {
 
 export function fromValue(value: StructValue | undefined): unknown {
   if (!value) return null;
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.numberValue !== undefined) return value.numberValue;
-  if (value.boolValue !== undefined) return value.boolValue;
-  if (value.structValue !== undefined) return fromStruct(value.structValue);
-  if (value.listValue !== undefined) return (value.listValue.values ?? []).map(fromValue);
-  return null;
+  // Decoded messages name the member of the `kind` oneof that is set (unset members hold defaults,
+  // e.g. "" for stringValue); objects built by toValue carry only the member itself.
+  switch (value.kind ?? memberOf(value)) {
+    case 'stringValue':
+      return value.stringValue;
+    case 'numberValue':
+      return value.numberValue;
+    case 'boolValue':
+      return value.boolValue;
+    case 'structValue':
+      return fromStruct(value.structValue);
+    case 'listValue':
+      return (value.listValue?.values ?? []).map(fromValue);
+    default:
+      return null;
+  }
+}
+
+function memberOf(value: StructValue): StructValue['kind'] {
+  if (value.stringValue !== undefined) return 'stringValue';
+  if (value.numberValue !== undefined) return 'numberValue';
+  if (value.boolValue !== undefined) return 'boolValue';
+  if (value.structValue !== undefined) return 'structValue';
+  if (value.listValue !== undefined) return 'listValue';
+  return 'nullValue';
 }
 
 export function fromStruct(struct: Struct | undefined): Record<string, unknown> {
