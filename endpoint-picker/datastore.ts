@@ -32,13 +32,18 @@ function isReady(pod: PodManifest): boolean {
 function selects(pool: InferencePoolManifest, pod: PodManifest): boolean {
   if (pod.metadata.namespace !== pool.metadata.namespace) return false;
   const labels = pod.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(pool.spec.selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const [k, v] of Object.entries(pool.spec.selector.matchLabels ?? {}))
+    if (labels[k] !== v) return false;
   return true;
 }
 
 export function poolView(snapshot: Snapshot, poolId?: string): PoolView | undefined {
   const pools = snapshot.inferencePools;
-  const pool = poolId ? pools.find((p) => `${p.metadata.namespace}/${p.metadata.name}` === poolId) : pools.length === 1 ? pools[0] : undefined;
+  const pool = poolId
+    ? pools.find((p) => `${p.metadata.namespace}/${p.metadata.name}` === poolId)
+    : pools.length === 1
+      ? pools[0]
+      : undefined;
   if (!pool) return undefined;
   const ports = pool.spec.targetPorts.map((p) => p.number);
   const endpoints: PoolEndpoint[] = [];

@@ -36,7 +36,12 @@ export const MODEL_SERVER_METRICS: Readonly<Record<'vllm' | 'sglang' | 'trtllm',
   trtllm: {
     queued: [{ name: 'nv_trt_llm_request_metrics', label: { name: 'request_type', value: 'waiting' } }],
     running: [{ name: 'nv_trt_llm_request_metrics', label: { name: 'request_type', value: 'scheduled' } }],
-    kvCacheUsage: [{ name: 'nv_trt_llm_kv_cache_block_metrics', label: { name: 'kv_cache_block_type', value: 'fraction' } }],
+    kvCacheUsage: [
+      {
+        name: 'nv_trt_llm_kv_cache_block_metrics',
+        label: { name: 'kv_cache_block_type', value: 'fraction' },
+      },
+    ],
   },
 };
 
@@ -85,7 +90,13 @@ export function readLoad(samples: readonly Sample[], names: MetricNames): ModelS
     let newest: Sample | undefined;
     for (const s of samples) if (s.name === names.loraInfo && (!newest || s.value > newest.value)) newest = s;
     if (newest) {
-      const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
+      const list = (v: string | undefined) =>
+        v
+          ? v
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean)
+          : [];
       load.activeLoras = list(newest.labels.running_lora_adapters);
       load.waitingLoras = list(newest.labels.waiting_lora_adapters);
       load.maxLoras = Number(newest.labels.max_lora ?? 0) || 0;

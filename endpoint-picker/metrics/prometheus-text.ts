@@ -40,7 +40,8 @@ function parseSample(line: string, lineNumber: number): Sample {
       const start = i;
       while (i < line.length && /[a-zA-Z0-9_]/.test(line[i]!)) i++;
       const label = line.slice(start, i);
-      if (!label || line[i] !== '=' || line[i + 1] !== '"') throw new ExpositionError(`line ${lineNumber}: malformed label`);
+      if (!label || line[i] !== '=' || line[i + 1] !== '"')
+        throw new ExpositionError(`line ${lineNumber}: malformed label`);
       i += 2;
       let value = '';
       for (;;) {
@@ -67,6 +68,7 @@ function parseValue(text: string | undefined, lineNumber: number): number {
   if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
   if (text === '-Inf') return Number.NEGATIVE_INFINITY;
   const value = Number(text);
-  if (Number.isNaN(value)) throw new ExpositionError(`line ${lineNumber}: invalid value ${JSON.stringify(text)}`);
+  if (Number.isNaN(value))
+    throw new ExpositionError(`line ${lineNumber}: invalid value ${JSON.stringify(text)}`);
   return value;
 }

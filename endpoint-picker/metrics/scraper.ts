@@ -69,7 +69,9 @@ export class MetricsScraper {
     if (this.#inFlight.has(address)) return; // a slow endpoint is not scraped twice at once
     this.#inFlight.add(address);
     try {
-      const response = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(this.#timeoutMs) });
+      const response = await fetch(`http://${address}/metrics`, {
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const load = readLoad(parseExposition(await response.text()), this.options.names);
       if (typeof load === 'string') throw new Error(load);
