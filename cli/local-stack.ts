@@ -9,10 +9,11 @@ import { secretLookup } from '../config/secrets.ts';
 import type { FilterConfig } from '../dev-gateway/filter-run.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
 import { type DevGateway, startDevGateway } from '../dev-gateway/server.ts';
+import { type EndpointPicker, startEndpointPicker } from '../endpoint-picker/server.ts';
 import { type ExtProcServer, startExtProc } from '../ext-proc/server.ts';
 import { supportedProviders } from '../ext-proc/translate/registry.ts';
 import type { Logger } from '../observability/logger.ts';
-import { simulatedBackends, startFleet } from '../sim/fleet.ts';
+import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
 import type { ModelServer } from '../sim/model-server.ts';
 
 export interface LocalStackOptions {
@@ -25,6 +26,10 @@ export interface LocalStackOptions {
   adminPort?: number;
   maxRequestBodyBytes?: number;
   simTiming?: { ttftMs?: number; msPerToken?: number };
+  /** Endpoint-picker ports for the first InferencePool (GIE conventions 9002/9003/9090); others get free ports. */
+  pickerPorts?: { grpc: number; health: number; metrics?: number };
+  /** Endpoint-picker scheduler preset or configuration. */
+  pickerScheduler?: unknown;
   /** ext_proc filter settings of the dev gateway (defaults: ours, see DEFAULT_FILTER). */
   filters?: { router?: Partial<FilterConfig>; upstream?: Partial<FilterConfig> };
 }
@@ -32,6 +37,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   gatewayUrl: string;
   extProc: ExtProcServer;
+  pickers: EndpointPicker[];
   gateway: DevGateway;
   sims: ModelServer[];
   close(): Promise<void>;
@@ -46,6 +52,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (compiled.problems.length > 0) throw new ConfigError(compiled.problems);
 
   const sims = await startFleet(simulatedBackends(manifests, secretLookup(manifests)), options.simTiming);
+  sims.push(...(await startSimulatedPods(simulatedPods(manifests))));
+  // One endpoint picker per InferencePool, as the Helm chart deploys them.
+  const pickers: EndpointPicker[] = [];
+  const pickerTargets = new Map<string, string>();
+  for (const [i, pool] of compiled.snapshot.inferencePools.entries()) {
+    const poolId = `${pool.metadata.namespace}/${pool.metadata.name}`;
+    const ports = i === 0 ? options.pickerPorts : undefined;
+    const picker = await startEndpointPicker({
+      snapshot: compiled.snapshot,
+      poolId,
+      logger,
+      grpcAddress: `${host}:${ports?.grpc ?? 0}`,
+      healthAddress: `${host}:${ports?.health ?? 0}`,
+      metricsHost: host,
+      ...(ports?.metrics !== undefined ? { metricsPort: ports.metrics } : {}),
+      ...(options.pickerScheduler !== undefined ? { scheduler: options.pickerScheduler } : {}),
+    });
+    pickers.push(picker);
+    pickerTargets.set(poolId, `${host}:${picker.grpcPort}`);
+  }
   const extProc = await startExtProc({
     snapshot: compiled.snapshot,
     logger,
@@ -62,6 +88,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     port: options.gatewayPort ?? 8080,
     extProcTarget: `${host}:${extProc.grpcPort}`,
     routes: () => routes,
+    endpointPickers: (poolId) => pickerTargets.get(poolId),
     logger,
     ...options.filters,
   });
@@ -87,12 +114,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return {
     gatewayUrl: gateway.url,
     extProc,
+    pickers,
     gateway,
     sims,
     async close() {
       watcher.close();
       await gateway.close();
       await extProc.shutdown(2_000);
+      await Promise.all(pickers.map((p) => p.shutdown(1_000)));
       await Promise.all(sims.map((s) => s.close()));
     },
   };

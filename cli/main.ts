@@ -2,16 +2,20 @@
  * agent-router <ext-proc|dev|sim|start> [--config FILE] …
  * Each command runs until SIGTERM/SIGINT, then drains and exits.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadSnapshot, readManifests, watchConfig } from '../config/file-source.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
 import { startDevGateway } from '../dev-gateway/server.ts';
+import { parseSchedulerConfigYaml } from '../endpoint-picker/scheduling/config.ts';
+import { PRESETS } from '../endpoint-picker/scheduling/presets.ts';
+import { startEndpointPicker } from '../endpoint-picker/server.ts';
 import { startExtProc } from '../ext-proc/server.ts';
 import { supportedProviders } from '../ext-proc/translate/registry.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
-import { simulatedBackends, startFleet } from '../sim/fleet.ts';
+import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
 import { startLocalStack } from './local-stack.ts';
 
 const USAGE = `usage: agent-router <command> [options]
@@ -20,7 +24,8 @@ commands:
   start          local stack: simulated backends + ext-proc + dev gateway (default config examples/local.yaml)
   ext-proc       Envoy ext_proc server (gRPC :50051, admin :9190)
   dev            dev gateway on :8080 in front of a running ext-proc (--ext-proc host:port)
-  sim            simulated model servers for the backends annotated agentrouter.dev/simulated
+  endpoint-picker  Gateway API Inference Extension endpoint picker (ext_proc :9002, health :9003, metrics :9090)
+  sim            simulated model servers for the backends and pods annotated agentrouter.dev/simulated
 
 options:
   --config FILE      manifests: a multi-document YAML file or a folder of them
@@ -31,6 +36,10 @@ options:
   --admin-port N     ext-proc metrics/health port (default 9190)
   --ext-proc TARGET  dev: ext-proc gRPC target (default 127.0.0.1:50051)
   --max-body BYTES   largest request body ext-proc accepts (default 16 MiB)
+  --pool NS/NAME     endpoint-picker: the InferencePool to serve (default: the only one)
+  --health-port N    endpoint-picker gRPC health port (default 9003)
+  --metrics-port N   endpoint-picker metrics port (default 9090)
+  --scheduler NAME   endpoint-picker: preset (ours, gie-default, least-queue, round-robin, random) or a YAML file
   --log-level LEVEL  pino level (default info)
 `;
 
@@ -46,6 +55,10 @@ const { positionals, values } = parseArgs({
     'ext-proc': { type: 'string' },
     'max-body': { type: 'string' },
     'log-level': { type: 'string' },
+    pool: { type: 'string' },
+    'health-port': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    scheduler: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -162,6 +175,7 @@ async function main(): Promise<void> {
       const { manifests, problems } = readManifests(configPath);
       if (problems.length > 0) throw new ConfigError(problems);
       const sims = await startFleet(simulatedBackends(manifests, secretLookup(manifests)));
+      sims.push(...(await startSimulatedPods(simulatedPods(manifests))));
       for (const s of sims)
         logger.info({ event: 'sim_listening', name: s.name, url: s.url }, 'simulated backend listening');
       onShutdown(logger, async () => {
@@ -169,7 +183,38 @@ async function main(): Promise<void> {
       });
       return;
     }
-    case 'endpoint-picker':
+    case 'endpoint-picker': {
+      const schedulerArg = values.scheduler ?? 'ours';
+      const scheduler =
+        schedulerArg in PRESETS ? schedulerArg : parseSchedulerConfigYaml(readFileSync(schedulerArg, 'utf8'));
+      const picker = await startEndpointPicker({
+        snapshot: loadSnapshot(configPath, { supportedProviders }),
+        logger,
+        ...(values.pool ? { poolId: values.pool } : {}),
+        grpcAddress: `${values.host ?? '0.0.0.0'}:${num(values['grpc-port'], 9002)}`,
+        healthAddress: `${values.host ?? '0.0.0.0'}:${num(values['health-port'], 9003)}`,
+        metricsHost: values.host ?? '0.0.0.0',
+        metricsPort: num(values['metrics-port'], 9090),
+        scheduler,
+      });
+      const watcher = watchConfig(
+        configPath,
+        { supportedProviders },
+        {
+          onSnapshot: (snapshot) => picker.store.replace(snapshot),
+          onRejected: (e) =>
+            logger.error(
+              { event: 'config_rejected' },
+              `configuration change rejected, keeping the last good one: ${e.message}`,
+            ),
+        },
+      );
+      onShutdown(logger, async () => {
+        watcher.close();
+        await picker.shutdown();
+      });
+      return;
+    }
     case 'envoy-config':
       process.stderr.write(`agent-router ${command}: not part of this build yet (see the open issues)\n`);
       process.exit(2);

@@ -221,6 +221,7 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
       : undefined;
     const backend: CompiledBackend = {
       id: objectKey(m.metadata),
+      kind: 'ProviderBackend',
       provider: spec.provider,
       origin: url.origin,
       basePath: url.pathname.replace(/\/+$/, ''),
@@ -249,12 +250,27 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
     backends.set(backend.id, backend);
   }
 
+  // An InferencePool is a backend too: its model servers speak the OpenAI API (GIE model-server
+  // protocol); which pod serves is the endpoint picker's decision, made per request.
+  const pools = new Map<string, CompiledBackend>();
+  for (const pool of inferencePools) {
+    const poolId = objectKey(pool.metadata);
+    pools.set(poolId, {
+      id: poolId,
+      kind: 'InferencePool',
+      provider: 'OpenAICompatible',
+      origin: '',
+      basePath: '/v1',
+      defaults: {},
+    });
+  }
+
   const routeConfigs = new Map<string, CompiledRouteConfig>();
   const entries = new Map<string, CompiledEntry>();
   let keylessRouteConfig: CompiledRouteConfig | undefined;
   const rejectedRouteConfigs = new Set<string>();
   for (const m of routeConfigsSpec) {
-    const compiled = compileRouteConfig(m, backends, where(m), problems);
+    const compiled = compileRouteConfig(m, backends, pools, where(m), problems);
     if (!compiled) {
       rejectedRouteConfigs.add(objectKey(m.metadata));
       continue;
@@ -359,6 +375,7 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
 function compileRouteConfig(
   m: RouteConfigManifest,
   backends: ReadonlyMap<string, CompiledBackend>,
+  pools: ReadonlyMap<string, CompiledBackend>,
   { origin, object }: { origin: ManifestOrigin; object: string },
   problems: ConfigProblem[],
 ): CompiledRouteConfig | undefined {
@@ -368,25 +385,15 @@ function compileRouteConfig(
   const byModel = new Map<string, CompiledEntry[]>();
   m.spec.routes.forEach((spec, i) => {
     const path = `spec.routes[${i}]`;
-    if (spec.backendRef.kind === 'InferencePool') {
-      problems.push(
-        problemAt(
-          origin,
-          object,
-          `${path}.backendRef.kind`,
-          'InferencePool backends are served by the endpoint picker, which this build does not include yet',
-        ),
-      );
-      return;
-    }
-    const backend = backends.get(`${m.metadata.namespace}/${spec.backendRef.name}`);
+    const isPool = spec.backendRef.kind === 'InferencePool';
+    const backend = (isPool ? pools : backends).get(`${m.metadata.namespace}/${spec.backendRef.name}`);
     if (!backend) {
       problems.push(
         problemAt(
           origin,
           object,
           `${path}.backendRef.name`,
-          `ProviderBackend "${spec.backendRef.name}" not found in namespace "${m.metadata.namespace}"`,
+          `${isPool ? 'InferencePool' : 'ProviderBackend'} "${spec.backendRef.name}" not found in namespace "${m.metadata.namespace}"`,
         ),
       );
       return;

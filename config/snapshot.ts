@@ -22,8 +22,10 @@ export interface CompiledMatch {
 
 export interface CompiledBackend {
   id: string;
+  /** Absent for a ProviderBackend. */
+  kind?: 'ProviderBackend' | 'InferencePool';
   provider: Provider;
-  /** e.g. "https://api.openai.com" — the cluster the gateway connects to. */
+  /** e.g. "https://api.openai.com" — the cluster the gateway connects to; "" for an InferencePool (per-request pod). */
   origin: string;
   /** Path prefix from the base URL, without a trailing slash, e.g. "/v1". */
   basePath: string;

@@ -7,6 +7,7 @@
  * api/envoy/extensions/filters/http/ext_proc/v3/{ext_proc,processing_mode}.proto.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { toStruct } from '../ext-proc/struct.ts';
 import { httpStatusNumber } from '../protos/envoy.ts';
 import type {
   BodyMutation,
@@ -193,8 +194,23 @@ export class FilterRun {
     if (mode.response_body_mode) this.responseBodyMode = mode.response_body_mode;
   }
 
-  async responseHeaders(headers: HeaderBag, endOfStream: boolean): Promise<void> {
-    this.#send({ response_headers: { headers: headers.toHeaderMap(), end_of_stream: endOfStream } });
+  /** `metadata`: filter metadata sent with the message (Envoy's metadata_context), by namespace. */
+  async responseHeaders(
+    headers: HeaderBag,
+    endOfStream: boolean,
+    metadata?: Record<string, Record<string, unknown>>,
+  ): Promise<void> {
+    const message: ProcessingRequest = {
+      response_headers: { headers: headers.toHeaderMap(), end_of_stream: endOfStream },
+    };
+    if (metadata) {
+      message.metadata_context = {
+        filter_metadata: Object.fromEntries(
+          Object.entries(metadata).map(([ns, value]) => [ns, toStruct(value)]),
+        ),
+      };
+    }
+    this.#send(message);
     const response = await this.#expect('response_headers');
     this.#applyCommon(response.response_headers?.response, headers, true);
     if (this.config.allowModeOverride && response.mode_override) this.#override(response.mode_override);

@@ -8,6 +8,11 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import {
+  DESTINATION_ENDPOINT_HEADER,
+  DESTINATION_METADATA_NAMESPACE,
+  SERVED_ENDPOINT_KEY,
+} from '../endpoint-picker/protocol.ts';
 import { AgentRouterError, errors } from '../ext-proc/errors.ts';
 import { FILTER_METADATA_KEY, ROUTE_HEADER } from '../ext-proc/headers.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -28,6 +33,8 @@ export interface DevGatewayOptions {
   logger: Logger;
   router?: Partial<FilterConfig>;
   upstream?: Partial<FilterConfig>;
+  /** gRPC target of the endpoint picker serving an InferencePool (InferencePool endpointPickerRef). */
+  endpointPickers?: (poolId: string) => string | undefined;
   /** Envoy's buffer limit for a request body; ext-proc applies its own, usually lower, limit. */
   maxRequestBodyBytes?: number;
 }
@@ -43,6 +50,17 @@ export const DEFAULT_FILTER: Omit<FilterConfig, 'metadata'> = {
   requestBodyMode: 'NONE',
   responseBodyMode: 'NONE',
   allowModeOverride: true,
+  messageTimeoutMs: 2_000,
+};
+
+/**
+ * How gateways configure the endpoint picker's ext_proc filter: request body FULL_DUPLEX_STREAMED (the
+ * GIE endpoint-picker protocol requires streaming support), response headers sent, bodies not.
+ */
+export const ENDPOINT_PICKER_FILTER: Omit<FilterConfig, 'metadata'> = {
+  requestBodyMode: 'FULL_DUPLEX_STREAMED',
+  responseBodyMode: 'NONE',
+  allowModeOverride: false,
   messageTimeoutMs: 2_000,
 };
 
@@ -81,6 +99,19 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     for (const [k, v] of Object.entries(metadata)) md.set(k, v);
     return client.Process(md);
   };
+  const pickerClients = new Map<string, ProcessClient>();
+  const openPicker = (target: string) => () => {
+    let picker = pickerClients.get(target);
+    if (!picker) {
+      picker = new Client(target, grpc.credentials.createInsecure(), {
+        'grpc.max_send_message_length': 64 * 1024 * 1024,
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      });
+      pickerClients.set(target, picker);
+    }
+    return picker.Process(new grpc.Metadata());
+  };
+  let failOpenCursor = 0;
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
@@ -143,9 +174,63 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       return;
     }
 
+    // An InferencePool target: the endpoint picker's filter runs once per request (an HTTP filter on
+    // the route), and its destination header names the pod; later attempts follow the chain.
+    let picker: FilterRun | undefined;
+    let picked: string | undefined;
+    const primaryPool = route.clusters[0]!.pool;
+    if (primaryPool) {
+      const target = options.endpointPickers?.(primaryPool.id);
+      try {
+        if (!target)
+          throw new ExtProcFailure(`no endpoint picker configured for InferencePool ${primaryPool.id}`);
+        picker = new FilterRun(openPicker(target), { ...ENDPOINT_PICKER_FILTER, metadata: {} });
+        live.add(picker);
+        const pickerHeaders = headers.clone();
+        body = await picker.request(pickerHeaders, body);
+        picked = pickerHeaders.get(DESTINATION_ENDPOINT_HEADER)?.split(',')[0]?.trim();
+        headers.set(DESTINATION_ENDPOINT_HEADER, pickerHeaders.get(DESTINATION_ENDPOINT_HEADER) ?? '');
+      } catch (error) {
+        picker?.cancel();
+        picker = undefined;
+        if (error instanceof ImmediateReply) {
+          await deliver(res, [router], error.status, immediateHeaders(error), [immediateBody(error)]);
+          finished = true;
+          return;
+        }
+        // The pool's failure mode decides (InferencePool endpointPickerRef.failureMode).
+        if (primaryPool.failureMode !== 'FailOpen' || primaryPool.endpoints.length === 0) {
+          const detail = (error as Error).message;
+          await deliverLocal(
+            res,
+            [router],
+            new AgentRouterError(
+              503,
+              'api_error',
+              'endpoint_picker_unavailable',
+              `The endpoint picker for this model is unavailable (${detail}).`,
+            ),
+          );
+          finished = true;
+          return;
+        }
+        picked = primaryPool.endpoints[failOpenCursor++ % primaryPool.endpoints.length];
+        options.logger.warn(
+          { event: 'epp_fail_open', pool: primaryPool.id, endpoint: picked },
+          'endpoint picker failed; failing open',
+        );
+      }
+    }
+
     const maxAttempts = Math.max(1, Math.min(route.retry.attempts, route.clusters.length));
     for (let attempt = 1; ; attempt++) {
-      const cluster = route.clusters[attempt - 1]!;
+      const chosen = route.clusters[attempt - 1]!;
+      const endpoint = chosen.pool
+        ? attempt === 1 && picked
+          ? picked
+          : chosen.pool.endpoints[failOpenCursor++ % Math.max(1, chosen.pool.endpoints.length)]
+        : undefined;
+      const cluster = chosen.pool ? { id: chosen.id, origin: endpoint ? `http://${endpoint}` : '' } : chosen;
       const attemptHeaders = headers.clone();
       attemptHeaders.set('x-envoy-attempt-count', String(attempt));
       const upstream = new FilterRun(open, upstreamConfig);
@@ -199,12 +284,20 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
         live.delete(upstream);
         continue;
       }
+      const filters = picker && attempt === 1 ? [upstream, picker, router] : [upstream, router];
+      if (picker && attempt !== 1) picker.cancel();
+      // The data plane tells the picker which endpoint served (protocol: x-gateway-destination-endpoint-served).
+      const served =
+        picker && endpoint
+          ? new Map([[picker, { [DESTINATION_METADATA_NAMESPACE]: { [SERVED_ENDPOINT_KEY]: endpoint } }]])
+          : undefined;
       await deliver(
         res,
-        [upstream, router],
+        filters,
         status,
         HeaderBag.from(Object.entries(response.headers)),
         receivedThenFailure(response),
+        served,
       );
       finished = true;
       return;
@@ -227,11 +320,12 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     status: number,
     headers: HeaderBag,
     source: AsyncIterable<Buffer> | Buffer[],
+    metadata?: ReadonlyMap<FilterRun, Record<string, Record<string, unknown>>>,
   ): Promise<void> {
     headers.set(':status', String(status));
     try {
       const bodyless = Array.isArray(source) && source.every((c) => c.length === 0);
-      for (const f of filters) await f.responseHeaders(headers, bodyless);
+      for (const f of filters) await f.responseHeaders(headers, bodyless, metadata?.get(f));
       if (filters.some((f) => f.buffersResponse)) {
         const parts: Buffer[] = [];
         for await (const chunk of source) parts.push(chunk as Buffer);
@@ -284,6 +378,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
         server.close(() => {
           pool.close();
           client.close();
+          for (const c of pickerClients.values()) c.close();
           resolve();
         });
       }),

@@ -42,6 +42,7 @@ export class UpstreamPhases implements Phases {
   #stream: StreamTranslator | undefined;
   #errorStatus = 0;
   #context: ResponseContext | undefined;
+  #responseHead: HttpHead | undefined;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -131,6 +132,7 @@ export class UpstreamPhases implements Phases {
     const candidate = this.#candidate;
     if (!candidate) return NO_CHANGE;
     const translator = this.#translator!;
+    this.#responseHead = head;
     const status = Number(head.get(':status'));
     const setHeaders: (readonly [string, string])[] = [
       [RESOLVED_MODEL_HEADER, candidate.resolvedModel],
@@ -161,8 +163,8 @@ export class UpstreamPhases implements Phases {
     const translator = this.#translator!;
     const converted =
       this.#errorStatus > 0
-        ? Buffer.from(JSON.stringify(translator.error(this.#errorStatus, body)))
-        : translator.responseBody(body, this.#context!);
+        ? Buffer.from(JSON.stringify(translator.error(this.#errorStatus, body, this.#responseHead)))
+        : translator.responseBody(body, this.#context!, this.#responseHead);
     return {
       body: converted,
       setHeaders: [

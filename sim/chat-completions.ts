@@ -1,30 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { BatchSlots } from './batch-slots.ts';
 import { type ChatRequest, parseChatRequest } from './chat-request.ts';
 import { ChatChunkEncoder, type CompletionIdentity, chatCompletionBody, usageOf } from './chat-response.ts';
-import { type CompletionPlan, type FinishReason, planCompletion } from './completion.ts';
-import { injectedFault, modelNotFound } from './errors.ts';
+import { type CompletionPlan, planCompletion } from './completion.ts';
+import type { EngineEvent } from './engine/engine.ts';
+import { contextLengthExceeded, injectedFault, modelNotFound } from './errors.ts';
 import type { Fault } from './fault.ts';
 import { readBody } from './http-body.ts';
-import type { ServerCounters } from './metrics.ts';
+import type { LatencyHistograms, ServerCounters } from './metrics.ts';
+import type { EngineListener, RealTimeEngine } from './realtime-engine.ts';
+import { tokenize } from './tokens.ts';
 
-/** What the chat endpoint reads from its server: fixed settings plus the shared batch and counters. */
+/** What the chat endpoint reads from its server: fixed settings plus the shared engine and counters. */
 export interface ChatEndpoint {
   readonly seed: number;
-  readonly ttftMs: number;
-  readonly msPerToken: number;
-  readonly slots: BatchSlots;
+  readonly engine: RealTimeEngine;
   readonly counters: ServerCounters;
+  readonly latency: LatencyHistograms;
   acceptsModel(model: string): boolean;
   currentFault(): Fault | undefined;
+  /** A fresh engine request id. */
+  nextRequestId(): string;
 }
 
 /**
  * `POST /v1/chat/completions`. Throws a `SimHttpError` for anything answered before generation starts;
- * once admitted, the request holds a batch slot until it finishes or its client goes away.
+ * after that the engine drives the response, token by token, until it finishes or its client goes away.
  */
 export async function serveChatCompletion(
   endpoint: ChatEndpoint,
@@ -35,109 +36,137 @@ export async function serveChatCompletion(
   if (!endpoint.acceptsModel(request.model)) throw modelNotFound(request.model);
   const fault = endpoint.currentFault();
   if (fault !== undefined && !request.stream) throw injectedFault(fault.status, fault.message);
-
-  // 'close' before the response finished means the client went away: stop decoding and free the slot.
-  const disconnect = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) disconnect.abort();
-  });
-  // The client may have gone while the body was parsed, before the listener existed.
-  if (res.socket === null || res.socket.destroyed) disconnect.abort();
-  const { counters, slots } = endpoint;
-  try {
-    await slots.acquire(disconnect.signal);
-  } catch {
-    counters.finished.abort++;
+  const plan = planCompletion(endpoint.seed, request.promptKey, request.maxTokens);
+  const { maxModelLen } = endpoint.engine;
+  if (request.promptTokens + plan.tokens.length > maxModelLen) {
+    throw contextLengthExceeded(maxModelLen, request.promptTokens, plan.tokens.length);
+  }
+  // The client may have gone while the body was parsed.
+  if (res.socket === null || res.socket.destroyed) {
+    endpoint.counters.finished.abort++;
     return;
   }
-  let reason: FinishReason | 'abort';
-  try {
-    reason = await generate(endpoint, request, fault?.afterTokens, res, disconnect.signal);
-  } catch (error) {
-    if (!disconnect.signal.aborted) throw error;
-    reason = 'abort';
-  } finally {
-    slots.release();
+  await new ChatCompletionRun(endpoint, request, plan, fault?.afterTokens, res).done;
+}
+
+/**
+ * One request in the engine: turns its events into the response. The engine produces tokens at its own
+ * pace, as vLLM does; the socket buffers what a slow client has not read yet (at most one completion).
+ */
+class ChatCompletionRun implements EngineListener {
+  readonly done: Promise<void>;
+  private readonly endpoint: ChatEndpoint;
+  private readonly request: ChatRequest;
+  private readonly plan: CompletionPlan;
+  private readonly breakAfterTokens: number | undefined;
+  private readonly res: ServerResponse;
+  private readonly id: string;
+  private readonly submittedAtMs: number;
+  private readonly encoder: ChatChunkEncoder | undefined;
+  private readonly identity: CompletionIdentity;
+  private settled = false;
+  private resolve!: () => void;
+
+  constructor(
+    endpoint: ChatEndpoint,
+    request: ChatRequest,
+    plan: CompletionPlan,
+    breakAfterTokens: number | undefined,
+    res: ServerResponse,
+  ) {
+    this.endpoint = endpoint;
+    this.request = request;
+    this.plan = plan;
+    this.breakAfterTokens = breakAfterTokens;
+    this.res = res;
+    this.done = new Promise<void>((resolve) => {
+      this.resolve = resolve;
+    });
+    this.identity = {
+      id: 'chatcmpl-' + randomUUID().replaceAll('-', ''),
+      created: Math.floor(Date.now() / 1000),
+      model: request.model,
+    };
+    this.encoder = request.stream ? new ChatChunkEncoder(this.identity, request.includeUsage) : undefined;
+    this.id = endpoint.nextRequestId();
+    // 'close' before the response finished means the client went away: the engine drops the request.
+    res.on('close', () => {
+      if (!res.writableFinished) this.abort();
+    });
+    const { engine } = endpoint;
+    this.submittedAtMs = engine.now();
+    engine.submit(
+      { id: this.id, promptTokens: tokenize(request.promptText), maxTokens: plan.tokens.length },
+      this,
+    );
   }
-  counters.finished[reason]++;
-}
 
-async function generate(
-  endpoint: ChatEndpoint,
-  request: ChatRequest,
-  breakAfterTokens: number | undefined,
-  res: ServerResponse,
-  signal: AbortSignal,
-): Promise<FinishReason | 'abort'> {
-  const plan = planCompletion(endpoint.seed, request.promptKey, request.maxTokens);
-  const identity: CompletionIdentity = {
-    id: 'chatcmpl-' + randomUUID().replaceAll('-', ''),
-    created: Math.floor(Date.now() / 1000),
-    model: request.model,
-  };
-  // Prefill: the first token appears `ttftMs` after admission.
-  if (endpoint.ttftMs > 0) await sleep(endpoint.ttftMs, undefined, { signal });
-  endpoint.counters.promptTokens += request.promptTokens;
-  return request.stream
-    ? streamCompletion(endpoint, request, plan, identity, breakAfterTokens, res, signal)
-    : bufferCompletion(endpoint, request, plan, identity, res, signal);
-}
-
-async function bufferCompletion(
-  endpoint: ChatEndpoint,
-  request: ChatRequest,
-  plan: CompletionPlan,
-  identity: CompletionIdentity,
-  res: ServerResponse,
-  signal: AbortSignal,
-): Promise<FinishReason> {
-  const { tokens } = plan;
-  for (let i = 0; i < tokens.length; i++) {
-    if (i > 0 && endpoint.msPerToken > 0) await sleep(endpoint.msPerToken, undefined, { signal });
-    endpoint.counters.generationTokens++;
+  onEngineEvent(event: EngineEvent): void {
+    if (this.settled) return;
+    switch (event.type) {
+      case 'first_token':
+        this.endpoint.latency.timeToFirstToken.observe((event.atMs - this.submittedAtMs) / 1000);
+        if (this.encoder !== undefined) this.startStream(this.encoder);
+        this.streamToken(event.outputTokens);
+        return;
+      case 'token':
+        this.streamToken(event.outputTokens);
+        return;
+      case 'finished':
+        this.endpoint.latency.e2eRequestLatency.observe((event.atMs - this.submittedAtMs) / 1000);
+        this.finish();
+        return;
+    }
   }
-  const usage = usageOf(request.promptTokens, tokens.length);
-  const body = chatCompletionBody(identity, tokens.join(''), plan.finishReason, usage);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-  return plan.finishReason;
-}
 
-async function streamCompletion(
-  endpoint: ChatEndpoint,
-  request: ChatRequest,
-  plan: CompletionPlan,
-  identity: CompletionIdentity,
-  breakAfterTokens: number | undefined,
-  res: ServerResponse,
-  signal: AbortSignal,
-): Promise<FinishReason | 'abort'> {
-  const encoder = new ChatChunkEncoder(identity, request.includeUsage);
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-  if (breakAfterTokens === 0) return breakStream(res, encoder.role());
-  await send(res, encoder.role(), signal);
-  const { tokens } = plan;
-  for (let i = 0; i < tokens.length; i++) {
-    if (i > 0 && endpoint.msPerToken > 0) await sleep(endpoint.msPerToken, undefined, { signal });
-    endpoint.counters.generationTokens++;
-    const chunk = encoder.token(tokens[i]!);
-    if (i + 1 === breakAfterTokens) return breakStream(res, chunk);
-    await send(res, chunk, signal);
+  private startStream(encoder: ChatChunkEncoder): void {
+    this.res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+    });
+    if (this.breakAfterTokens === 0) this.breakStream(encoder.role());
+    else this.res.write(encoder.role());
   }
-  await send(res, encoder.finish(plan.finishReason), signal);
-  if (request.includeUsage)
-    await send(res, encoder.usage(usageOf(request.promptTokens, tokens.length)), signal);
-  res.end(encoder.done());
-  return plan.finishReason;
-}
 
-/** Writes a chunk, waiting for the socket to drain when its buffer is full so a slow client is not buffered. */
-async function send(res: ServerResponse, chunk: string, signal: AbortSignal): Promise<void> {
-  if (!res.write(chunk)) await once(res, 'drain', { signal });
-}
+  /** Sends output token `outputTokens` (1-based) when streaming. */
+  private streamToken(outputTokens: number): void {
+    if (this.settled || this.encoder === undefined) return;
+    const chunk = this.encoder.token(this.plan.tokens[outputTokens - 1]!);
+    if (outputTokens === this.breakAfterTokens) this.breakStream(chunk);
+    else this.res.write(chunk);
+  }
 
-/** Sends the last chunk, then destroys the socket once it is flushed, so the client sees exactly that much. */
-function breakStream(res: ServerResponse, lastChunk: string): 'abort' {
-  res.write(lastChunk, () => res.destroy());
-  return 'abort';
+  private finish(): void {
+    const { plan, request, res, encoder } = this;
+    const usage = usageOf(request.promptTokens, plan.tokens.length);
+    if (encoder === undefined) {
+      const body = chatCompletionBody(this.identity, plan.tokens.join(''), plan.finishReason, usage);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    } else {
+      res.write(encoder.finish(plan.finishReason));
+      if (request.includeUsage) res.write(encoder.usage(usage));
+      res.end(encoder.done());
+    }
+    this.settle(plan.finishReason);
+  }
+
+  /** Sends the last chunk, then destroys the socket once it is flushed, so the client sees exactly that much. */
+  private breakStream(lastChunk: string): void {
+    const { res } = this;
+    res.write(lastChunk, () => res.destroy());
+    this.abort();
+  }
+
+  private abort(): void {
+    if (this.settled) return;
+    this.endpoint.engine.cancel(this.id);
+    this.settle('abort');
+  }
+
+  private settle(reason: 'stop' | 'length' | 'abort'): void {
+    this.settled = true;
+    this.endpoint.counters.finished[reason]++;
+    this.resolve();
+  }
 }

@@ -6,6 +6,8 @@ export interface ChatRequest {
   readonly model: string;
   /** Roles and text contents of all messages; the input that makes the output deterministic. */
   readonly promptKey: string;
+  /** Text contents of all messages, concatenated: what the simulated tokenizer turns into prompt tokens. */
+  readonly promptText: string;
   readonly promptTokens: number;
   /** `max_completion_tokens`, else the deprecated `max_tokens`, else no cap. */
   readonly maxTokens: number | undefined;
@@ -39,7 +41,7 @@ export function parseChatRequest(body: Buffer): ChatRequest {
     throw badRequest('messages must be a non-empty array.', 'messages');
   }
   let promptKey = '';
-  let promptChars = 0;
+  let promptText = '';
   for (let i = 0; i < messages.length; i++) {
     const message: unknown = messages[i];
     if (!isObject(message) || typeof message.role !== 'string') {
@@ -47,7 +49,7 @@ export function parseChatRequest(body: Buffer): ChatRequest {
     }
     const text = messageText(message.content);
     promptKey += message.role + '\u0000' + text + '\u0000';
-    promptChars += text.length;
+    promptText += text;
   }
 
   const stream = optionalBoolean(parsed, 'stream') ?? false;
@@ -59,7 +61,8 @@ export function parseChatRequest(body: Buffer): ChatRequest {
   return {
     model,
     promptKey,
-    promptTokens: countPromptTokens(promptChars),
+    promptText,
+    promptTokens: countPromptTokens(promptText.length),
     maxTokens:
       optionalPositiveInteger(parsed, 'max_completion_tokens') ??
       optionalPositiveInteger(parsed, 'max_tokens'),

@@ -55,6 +55,23 @@ export function modelNotFound(model: string): SimHttpError {
   );
 }
 
+/** A prompt plus completion longer than the KV cache can hold; wording as vLLM's and OpenAI's. */
+export function contextLengthExceeded(
+  maxModelLen: number,
+  promptTokens: number,
+  completionTokens: number,
+): SimHttpError {
+  return new SimHttpError(
+    400,
+    `This model's maximum context length is ${maxModelLen} tokens. However, you requested ` +
+      `${promptTokens + completionTokens} tokens (${promptTokens} in the messages, ` +
+      `${completionTokens} in the completion). Please reduce the length of the messages or completion.`,
+    'invalid_request_error',
+    'messages',
+    'context_length_exceeded',
+  );
+}
+
 export function unknownUrl(method: string, path: string): SimHttpError {
   return new SimHttpError(
     404,

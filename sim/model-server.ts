@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createBatchSlots } from './batch-slots.ts';
 import { type ChatEndpoint, serveChatCompletion } from './chat-completions.ts';
+import type { EngineConfig } from './engine/config.ts';
+import type { EngineSnapshot } from './engine/engine.ts';
 import {
   injectedFault,
   internalError,
@@ -13,7 +14,8 @@ import {
   writeError,
 } from './errors.ts';
 import type { Fault } from './fault.ts';
-import { createServerCounters, renderVllmMetrics } from './metrics.ts';
+import { createLatencyHistograms, createServerCounters, renderVllmMetrics } from './metrics.ts';
+import { RealTimeEngine } from './realtime-engine.ts';
 
 export type { Fault } from './fault.ts';
 
@@ -28,14 +30,23 @@ export interface ModelServerOptions {
   seed?: number;
   /** When set, `/v1/...` requests must carry `Authorization: Bearer <apiKey>` (like `vllm serve --api-key`). */
   apiKey?: string;
-  /** Delay from admission to the first token. Default 0. */
+  /** Fixed cost of an engine step that prefills, so the first token comes this long after admission. Default 0. */
   ttftMs?: number;
-  /** Decode delay per further output token. Default 0. */
+  /** Fixed cost of an engine decode step: the delay between further output tokens. Default 0. */
   msPerToken?: number;
-  /** Requests decoded at once; later ones wait in FIFO order. Default 64. */
+  /** Requests decoded at once (the engine's batch size); later ones wait in FIFO order. Default 64. */
   maxConcurrency?: number;
   /** Served model names; when non-empty, other names get 404 `model_not_found`. Default [] (any name). */
   models?: readonly string[];
+  /**
+   * Engine settings; each one given wins over the options above (`maxBatchSize` over `maxConcurrency`,
+   * `prefillMsBase` over `ttftMs`, `decodeMsPerStepBase` over `msPerToken`). Costs given neither here nor
+   * above are 0, so a server configured with the options above alone times tokens as it always did. The KV
+   * and prefix caches default to the engine's (DEFAULT_ENGINE_CONFIG); `seed` defaults to the server's.
+   */
+  engine?: Partial<EngineConfig>;
+  /** Adapter capacity in `vllm:lora_requests_info` (vLLM `--max-loras`; LoRA is not simulated). Default 1. */
+  maxLoras?: number;
 }
 
 export interface ModelServerStats {
@@ -45,6 +56,8 @@ export interface ModelServerStats {
   readonly waiting: number;
   readonly promptTokens: number;
   readonly generationTokens: number;
+  /** Everything the engine reports, for tests and the benchmark. */
+  readonly engine: EngineSnapshot;
 }
 
 export interface ModelServer {
@@ -65,22 +78,33 @@ interface Route {
 export async function startModelServer(options: ModelServerOptions = {}): Promise<ModelServer> {
   const host = options.host ?? '127.0.0.1';
   const name = options.name ?? 'sim';
-  const maxConcurrency = options.maxConcurrency ?? 64;
+  const seed = options.seed ?? 0;
   const models = options.models ?? [];
   const acceptedModels = new Set(models);
   const expectedAuthorization = options.apiKey === undefined ? undefined : `Bearer ${options.apiKey}`;
-  const slots = createBatchSlots(maxConcurrency);
+  const engine = new RealTimeEngine({
+    prefillMsPerToken: 0,
+    decodeMsPerStepPerSeq: 0,
+    seed,
+    ...options.engine,
+    maxBatchSize: options.engine?.maxBatchSize ?? options.maxConcurrency ?? 64,
+    prefillMsBase: options.engine?.prefillMsBase ?? options.ttftMs ?? 0,
+    decodeMsPerStepBase: options.engine?.decodeMsPerStepBase ?? options.msPerToken ?? 0,
+  });
   const counters = createServerCounters();
+  const latency = createLatencyHistograms();
+  const maxLoras = options.maxLoras ?? 1;
   let fault: Fault | undefined;
+  let requestCount = 0;
 
   const chat: ChatEndpoint = {
-    seed: options.seed ?? 0,
-    ttftMs: options.ttftMs ?? 0,
-    msPerToken: options.msPerToken ?? 0,
-    slots,
+    seed,
+    engine,
     counters,
+    latency,
     acceptsModel: (model) => acceptedModels.size === 0 || acceptedModels.has(model),
     currentFault: () => fault,
+    nextRequestId: () => `${name}-${++requestCount}`,
   };
 
   const modelList = JSON.stringify({
@@ -110,11 +134,11 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
             'text/plain; version=0.0.4; charset=utf-8',
             renderVllmMetrics({
               modelName: metricsModelName,
-              running: slots.running,
-              waiting: slots.waiting,
-              // A stand-in until the simulator models KV blocks: the share of batch slots in use.
-              kvCacheUsage: slots.running / maxConcurrency,
+              engine: engine.snapshot(),
               counters,
+              latency,
+              maxLoras,
+              nowSeconds: Date.now() / 1000,
             }),
           ),
       },
@@ -166,21 +190,26 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
-        // Destroyed sockets abort their requests, which frees slots and clears decode timers.
+        // Destroyed sockets abort their requests, which the engine drops; then its timer stops.
         server.closeAllConnections();
+        engine.close();
       });
       return closing;
     },
     setFault(next) {
       fault = next;
     },
-    stats: () => ({
-      requestsServed: counters.requestsServed,
-      running: slots.running,
-      waiting: slots.waiting,
-      promptTokens: counters.promptTokens,
-      generationTokens: counters.generationTokens,
-    }),
+    stats: () => {
+      const snapshot = engine.snapshot();
+      return {
+        requestsServed: counters.requestsServed,
+        running: snapshot.running,
+        waiting: snapshot.waiting,
+        promptTokens: snapshot.promptTokens,
+        generationTokens: snapshot.generationTokens,
+        engine: snapshot,
+      };
+    },
   };
 }
 

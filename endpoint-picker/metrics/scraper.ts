@@ -25,6 +25,8 @@ export class MetricsScraper {
   #addresses: readonly string[] = [];
   #timer: NodeJS.Timeout | undefined;
   #inFlight = new Set<string>();
+  /** Bumped on every successful scrape, so readers can cache what they derive from the loads. */
+  version = 0;
   readonly #intervalMs: number;
   readonly #staleAfterMs: number;
   readonly #timeoutMs: number;
@@ -76,6 +78,7 @@ export class MetricsScraper {
       const load = readLoad(parseExposition(await response.text()), this.options.names);
       if (typeof load === 'string') throw new Error(load);
       this.#latest.set(address, { ...load, updatedAtMs: this.#now() });
+      this.version++;
     } catch (error) {
       this.options.onError?.(address, (error as Error).message);
     } finally {

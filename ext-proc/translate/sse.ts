@@ -23,13 +23,10 @@ export class SseParser {
     for (;;) {
       const nl = nextLineBreak(text, start);
       if (nl < 0) break;
+      // A \r at the very end may be the first half of \r\n: keep the whole line until more arrives.
+      if (text[nl] === '\r' && nl === text.length - 1) break;
       const line = text.slice(start, nl);
       start = nl + (text[nl] === '\r' && text[nl + 1] === '\n' ? 2 : 1);
-      // A lone \r at the very end may be the first half of \r\n: wait for more.
-      if (text[nl] === '\r' && nl === text.length - 1) {
-        start = nl;
-        break;
-      }
       this.#line(line, events);
     }
     this.#carry = text.slice(start);

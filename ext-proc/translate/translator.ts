@@ -50,6 +50,8 @@ export interface ResponseContext {
   stream: boolean;
   /** The client asked for `stream_options.include_usage`: send a final usage chunk. */
   includeUsage: boolean;
+  /** Embeddings: the client's `encoding_format` (the OpenAI SDKs ask for base64 by default). */
+  encodingFormat?: 'float' | 'base64';
 }
 
 /** Streaming conversion for one response; `undefined` means "forward the chunk unchanged". */
@@ -70,11 +72,11 @@ export interface Translator {
   readonly requestIdHeader?: string;
   /** Header changes for a successful response, e.g. the content type of a converted stream. */
   responseHeaders?(head: HttpHead, context: ResponseContext): HeaderChanges;
-  /** Converts a buffered successful response body to the OpenAI shape. */
-  responseBody(body: Buffer, context: ResponseContext): Buffer;
+  /** Converts a buffered successful response body to the OpenAI shape; `head` holds the provider's headers. */
+  responseBody(body: Buffer, context: ResponseContext, head?: HttpHead): Buffer;
   createStream(context: ResponseContext): StreamTranslator;
-  /** Normalises the provider's error body (any shape, maybe not JSON) to the OpenAI error object. */
-  error(status: number, body: Buffer): OpenAIErrorBody;
+  /** Normalises the provider's error (any body, maybe not JSON; its headers in `head`) to the OpenAI error object. */
+  error(status: number, body: Buffer, head?: HttpHead): OpenAIErrorBody;
 }
 
 /** The API key of a credential, or undefined when the credential is of another type. */

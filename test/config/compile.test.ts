@@ -143,14 +143,29 @@ describe('compile: references', () => {
     ]);
   });
 
-  it('reports an InferencePool backendRef, which this build cannot serve', () => {
+  it('reports an InferencePool backendRef whose pool does not exist, and resolves one that does', () => {
     const manifests = baseManifests();
     manifests[3] = routeConfig('chat', [
       { name: 'a', model: 'chat-model', backendRef: { name: 'pool', kind: 'InferencePool' } },
     ]);
     expect(problemsOf(manifests)[0]).toEqual(
-      expect.objectContaining({ path: 'spec.routes[0].backendRef.kind' }),
+      expect.objectContaining({
+        path: 'spec.routes[0].backendRef.name',
+        message: 'InferencePool "pool" not found in namespace "default"',
+      }),
     );
+    const pool = {
+      apiVersion: 'inference.networking.k8s.io/v1',
+      kind: 'InferencePool',
+      metadata: { name: 'pool', namespace: 'default' },
+      spec: { selector: { matchLabels: { app: 'vllm' } }, targetPorts: [{ number: 8000 }] },
+    };
+    const snapshot = compileValid([...manifests, pool as never]);
+    expect(snapshot.entries.get('default/chat/a')?.backend).toMatchObject({
+      id: 'default/pool',
+      kind: 'InferencePool',
+      provider: 'OpenAICompatible',
+    });
   });
 });
 

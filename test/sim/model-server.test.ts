@@ -6,6 +6,7 @@ import type {
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../sim/http-body.ts';
 import { type ModelServer, type ModelServerOptions, startModelServer } from '../../sim/model-server.ts';
+import { type PromScrape, parsePrometheusText, sampleValue } from './prometheus-text.ts';
 
 const started: ModelServer[] = [];
 
@@ -66,16 +67,10 @@ async function errorOf(response: Response): Promise<OpenAIErrorBody['error']> {
   return ((await response.json()) as OpenAIErrorBody).error;
 }
 
-async function scrape(server: ModelServer): Promise<string> {
+async function scrape(server: ModelServer): Promise<PromScrape> {
   const response = await fetch(server.url + '/metrics');
   expect(response.status).toBe(200);
-  return response.text();
-}
-
-function sample(metrics: string, series: string): number {
-  const line = metrics.split('\n').find((candidate) => candidate.startsWith(series + ' '));
-  if (line === undefined) throw new Error(`no sample ${series} in:\n${metrics}`);
-  return Number(line.slice(series.length + 1));
+  return parsePrometheusText(await response.text());
 }
 
 const question: ChatCompletionCreateParamsNonStreaming = {
@@ -308,7 +303,7 @@ describe('fault injection', () => {
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content !== '')).toEqual([false, true, true, true]);
     await waitUntil(() => server.stats().running === 0);
     expect(
-      sample(await scrape(server), 'vllm:request_success_total{model_name="sim",finished_reason="abort"}'),
+      sampleValue(await scrape(server), 'vllm:request_success_total', { finished_reason: 'abort' }),
     ).toBe(1);
   });
 
@@ -333,25 +328,28 @@ describe('fault injection', () => {
 
 describe('continuous batching', () => {
   it('runs up to maxConcurrency requests and reports the rest as waiting', async () => {
-    // Decoding is slow enough that no request finishes during the test; clients abort them at the end.
-    const server = await startServer({ maxConcurrency: 2, msPerToken: 60_000 });
+    // Each decode step takes 500 ms and every answer has at least 16 tokens, so once the second request
+    // joins the batch at the first step boundary nothing finishes for seconds; clients abort at the end.
+    const server = await startServer({ maxConcurrency: 2, msPerToken: 500 });
     const clients = Array.from({ length: 5 }, () => new AbortController());
     const responses = clients.map((client) =>
       postChat(server, { ...question, stream: true }, { signal: client.signal }).catch(() => undefined),
     );
-    await waitUntil(() => server.stats().running + server.stats().waiting === 5);
+    await waitUntil(() => server.stats().running === 2 && server.stats().waiting === 3);
 
-    expect(server.stats()).toMatchObject({ running: 2, waiting: 3 });
     const metrics = await scrape(server);
-    expect(sample(metrics, 'vllm:num_requests_running{model_name="sim"}')).toBe(2);
-    expect(sample(metrics, 'vllm:num_requests_waiting{model_name="sim"}')).toBe(3);
-    expect(sample(metrics, 'vllm:kv_cache_usage_perc{model_name="sim"}')).toBe(1);
+    expect(sampleValue(metrics, 'vllm:num_requests_running', { model_name: 'sim' })).toBe(2);
+    expect(sampleValue(metrics, 'vllm:num_requests_waiting', { model_name: 'sim' })).toBe(3);
+    const kvUsage = sampleValue(metrics, 'vllm:kv_cache_usage_perc');
+    expect(kvUsage).toBeGreaterThan(0);
+    expect(sampleValue(metrics, 'vllm:gpu_cache_usage_perc')).toBe(kvUsage);
 
     for (const client of clients) client.abort();
     await Promise.all(responses);
     await waitUntil(() => server.stats().running === 0 && server.stats().waiting === 0);
+    expect(server.stats().engine).toMatchObject({ kvBlocksUsed: 0, cancelledRequests: 5 });
     expect(
-      sample(await scrape(server), 'vllm:request_success_total{model_name="sim",finished_reason="abort"}'),
+      sampleValue(await scrape(server), 'vllm:request_success_total', { finished_reason: 'abort' }),
     ).toBe(5);
   });
 
@@ -373,6 +371,79 @@ describe('continuous batching', () => {
   });
 });
 
+describe('the engine behind the server', () => {
+  it('takes engine settings over the legacy options', async () => {
+    const server = await startServer({
+      maxConcurrency: 64,
+      msPerToken: 500,
+      engine: { maxBatchSize: 1, kvCacheBlocks: 512, blockSize: 32 },
+    });
+    expect(server.stats().engine).toMatchObject({ kvBlocksTotal: 512 });
+    // One slot, not 64: the second request waits behind the first, which decodes for seconds.
+    const holder = new AbortController();
+    const holding = await postChat(server, { ...question, stream: true }, { signal: holder.signal });
+    await holding.body!.getReader().read();
+    const queued = new AbortController();
+    const waiting = postChat(server, question, { signal: queued.signal }).catch(() => undefined);
+    await waitUntil(() => server.stats().waiting === 1);
+    expect(server.stats()).toMatchObject({ running: 1, waiting: 1 });
+    holder.abort();
+    queued.abort();
+    await waiting;
+    await waitUntil(() => server.stats().running === 0 && server.stats().waiting === 0);
+  });
+
+  it('answers a prompt longer than the KV cache with 400 context_length_exceeded', async () => {
+    // One block of 16 tokens: the 10-token question plus its answer (16 tokens or more) cannot fit.
+    const server = await startServer({ engine: { kvCacheBlocks: 1 } });
+    const response = await postChat(server, question);
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'messages',
+      code: 'context_length_exceeded',
+    });
+    expect((await postChat(server, { ...question, max_tokens: 6 })).status).toBe(200);
+  });
+
+  it('serves buffered and streamed answers alike while requests share the batch', async () => {
+    const server = await startServer({
+      seed: 5,
+      engine: {
+        maxBatchSize: 2,
+        decodeMsPerStepBase: 1,
+        decodeMsPerStepPerSeq: 0.5,
+        prefillMsPerToken: 0.01,
+      },
+    });
+    const client = clientFor(server);
+    // A shared system prompt of 400 characters: 100 tokens, six full blocks every request can reuse.
+    const system = {
+      role: 'system' as const,
+      content: 'Answer briefly and stay on topic. '.repeat(12).slice(0, 400),
+    };
+    const prompts = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].map((word) => ({
+      ...question,
+      messages: [system, { role: 'user' as const, content: `Tell me about ${word}.` }],
+    }));
+    const buffered = await Promise.all(prompts.map((prompt) => client.chat.completions.create(prompt)));
+    const streamed = await Promise.all(
+      prompts.map(async (prompt) => {
+        let content = '';
+        for await (const chunk of await client.chat.completions.create({ ...prompt, stream: true })) {
+          content += chunk.choices[0]?.delta.content ?? '';
+        }
+        return content;
+      }),
+    );
+    expect(streamed).toEqual(buffered.map((answer) => answer.choices[0]?.message.content));
+    const { engine } = server.stats();
+    expect(engine).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0, finishedRequests: 10 });
+    expect(engine.prefixCacheQueries).toBe(2 * buffered.reduce((sum, a) => sum + a.usage!.prompt_tokens, 0));
+    expect(engine.prefixCacheHits).toBeGreaterThan(0);
+  });
+});
+
 describe('metrics and lifecycle', () => {
   it('exposes vLLM metrics that add up the served usage', async () => {
     const server = await startServer({ models: ['llama-a'] });
@@ -383,24 +454,88 @@ describe('metrics and lifecycle', () => {
     ]);
     const response = await fetch(server.url + '/metrics');
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const metrics = await response.text();
+    const metrics = parsePrometheusText(await response.text());
 
-    for (const line of metrics.trimEnd().split('\n')) {
-      expect(line).toMatch(/^(# (HELP|TYPE) vllm:[a-z_]+ .+|vllm:[a-z_]+\{[^}]*\} \d+(\.\d+)?)$/);
-    }
-    const label = 'model_name="llama-a"';
+    const model = { model_name: 'llama-a' };
     const sum = (pick: (usage: OpenAI.CompletionUsage) => number) =>
       answers.reduce((total, answer) => total + pick(answer.usage!), 0);
-    expect(sample(metrics, `vllm:prompt_tokens_total{${label}}`)).toBe(sum((usage) => usage.prompt_tokens));
-    expect(sample(metrics, `vllm:generation_tokens_total{${label}}`)).toBe(
+    expect(sampleValue(metrics, 'vllm:prompt_tokens_total', model)).toBe(sum((usage) => usage.prompt_tokens));
+    expect(sampleValue(metrics, 'vllm:generation_tokens_total', model)).toBe(
       sum((usage) => usage.completion_tokens),
     );
-    expect(sample(metrics, `vllm:request_success_total{${label},finished_reason="stop"}`)).toBe(1);
-    expect(sample(metrics, `vllm:request_success_total{${label},finished_reason="length"}`)).toBe(1);
-    expect(sample(metrics, `vllm:num_requests_running{${label}}`)).toBe(0);
-    expect(metrics).toContain('# TYPE vllm:prompt_tokens_total counter');
-    expect(metrics).toContain('# TYPE vllm:kv_cache_usage_perc gauge');
+    expect(sampleValue(metrics, 'vllm:request_success_total', { ...model, finished_reason: 'stop' })).toBe(1);
+    expect(sampleValue(metrics, 'vllm:request_success_total', { ...model, finished_reason: 'length' })).toBe(
+      1,
+    );
+    expect(sampleValue(metrics, 'vllm:num_requests_running', model)).toBe(0);
+    expect(sampleValue(metrics, 'vllm:num_requests_waiting', model)).toBe(0);
+    expect(sampleValue(metrics, 'vllm:kv_cache_usage_perc', model)).toBe(0);
     expect(server.stats()).toMatchObject({ requestsServed: 2, running: 0, waiting: 0 });
+  });
+
+  it('declares every family with vLLM’s types, and histograms that add up', async () => {
+    const server = await startServer();
+    await clientFor(server).chat.completions.create(question);
+    const metrics = await scrape(server);
+    const types = Object.fromEntries(
+      [...metrics.families.values()].map((family) => [family.name, family.type]),
+    );
+    expect(types).toEqual({
+      'vllm:num_requests_running': 'gauge',
+      'vllm:num_requests_waiting': 'gauge',
+      'vllm:gpu_cache_usage_perc': 'gauge',
+      'vllm:kv_cache_usage_perc': 'gauge',
+      'vllm:gpu_prefix_cache_queries_total': 'counter',
+      'vllm:gpu_prefix_cache_hits_total': 'counter',
+      'vllm:prefix_cache_queries_total': 'counter',
+      'vllm:prefix_cache_hits_total': 'counter',
+      'vllm:num_preemptions_total': 'counter',
+      'vllm:prompt_tokens_total': 'counter',
+      'vllm:generation_tokens_total': 'counter',
+      'vllm:request_success_total': 'counter',
+      'vllm:time_to_first_token_seconds': 'histogram',
+      'vllm:e2e_request_latency_seconds': 'histogram',
+      'vllm:lora_requests_info': 'gauge',
+    });
+    for (const family of metrics.families.values()) expect(family.help).toBeTruthy();
+
+    for (const histogram of ['vllm:time_to_first_token_seconds', 'vllm:e2e_request_latency_seconds']) {
+      const buckets = metrics.samples.filter((sample) => sample.name === `${histogram}_bucket`);
+      const counts = buckets.map((bucket) => bucket.value);
+      expect(counts).toEqual([...counts].sort((a, b) => a - b));
+      expect(buckets.at(-1)?.labels.le).toBe('+Inf');
+      expect(counts.at(-1)).toBe(1);
+      expect(sampleValue(metrics, `${histogram}_count`)).toBe(1);
+      expect(sampleValue(metrics, `${histogram}_sum`)).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('reports LoRA capacity and no adapters in vllm:lora_requests_info', async () => {
+    const server = await startServer({ maxLoras: 4 });
+    const info = (await scrape(server)).samples.filter((sample) => sample.name === 'vllm:lora_requests_info');
+    expect(info).toHaveLength(1);
+    expect(info[0]?.labels).toEqual({ max_lora: '4', running_lora_adapters: '', waiting_lora_adapters: '' });
+    // The value is the time of the report, in seconds, so a scraper can pick the newest.
+    expect(info[0]?.value).toBeGreaterThan(1_600_000_000);
+  });
+
+  it('counts prefix cache hits in tokens when a prompt comes back', async () => {
+    const server = await startServer();
+    const client = clientFor(server);
+    // 1200 characters: 300 tokens, 18 full blocks of 16.
+    const long = { ...question, messages: [{ role: 'user' as const, content: 'lorem ipsum '.repeat(100) }] };
+    await client.chat.completions.create(long);
+    let metrics = await scrape(server);
+    expect(sampleValue(metrics, 'vllm:prefix_cache_queries_total')).toBe(300);
+    expect(sampleValue(metrics, 'vllm:prefix_cache_hits_total')).toBe(0);
+
+    await client.chat.completions.create(long);
+    metrics = await scrape(server);
+    expect(sampleValue(metrics, 'vllm:prefix_cache_queries_total')).toBe(600);
+    // All 18 blocks are cached; vLLM still computes the last token, so 299 tokens round down to 18 blocks.
+    expect(sampleValue(metrics, 'vllm:prefix_cache_hits_total')).toBe(18 * 16);
+    expect(sampleValue(metrics, 'vllm:gpu_prefix_cache_queries_total')).toBe(600);
+    expect(sampleValue(metrics, 'vllm:gpu_prefix_cache_hits_total')).toBe(18 * 16);
   });
 
   it('reports the real port in url', async () => {

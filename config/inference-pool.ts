@@ -3,8 +3,8 @@
  * InferencePool and Pod manifests; Kubernetes watches feed the same snapshot). One endpoint per ready
  * pod and target port, as the InferencePool `targetPorts` define (inference.networking.k8s.io/v1).
  */
-import type { InferencePoolManifest, PodManifest } from '../config/manifests.ts';
-import type { Snapshot } from '../config/snapshot.ts';
+import type { InferencePoolManifest, PodManifest } from './manifests.ts';
+import type { Snapshot } from './snapshot.ts';
 
 export interface PoolEndpoint {
   /** "<namespace>/<pod>" (plus ":<port>" when the pool has several target ports). */

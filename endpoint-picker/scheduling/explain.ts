@@ -1,0 +1,48 @@
+/**
+ * A decision as a compact, JSON-ready record for the debug log line: outcome, endpoints, and per pod its
+ * total and each scorer's score (rounded to 3 decimals), best first. Built only when asked for, so the
+ * scheduling path itself keeps scores as arrays.
+ */
+import type { PickResult } from './types.ts';
+
+export interface ExplainRecord {
+  profile: string;
+  outcome: 'picked' | 'no-capacity' | 'shed';
+  endpoints?: string[];
+  primary?: string;
+  status?: number;
+  stage?: string;
+  message?: string;
+  /** Scorer weights by name. */
+  weights?: Record<string, number>;
+  /** Pod name → total and per-scorer scores. */
+  scores?: Record<string, Record<string, number>>;
+}
+
+const round = (v: number): number => Math.round(v * 1000) / 1000;
+
+/** `top` limits the pods listed to the best N (all by default). */
+export function explain(result: PickResult, options: { top?: number } = {}): ExplainRecord {
+  if (result.kind !== 'picked') {
+    const { kind, profile, status, stage, message } = result;
+    return { profile, outcome: kind, status, stage, message };
+  }
+  const { scorers, weights, pods, matrix, totals } = result.scores;
+  const n = pods.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => totals[b]! - totals[a]!);
+  const shown = order.slice(0, Math.max(0, options.top ?? n));
+  const scores: Record<string, Record<string, number>> = {};
+  for (const i of shown) {
+    const entry: Record<string, number> = { total: round(totals[i]!) };
+    for (let s = 0; s < scorers.length; s++) entry[scorers[s]!] = round(matrix[s * n + i]!);
+    scores[pods[i]!.name] = entry;
+  }
+  return {
+    profile: result.profile,
+    outcome: 'picked',
+    endpoints: [...result.endpoints],
+    primary: result.primary,
+    weights: Object.fromEntries(scorers.map((name, s) => [name, weights[s]!])),
+    scores,
+  };
+}

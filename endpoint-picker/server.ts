@@ -1,0 +1,218 @@
+/**
+ * The endpoint picker service: an ext_proc server speaking the Gateway API Inference Extension
+ * protocol (gRPC :9002), gRPC health on its own port (:9003, services liveness / readiness /
+ * ExternalProcessor), Prometheus metrics on :9090 — the upstream EPP's conventions — plus the pool
+ * datastore, the metrics scraper and the scheduler.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { poolView } from '../config/inference-pool.ts';
+import type { Snapshot } from '../config/snapshot.ts';
+import { SnapshotStore } from '../config/store.ts';
+import { ProcessingStream } from '../ext-proc/stream.ts';
+import { startAdminServer } from '../observability/admin-server.ts';
+import type { Logger } from '../observability/logger.ts';
+import { extProcServerDefinition } from '../protos/ext-proc-codec.ts';
+import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
+import { MODEL_SERVER_METRICS } from './metrics/model-server-metrics.ts';
+import { MetricsScraper } from './metrics/scraper.ts';
+import { PickerPhases } from './picker-phase.ts';
+import { HEALTH_SERVICES } from './protocol.ts';
+import { explain } from './scheduling/explain.ts';
+import { PRESETS, type PresetName } from './scheduling/presets.ts';
+import { Scheduler } from './scheduling/scheduler.ts';
+import type { PodState } from './scheduling/types.ts';
+
+export interface EndpointPickerOptions {
+  snapshot: Snapshot;
+  logger: Logger;
+  /** "<namespace>/<name>" of the InferencePool; optional when the configuration holds exactly one. */
+  poolId?: string;
+  grpcAddress?: string;
+  healthAddress?: string;
+  metricsHost?: string;
+  /** undefined: no metrics HTTP server. */
+  metricsPort?: number;
+  /** A preset name or a scheduler configuration object (see scheduling/config.ts). */
+  scheduler?: PresetName | unknown;
+  modelServer?: keyof typeof MODEL_SERVER_METRICS;
+  scrapeIntervalMs?: number;
+  staleAfterMs?: number;
+  seed?: number;
+}
+
+export interface EndpointPicker {
+  grpcPort: number;
+  healthPort: number;
+  metricsUrl: string | undefined;
+  store: SnapshotStore;
+  scraper: MetricsScraper;
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export async function startEndpointPicker(options: EndpointPickerOptions): Promise<EndpointPicker> {
+  const { logger } = options;
+  const store = new SnapshotStore(options.snapshot);
+  const registry = new Registry();
+  const decisions = new Counter({
+    name: 'agent_router_epp_decisions_total',
+    help: 'Scheduling decisions, by result (picked, no-capacity, shed).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const decisionLatency = new Histogram({
+    name: 'agent_router_epp_decision_duration_seconds',
+    help: 'Time to schedule one request.',
+    buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01],
+    registers: [registry],
+  });
+  const podScore = new Gauge({
+    name: 'agent_router_epp_pod_score',
+    help: 'Total score of each pod in the latest decision that scored it.',
+    labelNames: ['pod'],
+    registers: [registry],
+  });
+  const scrapeErrors = new Counter({
+    name: 'agent_router_epp_scrape_errors_total',
+    help: 'Failed metrics scrapes, by pod address.',
+    labelNames: ['address'],
+    registers: [registry],
+  });
+
+  const scheduler = new Scheduler(
+    typeof options.scheduler === 'string'
+      ? PRESETS[options.scheduler as PresetName]
+      : (options.scheduler ?? PRESETS.ours),
+    options.seed === undefined ? {} : { seed: options.seed },
+  );
+  const scraper = new MetricsScraper({
+    names: MODEL_SERVER_METRICS[options.modelServer ?? 'vllm'],
+    ...(options.scrapeIntervalMs !== undefined ? { intervalMs: options.scrapeIntervalMs } : {}),
+    ...(options.staleAfterMs !== undefined ? { staleAfterMs: options.staleAfterMs } : {}),
+    onError: (address, reason) => {
+      scrapeErrors.inc({ address });
+      logger.debug({ event: 'epp_scrape_failed', address, reason }, 'metrics scrape failed');
+    },
+  });
+
+  let view = poolView(store.current, options.poolId);
+  const retarget = () => scraper.setTargets(view?.endpoints.map((e) => e.address) ?? []);
+  retarget();
+  store.onChange((snapshot) => {
+    view = poolView(snapshot, options.poolId);
+    retarget();
+    cachedAt = -1;
+  });
+  scraper.start();
+
+  // The candidate list is rebuilt when new metrics arrive (or staleness may have changed), not per request.
+  let cached: PodState[] = [];
+  let cachedVersion = -1;
+  let cachedAt = -1;
+  const pods = (): readonly PodState[] => {
+    const now = Date.now();
+    if (scraper.version === cachedVersion && now - cachedAt < 50) return cached;
+    cachedVersion = scraper.version;
+    cachedAt = now;
+    cached = (view?.endpoints ?? []).map((e) => {
+      const { load, stale } = scraper.load(e.address);
+      return { name: e.name, address: e.address, labels: e.labels, metrics: load, stale };
+    });
+    return cached;
+  };
+
+  const context = {
+    pods,
+    schedule: (request: Parameters<Scheduler['schedule']>[0], candidates: readonly PodState[]) =>
+      scheduler.schedule(request, candidates),
+    onDecision(
+      result: ReturnType<Scheduler['schedule']>,
+      request: { requestId: string; model: string },
+      micros: number,
+    ) {
+      decisionLatency.observe(micros / 1e6);
+      decisions.inc({ result: result.kind });
+      if (result.kind === 'picked') {
+        const { pods: scored, totals } = result.scores;
+        for (let i = 0; i < scored.length; i++) podScore.set({ pod: scored[i]!.name }, totals[i]!);
+        if (logger.isLevelEnabled('debug')) {
+          logger.debug(
+            { event: 'epp_decision', requestId: request.requestId, model: request.model, ...explain(result) },
+            'picked',
+          );
+        }
+      } else {
+        logger.info(
+          { event: 'epp_rejected', requestId: request.requestId, status: result.status, stage: result.stage },
+          result.message,
+        );
+      }
+    },
+  };
+
+  const limits = {
+    maxRequestBodyBytes: 64 * 1024 * 1024,
+    warn: (m: string) => logger.warn({ event: 'epp_mode' }, m),
+  };
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': limits.maxRequestBodyBytes });
+  server.addService(extProcServerDefinition(), {
+    Process(call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) {
+      new ProcessingStream(call, new PickerPhases(context), limits);
+    },
+  });
+  const bind = (target: grpc.Server, address: string) =>
+    new Promise<number>((resolve, reject) =>
+      target.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) =>
+        e ? reject(e) : resolve(port),
+      ),
+    );
+  const grpcPort = await bind(server, options.grpcAddress ?? '0.0.0.0:9002');
+  // Health on its own port, as the upstream EPP serves it (Envoy Gateway probes it there).
+  const healthServer = new grpc.Server();
+  const health = new HealthImplementation(
+    Object.fromEntries(['', ...HEALTH_SERVICES].map((s) => [s, 'SERVING'])),
+  );
+  health.addToServer(healthServer);
+  const healthPort = await bind(healthServer, options.healthAddress ?? '0.0.0.0:9003');
+  let draining = false;
+  const admin =
+    options.metricsPort === undefined
+      ? undefined
+      : await startAdminServer({
+          host: options.metricsHost ?? '0.0.0.0',
+          port: options.metricsPort,
+          registry,
+          ready: () => !draining,
+        });
+  logger.info(
+    { event: 'epp_listening', grpcPort, healthPort, pool: view?.id, endpoints: view?.endpoints.length ?? 0 },
+    'endpoint picker listening',
+  );
+
+  return {
+    grpcPort,
+    healthPort,
+    metricsUrl: admin?.url,
+    store,
+    scraper,
+    async shutdown(graceMs = 5_000) {
+      draining = true;
+      for (const s of ['readiness', 'envoy.service.ext_proc.v3.ExternalProcessor'])
+        health.setStatus(s, 'NOT_SERVING');
+      scraper.stop();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      healthServer.forceShutdown();
+      await admin?.close();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Azure OpenAI: the OpenAI API behind Azure's paths and key header. Bodies and responses are the
+ * OpenAI ones, so a request only changes path, credentials and `model`; responses pass through and
+ * errors (content-filter 400s included) are already OpenAI-shaped.
+ *
+ * Two path forms, chosen by the backend's `apiVersion`:
+ * - a dated version (default DEFAULT_API_VERSION): `{base}/openai/deployments/{deployment}/{op}?api-version=…`,
+ *   where the deployment is the provider model id (modelNameOverride names the deployment);
+ * - `v1`: `{base}/openai/v1/{op}` with no api-version, the deployment named by `model` in the body.
+ * The base URL is the resource endpoint (https://<resource>.openai.azure.com); one that already ends in
+ * `/openai` or `/openai/v1` (as the OpenAI SDK's Azure docs write it) is understood, the latter as `v1`.
+ * The api-version also decides which OpenAI request fields the service accepts; they are passed as sent.
+ */
+import { spliceValues, topLevelValues } from './json-top-level.ts';
+import { openAIErrorFrom } from './openai-error.ts';
+import {
+  apiKeyOf,
+  type Operation,
+  type Translator,
+  type UpstreamRequest,
+  type UpstreamRequestInput,
+} from './translator.ts';
+
+/**
+ * Latest GA data-plane inference version with dated paths (learn.microsoft.com/azure/ai-foundry/openai/reference;
+ * github.com/Azure/azure-rest-api-specs specification/cognitiveservices/data-plane/AzureOpenAI/inference/stable/2024-10-21).
+ */
+export const DEFAULT_API_VERSION = '2024-10-21';
+
+/** `apiVersion` value selecting the v1 API (learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle). */
+export const V1_API_VERSION = 'v1';
+
+const OPERATION_PATHS: Record<Operation, string> = {
+  'chat.completions': '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+
+/**
+ * Azure takes the key in `api-key` (securitySchemes.apiKey of the 2024-10-21 inference spec); the
+ * client's `authorization` carries the gateway key, and other providers' key headers must not leak.
+ */
+const FOREIGN_AUTH_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key'];
+const API_KEY_HEADER = 'api-key';
+
+const MODEL_KEY = new Set(['model']);
+
+function withModel(input: UpstreamRequestInput): Buffer {
+  const spans = topLevelValues(input.raw, MODEL_KEY);
+  if (spans.length > 0) return spliceValues(input.raw, spans, () => JSON.stringify(input.model));
+  return Buffer.from(JSON.stringify({ ...input.json(), model: input.model }));
+}
+
+function upstreamPath(input: UpstreamRequestInput): string {
+  const { basePath, apiVersion } = input.backend;
+  const operation = OPERATION_PATHS[input.operation];
+  if (basePath.endsWith('/openai/v1')) return basePath + operation;
+  const prefix = basePath.endsWith('/openai') ? basePath : `${basePath}/openai`;
+  if (apiVersion === V1_API_VERSION) return `${prefix}/v1${operation}`;
+  const version = encodeURIComponent(apiVersion ?? DEFAULT_API_VERSION);
+  return `${prefix}/deployments/${encodeURIComponent(input.model)}${operation}?api-version=${version}`;
+}
+
+export function azureOpenAITranslator(): Translator {
+  return {
+    convertsResponses: false,
+    // Every documented response carries it (responses.*.headers of the 2024-10-21 inference spec).
+    requestIdHeader: 'apim-request-id',
+    request(input: UpstreamRequestInput): UpstreamRequest {
+      const headers: [string, string][] = [['content-type', 'application/json']];
+      const removeHeaders = [...FOREIGN_AUTH_HEADERS];
+      const key = apiKeyOf(input.credential);
+      if (key) headers.push([API_KEY_HEADER, key]);
+      else removeHeaders.push(API_KEY_HEADER);
+      return { path: upstreamPath(input), headers, removeHeaders, body: withModel(input) };
+    },
+    responseBody: (body) => body,
+    createStream: () => ({ chunk: () => undefined }),
+    error: (status, body) => openAIErrorFrom(status, body, 'Azure OpenAI'),
+  };
+}

@@ -1,0 +1,357 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SecretValue } from '../../../config/secret-value.ts';
+import type { CompiledBackend } from '../../../config/snapshot.ts';
+import { AgentRouterError } from '../../../ext-proc/errors.ts';
+import { HttpHead } from '../../../ext-proc/phases.ts';
+import {
+  AnthropicStreamTranslator,
+  anthropicError,
+  anthropicTranslator,
+  finishReasonOf,
+  fromAnthropicResponse,
+  toAnthropicRequest,
+} from '../../../ext-proc/translate/anthropic.ts';
+import type { ResponseContext, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
+import { messagesRequestProblems } from '../../fixtures/anthropic/messages-request.check.ts';
+import { chatRequest, cuts, splitAt } from '../../fixtures/openai/chat-request.arbitrary.ts';
+
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/anthropic');
+const fixture = (name: string) => readFileSync(path.join(FIXTURES, name));
+const json = (name: string) => JSON.parse(fixture(name).toString()) as Record<string, unknown>;
+
+const MODEL = 'claude-sonnet-4-5';
+const CREATED = 1_700_000_000;
+
+const backend: CompiledBackend = {
+  id: 'default/claude',
+  provider: 'Anthropic',
+  origin: 'https://api.anthropic.com',
+  basePath: '',
+  defaults: {},
+};
+
+function translate(
+  body: object,
+  options: {
+    apiKey?: string;
+    backend?: Partial<CompiledBackend>;
+    operation?: 'chat.completions' | 'embeddings';
+  } = {},
+) {
+  const raw = Buffer.from(JSON.stringify(body));
+  return anthropicTranslator.request({
+    operation: options.operation ?? 'chat.completions',
+    raw,
+    json: () => JSON.parse(raw.toString()),
+    backend: { ...backend, ...options.backend },
+    model: MODEL,
+    credential:
+      options.apiKey === undefined ? undefined : { type: 'APIKey', apiKey: new SecretValue(options.apiKey) },
+  }) as UpstreamRequest;
+}
+
+function context(overrides: Partial<ResponseContext> = {}): ResponseContext {
+  return { operation: 'chat.completions', model: MODEL, stream: true, includeUsage: false, ...overrides };
+}
+
+/** Runs SSE bytes through a stream translator in the given parts, the end of stream sent on its own. */
+function convertStream(parts: Buffer[], includeUsage: boolean, endWithLastPart = false): string {
+  const translator = new AnthropicStreamTranslator(context({ includeUsage }), { created: CREATED });
+  const out: Buffer[] = [];
+  parts.forEach((part, i) => {
+    out.push(translator.chunk(part, endWithLastPart && i === parts.length - 1));
+  });
+  if (!endWithLastPart) out.push(translator.chunk(Buffer.alloc(0), true));
+  return Buffer.concat(out).toString();
+}
+
+const requestFixtures = readdirSync(FIXTURES).filter((f) => f.startsWith('request.'));
+
+describe('Anthropic request translation', () => {
+  it.each(requestFixtures)('%s: the OpenAI body becomes exactly the documented Messages body', (file) => {
+    const { openai, anthropic, options } = json(file) as {
+      openai: Record<string, unknown>;
+      anthropic: Record<string, unknown>;
+      options?: { maxTokens?: number };
+    };
+    const out = toAnthropicRequest(openai, { model: MODEL, maxTokens: options?.maxTokens });
+    expect(out).toEqual(anthropic);
+    expect(messagesRequestProblems(out as unknown as Record<string, unknown>)).toEqual([]);
+  });
+
+  it('posts to <basePath>/v1/messages with x-api-key and the default anthropic-version', () => {
+    const out = translate(
+      { model: 'chat-model', messages: [{ role: 'user', content: 'hi' }] },
+      { apiKey: 'sk-ant' },
+    );
+    expect(out.path).toBe('/v1/messages');
+    expect(Object.fromEntries(out.headers)).toEqual({
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+      'x-api-key': 'sk-ant',
+    });
+    // The gateway key (Authorization: Bearer) and other providers' auth headers never reach Anthropic.
+    expect(out.removeHeaders).toEqual(expect.arrayContaining(['authorization', 'api-key', 'x-goog-api-key']));
+    expect(out.removeHeaders).not.toContain('x-api-key');
+    expect(JSON.parse(out.body.toString())).toEqual({
+      model: MODEL,
+      max_tokens: 4096,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+  });
+
+  it('uses the backend’s base path, API version and default max tokens', () => {
+    const out = translate(
+      { model: 'chat-model', messages: [{ role: 'user', content: 'hi' }] },
+      {
+        apiKey: 'sk-ant',
+        backend: { basePath: '/anthropic', apiVersion: '2024-01-01', defaults: { maxTokens: 512 } },
+      },
+    );
+    expect(out.path).toBe('/anthropic/v1/messages');
+    expect(Object.fromEntries(out.headers)['anthropic-version']).toBe('2024-01-01');
+    expect(JSON.parse(out.body.toString()).max_tokens).toBe(512);
+  });
+
+  it('strips a caller’s x-api-key when the backend has no credential', () => {
+    const out = translate({ model: 'chat-model', messages: [{ role: 'user', content: 'hi' }] });
+    expect(out.removeHeaders).toContain('x-api-key');
+    expect(out.headers.map(([name]) => name)).not.toContain('x-api-key');
+  });
+
+  it('refuses operations other than chat completions with a 400', () => {
+    expect(() => translate({ model: 'm', input: 'x' }, { operation: 'embeddings' })).toThrow(
+      AgentRouterError,
+    );
+  });
+
+  it.each([
+    [
+      'an audio content part',
+      [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AA==', format: 'wav' } }] }],
+      'messages[0].content[0]',
+    ],
+    [
+      'a non-base64 data URL',
+      [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png,rawbytes' } }] }],
+      'messages[0].content[0]',
+    ],
+    [
+      'tool arguments that are not a JSON object',
+      [
+        { role: 'user', content: 'hi' },
+        {
+          role: 'assistant',
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '[1,' } }],
+        },
+      ],
+      'messages[1].tool_calls[0].function.arguments',
+    ],
+    ['a function-role message', [{ role: 'function', name: 'f', content: 'x' }], 'messages[0].role'],
+  ])('answers 400 naming the field for %s', (_name, messages, param) => {
+    let thrown: unknown;
+    try {
+      toAnthropicRequest({ model: 'chat-model', messages }, { model: MODEL });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(AgentRouterError);
+    expect((thrown as AgentRouterError).status).toBe(400);
+    expect((thrown as AgentRouterError).param).toBe(param);
+  });
+
+  it('translates every valid OpenAI chat request into a structurally valid Messages request', () => {
+    fc.assert(
+      fc.property(chatRequest, (body) => {
+        const out = translate(body, { apiKey: 'sk-ant' });
+        const sent = JSON.parse(out.body.toString()) as Record<string, unknown>;
+        expect(messagesRequestProblems(sent)).toEqual([]);
+        expect(sent.model).toBe(MODEL);
+        expect(sent.stream === true).toBe(body.stream === true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the structural check is not vacuous: it rejects bodies that break the documented rules', () => {
+    const problems = messagesRequestProblems({
+      model: MODEL,
+      messages: [
+        { role: 'assistant', content: 'hi' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'x' },
+            { type: 'tool_result', tool_use_id: 't2' },
+          ],
+        },
+      ],
+      temperature: 1.5,
+      n: 2,
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'unknown top-level field n',
+        'max_tokens must be an integer ≥ 1',
+        'temperature must be within 0.0–1.0',
+        'the first message must use the user role',
+        'messages[1] does not alternate roles',
+        'messages[2].content[1]: tool_result blocks must come first in their message',
+        'messages[2].content[1].tool_use_id t2 references no earlier tool_use',
+        'messages[2] does not answer tool_use t1 of the previous message',
+        'tool_use/tool_result blocks without tools',
+      ]),
+    );
+  });
+});
+
+describe('Anthropic buffered responses', () => {
+  it.each([
+    ['response.text.json', 'response.text.openai.json'],
+    ['response.tool-use.json', 'response.tool-use.openai.json'],
+  ])('%s becomes the chat.completion in %s', (input, expected) => {
+    expect(fromAnthropicResponse(json(input), { model: MODEL }, CREATED)).toEqual(json(expected));
+  });
+
+  it('converts a whole body through the translator, reporting the provider model id', () => {
+    const out = JSON.parse(
+      anthropicTranslator.responseBody(fixture('response.text.json'), context({ stream: false })).toString(),
+    );
+    expect(out).toMatchObject({
+      object: 'chat.completion',
+      model: MODEL,
+      id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
+    });
+    expect(out.created).toEqual(expect.any(Number));
+  });
+
+  it.each([
+    ['end_turn', 'stop'],
+    ['stop_sequence', 'stop'],
+    ['pause_turn', 'stop'],
+    ['max_tokens', 'length'],
+    ['model_context_window_exceeded', 'length'],
+    ['tool_use', 'tool_calls'],
+    ['refusal', 'content_filter'],
+  ])('maps stop_reason %s to finish_reason %s', (stopReason, finishReason) => {
+    expect(finishReasonOf(stopReason)).toBe(finishReason);
+  });
+
+  it('answers 502 when a successful response is not a Messages API message', () => {
+    const bad = [Buffer.from('<html>gateway</html>'), Buffer.from('{"type":"completion"}')];
+    for (const body of bad)
+      expect(() => anthropicTranslator.responseBody(body, context({ stream: false }))).toThrow(
+        expect.objectContaining({ status: 502 }),
+      );
+  });
+
+  it('declares request-id as the provider request id and text/event-stream for streams', () => {
+    expect(anthropicTranslator.requestIdHeader).toBe('request-id');
+    const head = new HttpHead(new Map());
+    expect(anthropicTranslator.responseHeaders?.(head, context())).toEqual({
+      setHeaders: [['content-type', 'text/event-stream']],
+    });
+    expect(anthropicTranslator.responseHeaders?.(head, context({ stream: false }))).toEqual({});
+  });
+});
+
+describe('Anthropic errors', () => {
+  it.each([
+    [429, 'response.error.rate-limit.json', 'rate_limit_error', 'rate_limit_error'],
+    [529, 'response.error.overloaded.json', 'api_error', 'overloaded_error'],
+    [400, 'response.error.invalid-request.json', 'invalid_request_error', 'invalid_request_error'],
+  ])(
+    'HTTP %i with %s becomes an OpenAI %s error keeping Anthropic’s type as code',
+    (status, file, type, code) => {
+      const body = fixture(file);
+      const message = (json(file).error as { message: string }).message;
+      expect(anthropicError(status, body)).toEqual({ error: { message, type, param: null, code } });
+    },
+  );
+
+  it.each([
+    [401, 'authentication_error'],
+    [403, 'permission_error'],
+    [404, 'not_found_error'],
+    [413, 'invalid_request_error'],
+    [500, 'api_error'],
+  ])('types HTTP %i as %s', (status, type) => {
+    const body = Buffer.from(
+      JSON.stringify({ type: 'error', error: { type: 'whatever_error', message: 'm' } }),
+    );
+    expect(anthropicError(status, body).error.type).toBe(type);
+  });
+
+  it('wraps a body that is not JSON, keeping its text', () => {
+    expect(anthropicError(502, Buffer.from('<html>Bad Gateway</html>')).error).toMatchObject({
+      type: 'api_error',
+      code: 'upstream_502',
+      message: expect.stringContaining('Bad Gateway'),
+    });
+  });
+});
+
+const STREAMS: [string, boolean, string][] = [
+  ['stream.text.sse', false, 'stream.text.openai.sse'],
+  ['stream.text.sse', true, 'stream.text.include-usage.openai.sse'],
+  ['stream.tool-use.sse', true, 'stream.tool-use.include-usage.openai.sse'],
+  ['stream.error.sse', false, 'stream.error.openai.sse'],
+];
+
+describe('Anthropic streams', () => {
+  it.each(STREAMS)(
+    '%s (include_usage %s) becomes the OpenAI chunk stream in %s',
+    (input, includeUsage, expected) => {
+      expect(convertStream([fixture(input)], includeUsage)).toBe(fixture(expected).toString());
+    },
+  );
+
+  it.each(STREAMS)('%s (include_usage %s) gives the same bytes under any chunking', (input, includeUsage) => {
+    const raw = fixture(input);
+    const whole = convertStream([raw], includeUsage);
+    fc.assert(
+      fc.property(cuts, fc.boolean(), (points, endWithLastPart) => {
+        expect(convertStream(splitAt(raw, points), includeUsage, endWithLastPart)).toBe(whole);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('converts event by event: a complete event is answered before the stream ends', () => {
+    const translator = new AnthropicStreamTranslator(context(), { created: CREATED });
+    const raw = fixture('stream.text.sse').toString();
+    const firstEvent = raw.slice(0, raw.indexOf('\n\n') + 2);
+    expect(translator.chunk(Buffer.from(firstEvent.slice(0, 40)), false).toString()).toBe('');
+    const out = translator.chunk(Buffer.from(firstEvent.slice(40)), false).toString();
+    expect(JSON.parse(out.slice('data: '.length))).toMatchObject({
+      id: 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY',
+      choices: [{ delta: { role: 'assistant', content: '' } }],
+    });
+  });
+
+  it('reports a stream that ends before message_stop as an error, then [DONE]', () => {
+    const raw = fixture('stream.text.sse').toString();
+    const cut = Buffer.from(raw.slice(0, raw.indexOf('event: message_delta')));
+    const out = convertStream([cut], false);
+    expect(out.endsWith('data: [DONE]\n\n')).toBe(true);
+    const events = out.split('\n\n').filter(Boolean);
+    expect(JSON.parse(events[events.length - 2]!.slice('data: '.length))).toEqual({
+      error: {
+        message: 'The Anthropic stream ended before message_stop.',
+        type: 'api_error',
+        param: null,
+        code: 'upstream_stream_error',
+      },
+    });
+  });
+
+  it('ignores everything after an error event', () => {
+    const raw = Buffer.concat([fixture('stream.error.sse'), fixture('stream.text.sse')]);
+    expect(convertStream([raw], false)).toBe(fixture('stream.error.openai.sse').toString());
+  });
+});
