@@ -32,6 +32,7 @@ options:
   --host ADDR        listen address (default 127.0.0.1; ext-proc default 0.0.0.0)
   --port N           dev gateway port (default 8080)
   --grpc-port N      ext-proc gRPC port (default 50051)
+  --picker-port N    start: endpoint-picker gRPC port (default 9002; health N+1, metrics 9090; 0 = free ports)
   --socket PATH      ext-proc also listens on this Unix socket
   --admin-port N     ext-proc metrics/health port (default 9190)
   --ext-proc TARGET  dev: ext-proc gRPC target (default 127.0.0.1:50051)
@@ -56,6 +57,7 @@ const { positionals, values } = parseArgs({
     'max-body': { type: 'string' },
     'log-level': { type: 'string' },
     pool: { type: 'string' },
+    'picker-port': { type: 'string' },
     'health-port': { type: 'string' },
     'metrics-port': { type: 'string' },
     scheduler: { type: 'string' },
@@ -70,6 +72,9 @@ const logger = createLogger({
 });
 const num = (text: string | undefined, fallback: number) => (text === undefined ? fallback : Number(text));
 const configPath = values.config ?? 'examples/local.yaml';
+/** The first pool's picker on the GIE ports (gRPC, health = gRPC + 1, metrics 9090); 0 picks free ones. */
+const pickerPorts = (grpc: number) =>
+  grpc === 0 ? { grpc: 0, health: 0 } : { grpc, health: grpc + 1, metrics: 9090 };
 
 function onShutdown(logger: Logger, close: () => Promise<void>): void {
   let closing = false;
@@ -100,6 +105,7 @@ async function main(): Promise<void> {
         gatewayPort: num(values.port, 8080),
         grpcPort: num(values['grpc-port'], 50051),
         adminPort: num(values['admin-port'], 9190),
+        pickerPorts: pickerPorts(num(values['picker-port'], 9002)),
         ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
       });
       process.stderr.write(
@@ -107,6 +113,7 @@ async function main(): Promise<void> {
           `  OpenAI-compatible API  ${stack.gatewayUrl}/v1\n` +
           `  ext-proc gRPC          127.0.0.1:${stack.extProc.grpcPort}\n` +
           `  metrics                ${stack.extProc.adminUrl ?? '(off)'}/metrics\n` +
+          `  endpoint pickers       ${stack.pickers.map((p) => `127.0.0.1:${p.grpcPort}`).join(' ') || '(none)'}\n` +
           `  simulated backends     ${stack.sims.map((s) => `${s.name}=${s.url}`).join(' ')}\n\n`,
       );
       onShutdown(logger, () => stack.close());

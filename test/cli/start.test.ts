@@ -21,7 +21,9 @@ describe('agent-router start', () => {
     const config = path.join(dir, 'local.yaml');
     writeFileSync(
       config,
-      readFileSync('examples/local.yaml', 'utf8').replace(/127\.0\.0\.1(\d):8000/g, '127.0.0.3$1:8000'),
+      readFileSync('examples/local.yaml', 'utf8')
+        .replace(/127\.0\.0\.1(\d):8000/g, '127.0.0.3$1:8000')
+        .replace(/podIP: 127\.0\.0\.2(\d)/g, 'podIP: 127.0.0.4$1'),
     );
     const [port, grpcPort, adminPort] = [await refusedPort(), await refusedPort(), await refusedPort()];
     child = spawn(
@@ -96,6 +98,6 @@ describe('agent-router start', () => {
     const code = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
     expect(code).toBe(1);
     expect(stderr).toContain(config);
-    expect(stderr).toMatch(/document 7\) RouteConfig default: spec\.routes\[4\]\.weight: must be an integer/);
+    expect(stderr).toMatch(/document 12\) RouteConfig default: spec\.routes\[5\]\.weight: must be an integer/);
   }, 30_000);
 });

@@ -57,7 +57,7 @@ function shares(models: string[]): Map<string, number> {
 describe('local stack from examples/local.yaml', () => {
   it('lists the logical models the key may use', async () => {
     const models = await client.models.list();
-    expect(models.data.map((m) => m.id)).toEqual(['chat-model', 'summarize-model']);
+    expect(models.data.map((m) => m.id)).toEqual(['chat-model', 'llama-self-hosted', 'summarize-model']);
   });
 
   it('splits chat-model 50/50 between the two versions over 2,000 requests', async () => {
@@ -175,6 +175,13 @@ describe('local stack from examples/local.yaml', () => {
     });
     expect(logs.lines.join('\n')).not.toContain(TEAM_A);
     expect(logs.lines.join('\n')).not.toContain('sim-provider-secret');
+  });
+
+  it('serves the self-hosted model from a pod the endpoint picker chose', async () => {
+    const { data, response } = await ask('llama-self-hosted');
+    expect(data.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
+    expect(response.headers.get('x-sim-server')).toMatch(/^llama-vllm-[0-3]$/);
+    expect(response.headers.get('x-session-token')).toBeTruthy();
   });
 
   it('exports Prometheus metrics labelled with logical and resolved model', async () => {
