@@ -44,13 +44,13 @@ spec:
 ${pods}`;
 }
 
-async function startPicker(readyPods: string[]) {
+async function startPicker(readyPods: string[], logger = capturingLogger().logger) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'epp-'));
   const file = path.join(dir, 'pool.yaml');
   writeFileSync(file, manifests(readyPods));
   return startEndpointPicker({
     snapshot: loadSnapshot(file, { supportedProviders }),
-    logger: capturingLogger().logger,
+    logger,
     grpcAddress: '127.0.0.1:0',
     healthAddress: '127.0.0.1:0',
     scrapeIntervalMs: 20,
@@ -182,6 +182,41 @@ describe('endpoint picker protocol (GIE docs/proposals/004-endpoint-picker-proto
       expect(status).toBe('SERVING');
     }
     health.close();
+  });
+
+  it('explains each decision in a debug log line with every pod’s score per scorer', async () => {
+    const logs = capturingLogger('debug');
+    const verbose = await startPicker(PODS, logs.logger);
+    await eventually(() => PODS.every((ip) => !verbose.scraper.load(`${ip}:${port}`).stale) || undefined);
+    const c = rawClient(`127.0.0.1:${verbose.grpcPort}`);
+    const s = c.open();
+    s.send({
+      request_headers: {
+        headers: headerMap({
+          ':method': 'POST',
+          ':path': '/v1/chat/completions',
+          'x-request-id': 'explain-me',
+        }),
+      },
+      protocol_config: { request_body_mode: 'BUFFERED' },
+    });
+    await s.next();
+    s.send({ request_body: { body: BODY, end_of_stream: true } });
+    await s.next();
+    const line = await eventually(() =>
+      logs.records().find((r) => r.event === 'epp_decision' && r.requestId === 'explain-me'),
+    );
+    const scores = line.scores as Record<string, Record<string, number>>;
+    expect(Object.keys(scores)).toHaveLength(3);
+    for (const perScorer of Object.values(scores))
+      expect(perScorer).toMatchObject({
+        total: expect.any(Number),
+        queue: expect.any(Number),
+        'kv-cache-utilization': expect.any(Number),
+        'prefix-cache': expect.any(Number),
+      });
+    c.close();
+    await verbose.shutdown(200);
   });
 
   it('answers 503 when the pool has no ready endpoint', async () => {
