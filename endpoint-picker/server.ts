@@ -11,6 +11,7 @@ import { poolView } from '../config/inference-pool.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { SnapshotStore } from '../config/store.ts';
 import { ProcessingStream } from '../ext-proc/stream.ts';
+import { bindInsecure, drain } from '../grpc/server-lifecycle.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { extProcServerDefinition } from '../protos/ext-proc-codec.ts';
@@ -161,20 +162,14 @@ export async function startEndpointPicker(options: EndpointPickerOptions): Promi
       new ProcessingStream(call, new PickerPhases(context), limits);
     },
   });
-  const bind = (target: grpc.Server, address: string) =>
-    new Promise<number>((resolve, reject) =>
-      target.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) =>
-        e ? reject(e) : resolve(port),
-      ),
-    );
-  const grpcPort = await bind(server, options.grpcAddress ?? '0.0.0.0:9002');
+  const grpcPort = await bindInsecure(server, options.grpcAddress ?? '0.0.0.0:9002');
   // Health on its own port, as the upstream EPP serves it (Envoy Gateway probes it there).
   const healthServer = new grpc.Server();
   const health = new HealthImplementation(
     Object.fromEntries(['', ...HEALTH_SERVICES].map((s) => [s, 'SERVING'])),
   );
   health.addToServer(healthServer);
-  const healthPort = await bind(healthServer, options.healthAddress ?? '0.0.0.0:9003');
+  const healthPort = await bindInsecure(healthServer, options.healthAddress ?? '0.0.0.0:9003');
   let draining = false;
   const admin =
     options.metricsPort === undefined
@@ -201,16 +196,7 @@ export async function startEndpointPicker(options: EndpointPickerOptions): Promi
       for (const s of ['readiness', 'envoy.service.ext_proc.v3.ExternalProcessor'])
         health.setStatus(s, 'NOT_SERVING');
       scraper.stop();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await drain(server, graceMs);
       healthServer.forceShutdown();
       await admin?.close();
     },

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Snapshot } from '../config/snapshot.ts';
 import { SnapshotStore } from '../config/store.ts';
+import { bindInsecure, drain } from '../grpc/server-lifecycle.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createExtProcMetrics, type ExtProcMetrics } from '../observability/metrics.ts';
@@ -72,8 +73,8 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
   const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
   health.addToServer(server);
 
-  const grpcPort = await bind(server, options.grpcAddress);
-  if (options.socketPath) await bind(server, `unix:${options.socketPath}`);
+  const grpcPort = await bindInsecure(server, options.grpcAddress);
+  if (options.socketPath) await bindInsecure(server, `unix:${options.socketPath}`);
   let draining = false;
   const admin =
     options.adminPort === undefined
@@ -98,25 +99,8 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
       draining = true;
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await drain(server, graceMs);
       await admin?.close();
     },
   };
-}
-
-function bind(server: grpc.Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
-      error ? reject(error) : resolve(port),
-    );
-  });
 }

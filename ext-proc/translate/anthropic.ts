@@ -732,6 +732,19 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 /** Headers other providers and the gateway authenticate with; Anthropic gets only its own x-api-key. */
 const FOREIGN_AUTH_HEADERS = ['authorization', 'api-key', 'x-goog-api-key'];
 
+/** A buffered Messages API answer (from Anthropic or a platform hosting Claude) as an OpenAI completion. */
+export function anthropicResponseBody(body: Buffer, context: ResponseContext, platform: string): Buffer {
+  let message: unknown;
+  try {
+    message = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw errors.badGateway(`${platform} answered with a body that is not JSON.`);
+  }
+  if (!message || typeof message !== 'object' || (message as { type?: unknown }).type !== 'message')
+    throw errors.badGateway(`${platform} answered with JSON that is not a Messages API message.`);
+  return Buffer.from(JSON.stringify(fromAnthropicResponse(message as Record<string, unknown>, context)));
+}
+
 export const anthropicTranslator: Translator = {
   convertsResponses: true,
   // "Every API response includes a unique request-id header" (platform.claude.com/docs/en/api/errors).
@@ -766,17 +779,7 @@ export const anthropicTranslator: Translator = {
   responseHeaders: (_head, context) =>
     context.stream ? { setHeaders: [['content-type', 'text/event-stream']] } : {},
 
-  responseBody(body: Buffer, context: ResponseContext): Buffer {
-    let message: unknown;
-    try {
-      message = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw errors.badGateway('Anthropic answered with a body that is not JSON.');
-    }
-    if (!message || typeof message !== 'object' || (message as { type?: unknown }).type !== 'message')
-      throw errors.badGateway('Anthropic answered with JSON that is not a Messages API message.');
-    return Buffer.from(JSON.stringify(fromAnthropicResponse(message as Record<string, unknown>, context)));
-  },
+  responseBody: (body: Buffer, context: ResponseContext) => anthropicResponseBody(body, context, 'Anthropic'),
 
   createStream: (context) => new AnthropicStreamTranslator(context),
 

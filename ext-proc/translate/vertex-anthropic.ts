@@ -13,6 +13,7 @@ import { errors, type OpenAIErrorBody } from '../errors.ts';
 import {
   AnthropicStreamTranslator,
   anthropicError,
+  anthropicResponseBody,
   fromAnthropicResponse,
   toAnthropicRequest,
 } from './anthropic.ts';
@@ -74,17 +75,8 @@ export function vertexAnthropicTranslator(tokens?: GcpAccessTokens): Translator 
     },
     responseHeaders: (_head, context) =>
       context.stream ? { setHeaders: [['content-type', 'text/event-stream']] } : {},
-    responseBody(body: Buffer, context: ResponseContext): Buffer {
-      let message: unknown;
-      try {
-        message = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw errors.badGateway('Claude on Vertex AI answered with a body that is not JSON.');
-      }
-      if (!message || typeof message !== 'object' || (message as { type?: unknown }).type !== 'message')
-        throw errors.badGateway('Claude on Vertex AI answered with JSON that is not a Messages API message.');
-      return Buffer.from(JSON.stringify(fromAnthropicResponse(message as Record<string, unknown>, context)));
-    },
+    responseBody: (body: Buffer, context: ResponseContext) =>
+      anthropicResponseBody(body, context, 'Claude on Vertex AI'),
     createStream: (context) => new AnthropicStreamTranslator(context),
     error: vertexAnthropicError,
   };
