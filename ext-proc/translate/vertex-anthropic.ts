@@ -14,7 +14,6 @@ import {
   AnthropicStreamTranslator,
   anthropicError,
   anthropicResponseBody,
-  fromAnthropicResponse,
   toAnthropicRequest,
 } from './anthropic.ts';
 import { type GoogleAuth, googleAuth, googleErrorBody, vertexModelPath } from './google-api.ts';
