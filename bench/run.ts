@@ -8,9 +8,11 @@ import type { Benchmark } from './benchmark.ts';
 import { body10mb } from './body-10mb.ts';
 import { extProcCpu } from './ext-proc-cpu.ts';
 import { extProcStream } from './ext-proc-stream.ts';
+import { pickerCpu } from './picker-cpu.ts';
+import { prefixHash } from './prefix-hash.ts';
 import { type BenchResult, report } from './report.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [extProcCpu, extProcStream, body10mb];
+const BENCHMARKS: readonly Benchmark[] = [extProcCpu, extProcStream, body10mb, pickerCpu, prefixHash];
 
 const { values } = parseArgs({
   options: { requests: { type: 'string' }, 'cpu-prof': { type: 'string' } },

@@ -34,8 +34,12 @@ export class ServerProcess {
       });
       this.#child.on('message', (message: ChildMessage) => {
         if (message.type === 'ready') resolve(message.grpcPort);
-        else if (message.type === 'failed') reject(new Error(`${kind} server failed:\n${message.message}`));
-        else this.#pending.shift()?.resolve(message);
+        else if (message.type === 'failed') {
+          // Before 'ready' this fails the start; after it, the request being answered.
+          const error = new Error(`${kind} server failed:\n${message.message}`);
+          reject(error);
+          this.#pending.shift()?.reject(error);
+        } else this.#pending.shift()?.resolve(message);
       });
     });
   }
@@ -53,6 +57,11 @@ export class ServerProcess {
     if (answer.type !== 'memory')
       throw new Error(`${this.kind}: expected a memory reading, got ${answer.type}`);
     return answer;
+  }
+
+  /** A kind-specific request (see ParentMessage), answered in order with the child's message. */
+  request(message: ParentMessage): Promise<ChildMessage> {
+    return this.#ask(message);
   }
 
   #ask(message: ParentMessage): Promise<ChildMessage> {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadSnapshot, readManifests, watchConfig } from '../config/file-source.ts';
+import { type FileWatchHandlers, loadSnapshot, readManifests, watchConfig } from '../config/file-source.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
@@ -12,8 +12,11 @@ import { startDevGateway } from '../dev-gateway/server.ts';
 import { parseSchedulerConfigYaml } from '../endpoint-picker/scheduling/config.ts';
 import { PRESETS } from '../endpoint-picker/scheduling/presets.ts';
 import { startEndpointPicker } from '../endpoint-picker/server.ts';
+import { writeEnvoyConfig } from '../envoy-config/command.ts';
 import { startExtProc } from '../ext-proc/server.ts';
 import { supportedProviders } from '../ext-proc/translate/registry.ts';
+import { isKubernetesConfig, kubeSourceOptionsFromEnvironment } from '../kube/environment.ts';
+import { startKubeSource } from '../kube/source.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
 import { startLocalStack } from './local-stack.ts';
@@ -26,17 +29,26 @@ commands:
   dev            dev gateway on :8080 in front of a running ext-proc (--ext-proc host:port)
   endpoint-picker  Gateway API Inference Extension endpoint picker (ext_proc :9002, health :9003, metrics :9090)
   sim            simulated model servers for the backends and pods annotated agentrouter.dev/simulated
+  envoy-config   an Envoy bootstrap for the config (Envoy without Kubernetes), to stdout or --out
 
 options:
-  --config FILE      manifests: a multi-document YAML file or a folder of them
+  --config FILE      manifests: a multi-document YAML file or a folder of them; kubernetes:// = --kubernetes
+  --kubernetes       ext-proc, endpoint-picker: watch the CRs, Secrets, InferencePools and Pods in the cluster
+                     (in-cluster or $KUBECONFIG credentials; scope from AGENT_ROUTER_WATCH_NAMESPACES, see kube/environment.ts)
+  --namespaces LIST  with --kubernetes: comma-separated namespaces to watch (default: all)
   --host ADDR        listen address (default 127.0.0.1; ext-proc default 0.0.0.0)
   --port N           dev gateway port (default 8080)
   --grpc-port N      ext-proc gRPC port (default 50051)
   --picker-port N    start: endpoint-picker gRPC port (default 9002; health N+1, metrics 9090; 0 = free ports)
   --socket PATH      ext-proc also listens on this Unix socket
-  --admin-port N     ext-proc metrics/health port (default 9190)
-  --ext-proc TARGET  dev: ext-proc gRPC target (default 127.0.0.1:50051)
-  --max-body BYTES   largest request body ext-proc accepts (default 16 MiB)
+  --admin-port N     ext-proc metrics/health port (default 9190); envoy-config: Envoy admin port (default 9901)
+  --ext-proc TARGET  dev, envoy-config: ext-proc gRPC target host:port (default 127.0.0.1:50051)
+  --ext-proc-socket PATH  envoy-config: reach ext-proc on this Unix socket instead
+  --listen-port N    envoy-config: Envoy listener port (default 8080)
+  --endpoint-picker NS/NAME=HOST:PORT  envoy-config: a pool's endpoint picker (default 127.0.0.1:<endpointPickerRef port>); repeatable
+  --ca-file PATH     envoy-config: CA bundle for providers' TLS (default /etc/ssl/certs/ca-certificates.crt)
+  --out FILE         envoy-config: write here instead of stdout (.json: JSON, else YAML)
+  --max-body BYTES   largest request body ext-proc accepts, and Envoy buffers (default 16 MiB)
   --pool NS/NAME     endpoint-picker: the InferencePool to serve (default: the only one)
   --health-port N    endpoint-picker gRPC health port (default 9003)
   --metrics-port N   endpoint-picker metrics port (default 9090)
@@ -48,12 +60,19 @@ const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     config: { type: 'string' },
+    kubernetes: { type: 'boolean' },
+    namespaces: { type: 'string' },
     host: { type: 'string' },
     port: { type: 'string' },
     'grpc-port': { type: 'string' },
     socket: { type: 'string' },
     'admin-port': { type: 'string' },
     'ext-proc': { type: 'string' },
+    'ext-proc-socket': { type: 'string' },
+    'listen-port': { type: 'string' },
+    'endpoint-picker': { type: 'string', multiple: true },
+    'ca-file': { type: 'string' },
+    out: { type: 'string' },
     'max-body': { type: 'string' },
     'log-level': { type: 'string' },
     pool: { type: 'string' },
@@ -72,6 +91,7 @@ const logger = createLogger({
 });
 const num = (text: string | undefined, fallback: number) => (text === undefined ? fallback : Number(text));
 const configPath = values.config ?? 'examples/local.yaml';
+const kubernetes = values.kubernetes === true || isKubernetesConfig(values.config);
 /** The first pool's picker on the GIE ports (gRPC, health = gRPC + 1, metrics 9090); 0 picks free ones. */
 const pickerPorts = (grpc: number) =>
   grpc === 0 ? { grpc: 0, health: 0 } : { grpc, health: grpc + 1, metrics: 9090 };
@@ -120,8 +140,18 @@ async function main(): Promise<void> {
       return;
     }
     case 'ext-proc': {
+      const kube = kubernetes
+        ? await startKubeSource(
+            kubeSourceOptionsFromEnvironment({
+              service: 'ext-proc',
+              logger,
+              compile: { supportedProviders },
+              ...(values.namespaces !== undefined ? { namespaces: values.namespaces } : {}),
+            }),
+          )
+        : undefined;
       const server = await startExtProc({
-        snapshot: loadSnapshot(configPath, { supportedProviders }),
+        snapshot: kube?.snapshot ?? loadSnapshot(configPath, { supportedProviders }),
         logger,
         grpcAddress: `${values.host ?? '0.0.0.0'}:${num(values['grpc-port'], 50051)}`,
         adminHost: values.host ?? '0.0.0.0',
@@ -129,26 +159,26 @@ async function main(): Promise<void> {
         ...(values.socket ? { socketPath: values.socket } : {}),
         ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
       });
-      const watcher = watchConfig(
-        configPath,
-        { supportedProviders },
-        {
-          onSnapshot: (s) => {
-            server.store.replace(s);
-            server.metrics.configReloads.inc({ result: 'applied' });
-            logger.info({ event: 'config_applied', version: s.version }, 'configuration reloaded');
-          },
-          onRejected: (e) => {
-            server.metrics.configReloads.inc({ result: 'rejected' });
-            logger.error(
-              { event: 'config_rejected' },
-              `configuration change rejected, keeping the last good one: ${e.message}`,
-            );
-          },
+      const handlers: FileWatchHandlers = {
+        onSnapshot: (s) => {
+          server.store.replace(s);
+          server.metrics.configReloads.inc({ result: 'applied' });
+          logger.info({ event: 'config_applied', version: s.version }, 'configuration reloaded');
         },
-      );
+        onRejected: (e) => {
+          server.metrics.configReloads.inc({ result: 'rejected' });
+          logger.error(
+            { event: 'config_rejected' },
+            `configuration change rejected, keeping the last good one: ${e.message}`,
+          );
+        },
+      };
+      const watcher = kube
+        ? kube.subscribe(handlers)
+        : watchConfig(configPath, { supportedProviders }, handlers);
       onShutdown(logger, async () => {
         watcher.close();
+        await kube?.close();
         await server.shutdown();
       });
       return;
@@ -194,8 +224,18 @@ async function main(): Promise<void> {
       const schedulerArg = values.scheduler ?? 'ours';
       const scheduler =
         schedulerArg in PRESETS ? schedulerArg : parseSchedulerConfigYaml(readFileSync(schedulerArg, 'utf8'));
+      const kube = kubernetes
+        ? await startKubeSource(
+            kubeSourceOptionsFromEnvironment({
+              service: 'endpoint-picker',
+              logger,
+              ...(values.pool ? { poolId: values.pool } : {}),
+              ...(values.namespaces !== undefined ? { namespaces: values.namespaces } : {}),
+            }),
+          )
+        : undefined;
       const picker = await startEndpointPicker({
-        snapshot: loadSnapshot(configPath, { supportedProviders }),
+        snapshot: kube?.snapshot ?? loadSnapshot(configPath, { supportedProviders }),
         logger,
         ...(values.pool ? { poolId: values.pool } : {}),
         grpcAddress: `${values.host ?? '0.0.0.0'}:${num(values['grpc-port'], 9002)}`,
@@ -204,27 +244,36 @@ async function main(): Promise<void> {
         metricsPort: num(values['metrics-port'], 9090),
         scheduler,
       });
-      const watcher = watchConfig(
-        configPath,
-        { supportedProviders },
-        {
-          onSnapshot: (snapshot) => picker.store.replace(snapshot),
-          onRejected: (e) =>
-            logger.error(
-              { event: 'config_rejected' },
-              `configuration change rejected, keeping the last good one: ${e.message}`,
-            ),
-        },
-      );
+      const handlers: FileWatchHandlers = {
+        onSnapshot: (snapshot) => picker.store.replace(snapshot),
+        onRejected: (e) =>
+          logger.error(
+            { event: 'config_rejected' },
+            `configuration change rejected, keeping the last good one: ${e.message}`,
+          ),
+      };
+      const watcher = kube
+        ? kube.subscribe(handlers)
+        : watchConfig(configPath, { supportedProviders }, handlers);
       onShutdown(logger, async () => {
         watcher.close();
+        await kube?.close();
         await picker.shutdown();
       });
       return;
     }
     case 'envoy-config':
-      process.stderr.write(`agent-router ${command}: not part of this build yet (see the open issues)\n`);
-      process.exit(2);
+      writeEnvoyConfig({
+        configPath,
+        out: values.out,
+        extProc: values['ext-proc'],
+        extProcSocket: values['ext-proc-socket'],
+        listenPort: values['listen-port'],
+        adminPort: values['admin-port'],
+        caFile: values['ca-file'],
+        maxBody: values['max-body'],
+        endpointPickers: values['endpoint-picker'],
+      });
       return;
     default:
       process.stderr.write(USAGE);

@@ -7,7 +7,7 @@
  * api/envoy/extensions/filters/http/ext_proc/v3/{ext_proc,processing_mode}.proto.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { toStruct } from '../ext-proc/struct.ts';
+import { fromStruct, toStruct } from '../ext-proc/struct.ts';
 import { httpStatusNumber } from '../protos/envoy.ts';
 import type {
   BodyMutation,
@@ -51,8 +51,8 @@ export class FilterRun {
   responseBodyMode: BodySendMode;
   /** Set when a response carried clear_route_cache: the gateway must re-run route selection. */
   routeCacheCleared = false;
-  /** Dynamic metadata the processor emitted, by namespace (as Envoy would store it). */
-  readonly dynamicMetadata: unknown[] = [];
+  /** Dynamic metadata the processor emitted, merged by namespace (as Envoy stores it on the stream). */
+  readonly dynamicMetadata: Record<string, Record<string, unknown>> = {};
 
   constructor(
     open: (
@@ -120,7 +120,11 @@ export class FilterRun {
   }
 
   #check(response: ProcessingResponse): ProcessingResponse {
-    if (response.dynamic_metadata) this.dynamicMetadata.push(response.dynamic_metadata);
+    if (response.dynamic_metadata) {
+      for (const [ns, value] of Object.entries(fromStruct(response.dynamic_metadata))) {
+        this.dynamicMetadata[ns] = { ...this.dynamicMetadata[ns], ...(value as Record<string, unknown>) };
+      }
+    }
     if (response.immediate_response) {
       throw new ImmediateReply(
         httpStatusNumber(response.immediate_response.status?.code),
@@ -147,10 +151,22 @@ export class FilterRun {
   }
 
   /** Request path: headers, then the body in the mode in force. Returns the body to send upstream. */
-  async request(headers: HeaderBag, body: readonly Buffer[]): Promise<Buffer[]> {
+  /** `metadata`: dynamic metadata of earlier filters forwarded with the headers (metadata_options). */
+  async request(
+    headers: HeaderBag,
+    body: readonly Buffer[],
+    metadata?: Record<string, Record<string, unknown>>,
+  ): Promise<Buffer[]> {
     const hasBody = body.some((c) => c.length > 0);
     const chunks = body.filter((c) => c.length > 0);
-    this.#send({ request_headers: { headers: headers.toHeaderMap(), end_of_stream: !hasBody } });
+    const first: ProcessingRequest = {
+      request_headers: { headers: headers.toHeaderMap(), end_of_stream: !hasBody },
+    };
+    if (metadata)
+      first.metadata_context = {
+        filter_metadata: Object.fromEntries(Object.entries(metadata).map(([ns, v]) => [ns, toStruct(v)])),
+      };
+    this.#send(first);
     if (hasBody && this.requestBodyMode === 'FULL_DUPLEX_STREAMED') {
       for (let i = 0; i < chunks.length; i++) {
         this.#send({ request_body: { body: chunks[i]!, end_of_stream: i === chunks.length - 1 } });

@@ -14,7 +14,7 @@ import {
   SERVED_ENDPOINT_KEY,
 } from '../endpoint-picker/protocol.ts';
 import { AgentRouterError, errors } from '../ext-proc/errors.ts';
-import { FILTER_METADATA_KEY, ROUTE_HEADER } from '../ext-proc/headers.ts';
+import { FILTER_METADATA_KEY, METADATA_NAMESPACE, ROUTE_HEADER } from '../ext-proc/headers.ts';
 import type { Logger } from '../observability/logger.ts';
 import { EXT_PROC_SERVICE, extProcPackageDefinition } from '../protos/envoy.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
@@ -222,6 +222,10 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       }
     }
 
+    // Envoy forwards the router filter's `agent-router` namespace to the per-attempt filter
+    // (ExternalProcessor.metadata_options.forwarding_namespaces in our Envoy configuration).
+    const decision = router.dynamicMetadata[METADATA_NAMESPACE];
+    const forwarded = decision ? { [METADATA_NAMESPACE]: decision } : undefined;
     const maxAttempts = Math.max(1, Math.min(route.retry.attempts, route.clusters.length));
     for (let attempt = 1; ; attempt++) {
       const chosen = route.clusters[attempt - 1]!;
@@ -231,13 +235,15 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
           : chosen.pool.endpoints[failOpenCursor++ % Math.max(1, chosen.pool.endpoints.length)]
         : undefined;
       const cluster = chosen.pool ? { id: chosen.id, origin: endpoint ? `http://${endpoint}` : '' } : chosen;
-      const attemptHeaders = headers.clone();
+      // One header map for every attempt, as in Envoy: what the per-attempt filter changed on attempt 1
+      // is still changed on attempt 2 (the filter must not rely on headers it removed).
+      const attemptHeaders = headers;
       attemptHeaders.set('x-envoy-attempt-count', String(attempt));
       const upstream = new FilterRun(open, upstreamConfig);
       live.add(upstream);
       let attemptBody: Buffer[];
       try {
-        attemptBody = await upstream.request(attemptHeaders, body);
+        attemptBody = await upstream.request(attemptHeaders, body, forwarded);
       } catch (error) {
         upstream.cancel();
         if (error instanceof ImmediateReply) {

@@ -129,6 +129,10 @@ export class RouterPhases implements Phases {
       dynamicMetadata: {
         [METADATA_NAMESPACE]: {
           key_id: caller.keyId,
+          // The per-attempt phase reads these two from forwarded metadata: Envoy's upstream filters
+          // share one header map across attempts, so headers stripped on attempt 1 are gone on attempt 2.
+          route: entry.id,
+          path: this.#head!.get(':path') ?? '',
           route_config: decision.routeConfigId,
           route_entry: entry.name,
           logical_model: decision.logicalModel,

@@ -13,11 +13,12 @@ import {
   ENVOY_ATTEMPT_COUNT_HEADER,
   INTERNAL_PREFIX,
   KEY_ID_HEADER,
+  METADATA_NAMESPACE,
   PROVIDER_REQUEST_ID_HEADER,
   RESOLVED_MODEL_HEADER,
   ROUTE_HEADER,
 } from './headers.ts';
-import { type HttpHead, NO_CHANGE, type PhaseResult, type Phases } from './phases.ts';
+import { type HttpHead, type MetadataReader, NO_CHANGE, type PhaseResult, type Phases } from './phases.ts';
 import { translators } from './translate/registry.ts';
 import {
   OPERATION_BY_PATH,
@@ -49,8 +50,13 @@ export class UpstreamPhases implements Phases {
     private readonly observer: AttemptObserver,
   ) {}
 
-  requestHeaders(head: HttpHead, endOfStream: boolean): PhaseResult {
-    const routeId = head.get(ROUTE_HEADER);
+  requestHeaders(head: HttpHead, endOfStream: boolean, metadata: MetadataReader): PhaseResult {
+    // The decision travels in the router-level filter's dynamic metadata (forwarded to this filter) and,
+    // for gateways that do not forward it, in headers — which only the first attempt is sure to see.
+    const decision = metadata(METADATA_NAMESPACE);
+    const fromMetadata = (key: string) =>
+      typeof decision?.[key] === 'string' ? (decision[key] as string) : undefined;
+    const routeId = fromMetadata('route') ?? head.get(ROUTE_HEADER);
     if (routeId === undefined)
       throw errors.internal('per-attempt phase saw no route header; is the router-level filter installed?');
     const entry = this.store.current.entries.get(routeId);
@@ -62,10 +68,10 @@ export class UpstreamPhases implements Phases {
     this.#translator = translators.get(this.#candidate.backend.provider);
     if (!this.#translator)
       throw errors.internal(`no translator for provider ${this.#candidate.backend.provider}`);
-    const path = head.get(':path') ?? '';
+    const path = fromMetadata('path') ?? head.get(':path') ?? '';
     const query = path.indexOf('?');
     this.#operation = OPERATION_BY_PATH.get(query < 0 ? path : path.slice(0, query)) ?? 'chat.completions';
-    this.#keyId = head.get(KEY_ID_HEADER);
+    this.#keyId = fromMetadata('key_id') ?? head.get(KEY_ID_HEADER);
     for (const name of head.names()) if (name.startsWith(INTERNAL_PREFIX)) this.#internalHeaders.push(name);
     this.observer.onAttempt(this.#candidate.backend.id, this.#candidate.backend.provider);
     if (endOfStream) throw errors.invalidBody('The request has no body; send a JSON object.');

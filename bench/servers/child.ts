@@ -1,5 +1,6 @@
 /**
- * Entry of a measured server process: `child.ts ext-proc|noop`. Reports its port over IPC, then answers
+ * Entry of a measured server process: `child.ts <kind> [config]` (kinds: ServerKind; `picker` takes its
+ * pool manifest as config). Reports its port over IPC, then answers
  * CPU-usage requests so the parent can bracket exactly its measured window. Run under `--expose-gc` so a
  * window can start from a collected heap, leaving garbage from warm-up or an earlier round out of it.
  */
@@ -11,30 +12,44 @@ import { startExtProc } from '../../ext-proc/server.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { startNoopExtProc } from './noop.ts';
+import { startNoopPicker } from './noop-picker.ts';
+import { type PickerAnswer, type PickerRequest, startBenchPicker } from './picker.ts';
 
-export type ServerKind = 'ext-proc' | 'noop' | 'passthrough';
+const SERVER_KINDS = ['ext-proc', 'noop', 'passthrough', 'picker', 'noop-picker'] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
 
 export type ParentMessage =
   | { type: 'cpu'; collect: boolean }
   | { type: 'memory-reset' }
   | { type: 'memory-peak' }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  | PickerRequest;
 export type ChildMessage =
   | { type: 'ready'; grpcPort: number }
   | { type: 'cpu'; user: number; system: number }
   | { type: 'memory'; rssBytes: number; peakRssBytes: number }
-  | { type: 'failed'; message: string };
+  | { type: 'failed'; message: string }
+  | PickerAnswer;
+
+interface Started {
+  grpcPort: number;
+  shutdown(): Promise<void>;
+  /** Kind-specific requests (the picker's); a kind without them answers `failed`. */
+  handle?(message: PickerRequest): Promise<ChildMessage>;
+}
 
 const CONFIG = fileURLToPath(new URL('../../examples/local.yaml', import.meta.url));
 
-async function start(
-  kind: ServerKind,
-  config: string,
-): Promise<{ grpcPort: number; shutdown(): Promise<void> }> {
+async function start(kind: ServerKind, config: string | undefined): Promise<Started> {
   if (kind === 'noop') return startNoopExtProc();
   if (kind === 'passthrough') return startNoopExtProc('127.0.0.1:0', true);
+  if (kind === 'noop-picker') return startNoopPicker();
+  if (kind === 'picker') {
+    if (config === undefined) throw new Error('the picker needs its pool manifest');
+    return startBenchPicker(config);
+  }
   const server = await startExtProc({
-    snapshot: loadSnapshot(config, { supportedProviders }),
+    snapshot: loadSnapshot(config ?? CONFIG, { supportedProviders }),
     // The per-request log line is real work: write it, to a sink nobody reads.
     logger: createLogger({ level: 'info', destination: pino.destination('/dev/null') }),
     grpcAddress: '127.0.0.1:0',
@@ -55,10 +70,9 @@ function send(message: ChildMessage): void {
 }
 
 async function main(): Promise<void> {
-  const kind = process.argv[2];
-  if (kind !== 'ext-proc' && kind !== 'noop' && kind !== 'passthrough')
-    throw new Error(`unknown server kind ${kind}`);
-  const server = await start(kind, process.argv[3] ?? CONFIG);
+  const kind = process.argv[2] as ServerKind;
+  if (!SERVER_KINDS.includes(kind)) throw new Error(`unknown server kind ${kind}`);
+  const server = await start(kind, process.argv[3]);
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'cpu') {
       if (message.collect) globalThis.gc?.();
@@ -71,9 +85,15 @@ async function main(): Promise<void> {
       send({ type: 'memory', ...residentSet() });
     } else if (message.type === 'memory-peak') {
       send({ type: 'memory', ...residentSet() });
-    } else {
+    } else if (message.type === 'stop') {
       // process.exit, not a drained event loop: --cpu-prof profiles are written on exit either way.
       void server.shutdown().finally(() => process.exit(0));
+    } else if (server.handle) {
+      server.handle(message).then(send, (error: Error) => {
+        send({ type: 'failed', message: error.stack ?? error.message });
+      });
+    } else {
+      send({ type: 'failed', message: `${kind} server does not answer ${message.type}` });
     }
   });
   process.on('disconnect', () => process.exit(0));

@@ -98,6 +98,8 @@ describe('agent-router start', () => {
     const code = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
     expect(code).toBe(1);
     expect(stderr).toContain(config);
-    expect(stderr).toMatch(/document 12\) RouteConfig default: spec\.routes\[5\]\.weight: must be an integer/);
+    expect(stderr).toMatch(
+      /document 12\) RouteConfig default: spec\.routes\[5\]\.weight: must be an integer/,
+    );
   }, 30_000);
 });

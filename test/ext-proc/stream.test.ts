@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../config/file-source.ts';
 import { type ExtProcServer, startExtProc } from '../../ext-proc/server.ts';
-import { fromStruct } from '../../ext-proc/struct.ts';
+import { fromStruct, toStruct } from '../../ext-proc/struct.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
 import { httpStatusNumber } from '../../protos/envoy.ts';
 import { headerMap, rawClient, setHeaders } from '../helpers/ext-proc-client.ts';
@@ -285,6 +285,36 @@ describe('per-attempt (upstream-level) processing', () => {
     const s = client.open('upstream');
     s.send({ request_headers: { headers: upstreamHeaders('2') } });
     await s.next();
+    s.send({ request_body: { body: BODY, end_of_stream: true } });
+    const sent = JSON.parse(
+      Buffer.from((await s.next()).request_body!.response!.body_mutation!.body!).toString(),
+    );
+    expect(sent.model).toBe('qwen2.5-7b-instruct');
+    s.end();
+  });
+
+  it('on a retry, takes the decision from forwarded metadata when attempt 1 stripped the headers (shared header map)', async () => {
+    const s = client.open('upstream');
+    s.send({
+      // What Envoy's shared header map holds on attempt 2: the provider path, no internal headers.
+      request_headers: {
+        headers: headerMap({
+          ':method': 'POST',
+          ':path': '/v1/chat/completions',
+          'x-envoy-attempt-count': '2',
+        }),
+      },
+      metadata_context: {
+        filter_metadata: {
+          'agent-router': toStruct({
+            route: 'default/default/chat-v1',
+            key_id: 'default/team-a',
+            path: '/v1/chat/completions',
+          }),
+        },
+      },
+    });
+    expect((await s.next()).mode_override).toMatchObject({ request_body_mode: 'BUFFERED' });
     s.send({ request_body: { body: BODY, end_of_stream: true } });
     const sent = JSON.parse(
       Buffer.from((await s.next()).request_body!.response!.body_mutation!.body!).toString(),

@@ -1,0 +1,393 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: rendered manifests are open-ended JSON that the assertions narrow.
+/**
+ * charts/agent-router through the real helm (lint and template) over the defaults and every values file
+ * in test/charts/values, with assertions on the rendered objects: probes, resources and locked-down
+ * security contexts everywhere agent-router runs; least-privilege RBAC; one endpoint picker per pool;
+ * the sidecar and the two ext_proc filters wired to the same socket.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { runTool } from '../helpers/tools.ts';
+import {
+  CHART,
+  helmTemplate,
+  type K8sObject,
+  NAMESPACE,
+  RELEASE,
+  render,
+  VALUES_DIR,
+  valuesFiles,
+} from './render.ts';
+
+const CASES: (string | undefined)[] = [undefined, ...valuesFiles()];
+const label = (file: string | undefined) => file ?? 'default values';
+const valuesOf = (file: string | undefined) =>
+  (file ? parse(readFileSync(`${VALUES_DIR}/${file}`, 'utf8')) : {}) as Record<string, any>;
+
+/** Every container agent-router runs: the pickers' and the sidecar inside EnvoyProxy. */
+function agentRouterContainers(objects: K8sObject[]): { where: string; container: any; pod: any }[] {
+  const out: { where: string; container: any; pod: any }[] = [];
+  for (const d of objects.filter((o) => o.kind === 'Deployment')) {
+    for (const c of d.spec.template.spec.containers)
+      out.push({ where: `Deployment ${d.metadata.name}/${c.name}`, container: c, pod: d.spec.template.spec });
+  }
+  for (const p of objects.filter((o) => o.kind === 'EnvoyProxy')) {
+    const deployment = p.spec.provider.kubernetes.envoyDeployment;
+    for (const c of deployment.initContainers ?? [])
+      out.push({ where: `EnvoyProxy ${p.metadata.name}/${c.name}`, container: c, pod: {} });
+  }
+  return out;
+}
+
+describe('helm lint', () => {
+  it.each(CASES.map((f) => [label(f), f]))('passes with %s', (_name, file) => {
+    const args = ['lint', CHART, '--strict', '--namespace', NAMESPACE];
+    if (file) args.push('--values', `${VALUES_DIR}/${file}`);
+    const result = runTool('helm', args);
+    expect(result.stderr + result.stdout).toContain('0 chart(s) failed');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file) => {
+  const rendered = render(file);
+  const values = valuesOf(file);
+
+  it('gives every agent-router container gRPC liveness and readiness probes with a service name', () => {
+    const containers = agentRouterContainers(rendered.objects);
+    expect(containers.length).toBeGreaterThan(0);
+    for (const { where, container } of containers) {
+      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+        expect(container[probe]?.grpc?.port, `${where} ${probe}`).toBeTypeOf('number');
+        expect(container[probe].grpc, `${where} ${probe}`).toHaveProperty('service');
+      }
+      expect(container.readinessProbe.grpc.service, where).not.toBe('');
+    }
+  });
+
+  it('sets requests and a memory limit on every agent-router container', () => {
+    for (const { where, container } of agentRouterContainers(rendered.objects)) {
+      expect(container.resources?.requests?.cpu, where).toBeTruthy();
+      expect(container.resources?.requests?.memory, where).toBeTruthy();
+      expect(container.resources?.limits?.memory, where).toBeTruthy();
+    }
+  });
+
+  it('runs every agent-router container non-root, read-only, without capabilities, under RuntimeDefault seccomp', () => {
+    for (const { where, container, pod } of agentRouterContainers(rendered.objects)) {
+      const sc = container.securityContext;
+      expect(sc, where).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(sc.privileged ?? false, where).toBe(false);
+      expect(sc.capabilities.add ?? [], where).toEqual([]);
+      expect(sc.runAsUser ?? pod.securityContext?.runAsUser, where).toBeGreaterThan(0);
+    }
+  });
+
+  it('gives agent-router Deployments an automount-free ServiceAccount and a projected token only for their own container', () => {
+    for (const d of rendered.of('Deployment')) {
+      const spec = d.spec.template.spec;
+      expect(spec.automountServiceAccountToken).toBe(false);
+      expect(spec.volumes.find((v: any) => v.name === 'kube-api-access')?.projected).toBeTruthy();
+    }
+  });
+
+  it('uses no wildcard and grants no write except /status and the leader Lease', () => {
+    for (const role of [...rendered.of('Role'), ...rendered.of('ClusterRole')]) {
+      for (const rule of role.rules) {
+        const where = `${role.kind} ${role.metadata.name}`;
+        for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames'])
+          expect(rule[field] ?? [], `${where} ${field}`).not.toContain('*');
+        expect(rule.nonResourceURLs, where).toBeUndefined();
+        const writes = rule.verbs.filter((v: string) => !['get', 'list', 'watch'].includes(v));
+        if (writes.length === 0) continue;
+        for (const resource of rule.resources) {
+          const allowed = resource.endsWith('/status') || resource === 'leases';
+          expect(allowed, `${where} may ${writes} ${resource}`).toBe(true);
+        }
+        expect(
+          writes.filter((v: string) => v === 'delete' || v === 'deletecollection'),
+          where,
+        ).toEqual([]);
+        if (rule.resources.includes('leases') && !writes.every((v: string) => v === 'create'))
+          expect(rule.resourceNames, `${where} names its Lease`).toHaveLength(1);
+      }
+    }
+  });
+
+  it('reads Secrets only through namespaced Roles in the configured namespaces', () => {
+    for (const cr of rendered.of('ClusterRole'))
+      for (const rule of cr.rules) expect(rule.resources).not.toContain('secrets');
+    const secretNamespaces = rendered
+      .of('Role')
+      .filter((r) => r.rules.some((rule: any) => rule.resources.includes('secrets')))
+      .map((r) => r.metadata.namespace)
+      .sort();
+    const config = values.config ?? {};
+    const expected = config.secretNamespaces?.length
+      ? config.secretNamespaces
+      : config.watchNamespaces?.length
+        ? config.watchNamespaces
+        : [NAMESPACE];
+    expect(secretNamespaces).toEqual([...expected].sort());
+  });
+
+  it('scopes the configuration watch to a ClusterRole only when no namespaces are configured', () => {
+    const watch = values.config?.watchNamespaces ?? [];
+    const clusterRoles = rendered.of('ClusterRole');
+    if (watch.length === 0) {
+      expect(clusterRoles).toHaveLength(1);
+      expect(clusterRoles[0].rules.flatMap((r: any) => r.resources)).toEqual(
+        expect.arrayContaining(['routeconfigs', 'providerbackends', 'apikeys', 'inferencepools']),
+      );
+    } else {
+      expect(clusterRoles).toHaveLength(0);
+      const configRoles = rendered
+        .of('Role')
+        .filter((r) => r.rules.some((rule: any) => rule.resources.includes('routeconfigs')));
+      expect(configRoles.map((r) => r.metadata.namespace).sort()).toEqual([...watch].sort());
+    }
+  });
+
+  it('binds every Role and ClusterRole to a ServiceAccount the chart renders', () => {
+    const accounts = new Set(
+      rendered.of('ServiceAccount').map((s) => `${s.metadata.namespace}/${s.metadata.name}`),
+    );
+    const roles = new Set(
+      [...rendered.of('Role'), ...rendered.of('ClusterRole')].map(
+        (r) => `${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`,
+      ),
+    );
+    for (const b of [...rendered.of('RoleBinding'), ...rendered.of('ClusterRoleBinding')]) {
+      const roleNs = b.roleRef.kind === 'Role' ? b.metadata.namespace : '';
+      expect(roles.has(`${b.roleRef.kind}/${roleNs}/${b.roleRef.name}`), b.metadata.name).toBe(true);
+      for (const s of b.subjects)
+        expect(accounts.has(`${s.namespace}/${s.name}`), b.metadata.name).toBe(true);
+    }
+  });
+
+  it('renders one endpoint-picker Deployment, Service and PodDisruptionBudget per pool, referenced by the pool', () => {
+    const pools: any[] = values.pools ?? [];
+    expect(rendered.of('InferencePool').map((p) => p.metadata.name)).toEqual(pools.map((p) => p.name));
+    expect(rendered.of('Deployment')).toHaveLength(pools.length);
+    expect(rendered.of('PodDisruptionBudget')).toHaveLength(pools.length);
+    for (const pool of rendered.of('InferencePool')) {
+      const ref = pool.spec.endpointPickerRef;
+      const service = rendered.one('Service', ref.name);
+      expect(service.spec.ports.find((p: any) => p.name === 'grpc').port).toBe(ref.port.number);
+      const deployment = rendered.one('Deployment', ref.name);
+      const labels = deployment.spec.template.metadata.labels;
+      for (const [k, v] of Object.entries(service.spec.selector)) expect(labels[k]).toBe(v);
+      const args: string[] = deployment.spec.template.spec.containers[0].args;
+      expect(args[0]).toBe('endpoint-picker');
+      expect(args).toContain(`--pool=${NAMESPACE}/${pool.metadata.name}`);
+      const pdb = rendered.one('PodDisruptionBudget', ref.name);
+      for (const [k, v] of Object.entries(pdb.spec.selector.matchLabels)) expect(labels[k]).toBe(v);
+    }
+  });
+
+  it('runs ext-proc as a native sidecar of the Envoy proxy pods, reached on the socket both filters use', () => {
+    const proxy = rendered.one('EnvoyProxy', `${RELEASE}-agent-router`);
+    const deployment = proxy.spec.provider.kubernetes.envoyDeployment;
+    const sidecar = deployment.initContainers.find((c: any) => c.name === 'agent-router-ext-proc');
+    expect(sidecar.restartPolicy).toBe('Always');
+    expect(sidecar.args[0]).toBe('ext-proc');
+    const backend = rendered.one('Backend', `${RELEASE}-agent-router-ext-proc`);
+    const patch = rendered.one('EnvoyPatchPolicy', `${RELEASE}-agent-router-xds`);
+    const cluster = patch.spec.jsonPatches.find((p: any) => p.name === 'agent-router-ext-proc-upstream');
+    const address = cluster?.operation.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address;
+    if ((values.extProc?.transport ?? 'unix') === 'unix') {
+      const socket = backend.spec.endpoints[0].unix.path;
+      expect(sidecar.args).toContain(`--socket=${socket}`);
+      expect(address.pipe.path).toBe(socket);
+      const dir = socket.slice(0, socket.lastIndexOf('/'));
+      expect(deployment.container.volumeMounts).toContainEqual({
+        name: 'agent-router-socket',
+        mountPath: dir,
+      });
+      expect(sidecar.volumeMounts).toContainEqual({ name: 'agent-router-socket', mountPath: dir });
+    } else {
+      expect(backend.spec.endpoints[0].ip).toEqual({ address: '127.0.0.1', port: 50051 });
+      expect(sidecar.args.some((a: string) => a.startsWith('--socket'))).toBe(false);
+    }
+    expect(deployment.patch.value.spec.template.spec).toMatchObject({
+      serviceAccountName: `${RELEASE}-agent-router-ext-proc`,
+      automountServiceAccountToken: false,
+    });
+    const proxyNamespace = values.gateway?.proxyNamespace ?? 'envoy-gateway-system';
+    expect(rendered.one('ServiceAccount', `${RELEASE}-agent-router-ext-proc`).metadata.namespace).toBe(
+      proxyNamespace,
+    );
+  });
+
+  it('inserts the router-level filter on the Gateway with mode overrides, and the upstream-level filter per attempt', () => {
+    const policy = rendered.one('EnvoyExtensionPolicy', `${RELEASE}-agent-router-router`);
+    expect(policy.spec.targetRefs).toEqual([
+      { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: `${RELEASE}-agent-router` },
+    ]);
+    expect(policy.spec.extProc[0]).toMatchObject({
+      processingMode: { request: {}, response: {}, allowModeOverride: true },
+      failOpen: false,
+      metadata: { writableNamespaces: ['agent-router'] },
+    });
+    const patch = rendered.one('EnvoyPatchPolicy', `${RELEASE}-agent-router-xds`);
+    const upstream = patch.spec.jsonPatches.find((p: any) => p.operation.path === 'upstream_http_filters');
+    const [filter, codec] = upstream.operation.value;
+    expect(filter.typed_config.grpc_service.initial_metadata).toEqual([
+      { key: 'x-agent-router-filter', value: 'upstream' },
+    ]);
+    expect(filter.typed_config.allow_mode_override).toBe(true);
+    expect(codec.name).toBe('envoy.filters.http.upstream_codec');
+    const listener = values.gateway?.listener?.name ?? 'http';
+    expect(upstream.name).toBe(`${NAMESPACE}/${RELEASE}-agent-router/${listener}`);
+    expect(
+      patch.spec.jsonPatches.some((p: any) => p.operation.path === 'include_request_attempt_count'),
+    ).toBe(true);
+  });
+
+  it('routes each entry on the target header, and puts the picker filter in front only of pool entries', () => {
+    const routes: any[] = values.routes ?? [];
+    const byTarget = new Map(
+      rendered
+        .of('HTTPRoute')
+        .filter((r) => r.metadata.annotations?.['agentrouter.dev/target'])
+        .map((r) => [r.metadata.annotations['agentrouter.dev/target'], r]),
+    );
+    expect([...byTarget.keys()].sort()).toEqual(routes.map((r) => r.target).sort());
+    const poolNames = new Set((values.pools ?? []).map((p: any) => p.name));
+    const patch = rendered.one('EnvoyPatchPolicy', `${RELEASE}-agent-router-xds`);
+    for (const r of routes) {
+      const route = byTarget.get(r.target);
+      expect(route.spec.rules[0].matches[0].headers).toEqual([
+        { type: 'Exact', name: 'x-agent-router-route', value: r.target },
+      ]);
+      expect(route.spec.rules[0].backendRefs).toHaveLength(r.backends.length);
+      const policy = rendered.one('BackendTrafficPolicy', route.metadata.name);
+      expect(policy.spec.retry.numRetries).toBe((values.retry?.attempts ?? 2) - 1);
+      const pool = poolNames.has(r.backends[0]) ? r.backends[0] : undefined;
+      expect(policy.spec.loadBalancer?.endpointOverride?.extractFrom ?? []).toEqual(
+        pool ? [{ header: 'x-gateway-destination-endpoint' }] : [],
+      );
+      if (!pool) continue;
+      const picker = patch.spec.jsonPatches.find(
+        (p: any) => p.operation.value?.name === `agent-router.epp.${pool}`,
+      );
+      const ext = picker.operation.value.typed_config;
+      expect(ext.extension_config.typed_config.processing_mode.request_body_mode).toBe(
+        'FULL_DUPLEX_STREAMED',
+      );
+      const regex = new RegExp(
+        ext.xds_matcher.matcher_list.matchers[0].predicate.not_matcher.single_predicate.value_match.safe_regex
+          .regex,
+      );
+      expect(regex.test(r.target)).toBe(true);
+      for (const other of routes.filter((o) => o.backends[0] !== pool))
+        expect(regex.test(other.target)).toBe(false);
+    }
+  });
+
+  it('renders ServiceMonitors exactly when asked to', () => {
+    const monitors = rendered.of('ServiceMonitor');
+    if (!values.serviceMonitor?.enabled) {
+      expect(monitors).toEqual([]);
+      return;
+    }
+    expect(monitors.map((m) => m.apiVersion)).toEqual(monitors.map(() => 'monitoring.coreos.com/v1'));
+    for (const m of monitors) {
+      expect(m.metadata.labels).toMatchObject(values.serviceMonitor.labels ?? {});
+      const service = rendered
+        .of('Service')
+        .find((s) =>
+          Object.entries(m.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v),
+        );
+      expect(service, m.metadata.name).toBeTruthy();
+      expect(service.spec.ports.map((p: any) => p.name)).toContain(m.spec.endpoints[0].port);
+    }
+  });
+
+  it('renders the CRDs shipped in the chart with --include-crds', () => {
+    const withCrds = render(file, ['--include-crds']);
+    const crds = withCrds.of('CustomResourceDefinition');
+    expect(withCrds.objects.length - crds.length).toBe(rendered.objects.length);
+    const shipped = readdirSync(`${CHART}/crds`).filter((f) => f.endsWith('.yaml'));
+    expect(crds).toHaveLength(shipped.length);
+  });
+});
+
+describe('values.schema.json', () => {
+  it('rejects a values file with a wrong type, an unknown key and a bad enum, naming each', () => {
+    const result = helmTemplate(undefined, [
+      '--set',
+      'extProc.transport=tcp',
+      '--set',
+      'gateway.replicas=two',
+      '--set',
+      'extProc.grpcPort=70000',
+      '--set',
+      'surprise=1',
+    ]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("values don't meet the specifications of the schema");
+    expect(result.stderr).toContain('/extProc/transport');
+    expect(result.stderr).toContain('/gateway/replicas');
+    expect(result.stderr).toContain('/extProc/grpcPort');
+    expect(result.stderr).toContain('surprise');
+  });
+
+  it('rejects a file source with no manifests, and a security context that would run as root', () => {
+    const result = helmTemplate(undefined, [
+      '--set',
+      'config.source=file',
+      '--set',
+      'securityContext.runAsNonRoot=false',
+    ]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('/config');
+    expect(result.stderr).toContain('/securityContext/runAsNonRoot');
+  });
+
+  it('fails the render with a clear message when a route names an unknown backend', () => {
+    const result = helmTemplate(undefined, [
+      '--set',
+      'routes[0].target=default/default/chat',
+      '--set',
+      'routes[0].backends[0]=nowhere',
+    ]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('backend "nowhere" is neither in providers nor in pools');
+  });
+
+  it('types and describes every value, and knows every key values.yaml sets', () => {
+    const schema = JSON.parse(readFileSync(`${CHART}/values.schema.json`, 'utf8'));
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
+    const missing: string[] = [];
+    const walk = (node: any, where: string) => {
+      if (!node.type) missing.push(`${where}: type`);
+      if (!node.description) missing.push(`${where}: description`);
+      for (const [k, child] of Object.entries(node.properties ?? {})) walk(child, `${where}.${k}`);
+      if (node.items) walk(node.items, `${where}[]`);
+      if (typeof node.additionalProperties === 'object') walk(node.additionalProperties, `${where}.*`);
+    };
+    walk(schema, 'values');
+    expect(missing).toEqual([]);
+    const unknown: string[] = [];
+    const cover = (value: any, node: any, where: string) => {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+      for (const [k, v] of Object.entries(value)) {
+        const child =
+          node.properties?.[k] ??
+          (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined);
+        if (!child) unknown.push(`${where}.${k}`);
+        else cover(v, child, `${where}.${k}`);
+      }
+    };
+    cover(parse(readFileSync(`${CHART}/values.yaml`, 'utf8')), schema, 'values');
+    expect(unknown).toEqual([]);
+  });
+});
