@@ -28,13 +28,17 @@ type Json = Record<string, unknown>;
 
 /** metav1.Condition.message is at most 32768 characters; a person reads the first few problems anyway. */
 const MAX_LISTED = 8;
+/** Leaves room for the "(still serving generation N …)" note. */
+const MAX_MESSAGE = 32_000;
 
 function describe(problems: readonly KubeProblem[]): string {
   const text = problems
     .slice(0, MAX_LISTED)
     .map((p) => (p.path ? `${p.path}: ${p.message}` : p.message))
     .join('; ');
-  return problems.length > MAX_LISTED ? `${text}; and ${problems.length - MAX_LISTED} more` : text;
+  const all = problems.length > MAX_LISTED ? `${text}; and ${problems.length - MAX_LISTED} more` : text;
+  // Over the schema's limit the API server would refuse the whole status.
+  return all.length > MAX_MESSAGE ? `${all.slice(0, MAX_MESSAGE - 1)}…` : all;
 }
 
 /** The two conditions for an outcome, without times. */

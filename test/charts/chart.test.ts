@@ -391,3 +391,18 @@ describe('values.schema.json', () => {
     expect(unknown).toEqual([]);
   });
 });
+
+describe('status leader election wiring', () => {
+  it('tells ext-proc the name of the one Lease its RBAC lets it update', () => {
+    const rendered = render();
+    const lease = rendered
+      .of('Role')
+      .flatMap((r) => (r.rules ?? []) as { resources?: string[]; resourceNames?: string[] }[])
+      .flatMap((rule) => (rule.resources?.includes('leases') ? (rule.resourceNames ?? []) : []))
+      .find((n) => n.endsWith('ext-proc-leader'));
+    expect(lease).toBeTruthy();
+    expect(JSON.stringify(rendered.of('EnvoyProxy'))).toContain(
+      `{"name":"AGENT_ROUTER_LEASE_NAME","value":"${lease}"}`,
+    );
+  });
+});
