@@ -15,6 +15,7 @@ import { supportedProviders } from '../ext-proc/translate/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
 import type { ModelServer } from '../sim/model-server.ts';
+import { reloadHandlers } from './reload-handlers.ts';
 
 export interface LocalStackOptions {
   configPath: string;
@@ -95,21 +96,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const watcher = watchConfig(
     options.configPath,
     { supportedProviders },
-    {
-      onSnapshot(snapshot) {
+    reloadHandlers(
+      logger,
+      (snapshot) => {
         extProc.store.replace(snapshot);
+        for (const picker of pickers) picker.store.replace(snapshot);
         routes = buildRouteTable(snapshot);
-        extProc.metrics.configReloads.inc({ result: 'applied' });
-        logger.info({ event: 'config_applied', version: snapshot.version }, 'configuration reloaded');
       },
-      onRejected(error) {
-        extProc.metrics.configReloads.inc({ result: 'rejected' });
-        logger.error(
-          { event: 'config_rejected', problems: error instanceof ConfigError ? error.problems : undefined },
-          `configuration change rejected, keeping the last good one: ${error.message}`,
-        );
-      },
-    },
+      extProc.metrics.configReloads,
+    ),
   );
   return {
     gatewayUrl: gateway.url,

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type FileWatchHandlers, loadSnapshot, readManifests, watchConfig } from '../config/file-source.ts';
+import { loadSnapshot, readManifests, watchConfig } from '../config/file-source.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
@@ -20,6 +20,7 @@ import { startKubeSource } from '../kube/source.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
 import { startLocalStack } from './local-stack.ts';
+import { reloadHandlers } from './reload-handlers.ts';
 
 const USAGE = `usage: agent-router <command> [options]
 
@@ -159,20 +160,11 @@ async function main(): Promise<void> {
         ...(values.socket ? { socketPath: values.socket } : {}),
         ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
       });
-      const handlers: FileWatchHandlers = {
-        onSnapshot: (s) => {
-          server.store.replace(s);
-          server.metrics.configReloads.inc({ result: 'applied' });
-          logger.info({ event: 'config_applied', version: s.version }, 'configuration reloaded');
-        },
-        onRejected: (e) => {
-          server.metrics.configReloads.inc({ result: 'rejected' });
-          logger.error(
-            { event: 'config_rejected' },
-            `configuration change rejected, keeping the last good one: ${e.message}`,
-          );
-        },
-      };
+      const handlers = reloadHandlers(
+        logger,
+        (snapshot) => server.store.replace(snapshot),
+        server.metrics.configReloads,
+      );
       const watcher = kube
         ? kube.subscribe(handlers)
         : watchConfig(configPath, { supportedProviders }, handlers);
@@ -244,14 +236,7 @@ async function main(): Promise<void> {
         metricsPort: num(values['metrics-port'], 9090),
         scheduler,
       });
-      const handlers: FileWatchHandlers = {
-        onSnapshot: (snapshot) => picker.store.replace(snapshot),
-        onRejected: (e) =>
-          logger.error(
-            { event: 'config_rejected' },
-            `configuration change rejected, keeping the last good one: ${e.message}`,
-          ),
-      };
+      const handlers = reloadHandlers(logger, (snapshot) => picker.store.replace(snapshot));
       const watcher = kube
         ? kube.subscribe(handlers)
         : watchConfig(configPath, { supportedProviders }, handlers);
