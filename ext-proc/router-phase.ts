@@ -17,6 +17,7 @@ import {
   RESOLVED_MODEL_HEADER,
   ROUTE_HEADER,
 } from './headers.ts';
+import { requestJson } from './json/request-json.ts';
 import { type HttpHead, NO_CHANGE, type PhaseResult, type Phases, type StreamOutcome } from './phases.ts';
 import type { RequestLogRecord, RequestObserver } from './request-log.ts';
 import { decide, type RouteDecision } from './router/route.ts';
@@ -90,12 +91,7 @@ export class RouterPhases implements Phases {
   }
 
   requestBody(body: Buffer): PhaseResult {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      throw errors.malformedJson((error as Error).message);
-    }
+    const parsed = requestJson(body).value();
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw errors.invalidBody('The request body must be a JSON object.');
     }

@@ -18,9 +18,11 @@ import {
   RESOLVED_MODEL_HEADER,
   ROUTE_HEADER,
 } from './headers.ts';
+import { type RequestJson, requestJson } from './json/request-json.ts';
 import { type HttpHead, type MetadataReader, NO_CHANGE, type PhaseResult, type Phases } from './phases.ts';
 import { translators } from './translate/registry.ts';
 import {
+  bodyInput,
   OPERATION_BY_PATH,
   type Operation,
   type ResponseContext,
@@ -80,27 +82,18 @@ export class UpstreamPhases implements Phases {
 
   requestBody(body: Buffer): PhaseResult | Promise<PhaseResult> {
     const candidate = this.#candidate!;
-    let parsed: Record<string, unknown> | undefined;
-    const json = () => {
-      if (parsed === undefined) {
-        try {
-          parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-        } catch (error) {
-          throw errors.malformedJson((error as Error).message);
-        }
-      }
-      return parsed;
-    };
+    const request = requestJson(body);
+    const input = bodyInput(request);
     const backend = candidate.backend;
     const translator = this.#translator!;
     if (translator.convertsResponses) {
-      const request = json();
+      const json = input.json();
       this.#context = {
         operation: this.#operation,
         model: candidate.resolvedModel,
-        stream: request.stream === true,
+        stream: json.stream === true,
         includeUsage:
-          (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+          (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
       };
     }
     // Bring-your-own-key: the caller's credential for this backend wins over the backend's own.
@@ -109,19 +102,22 @@ export class UpstreamPhases implements Phases {
         ? undefined
         : this.store.current.keysById.get(this.#keyId)?.providerCredentials.get(backend.id);
     const translated = translator.request({
+      ...input,
       operation: this.#operation,
-      raw: body,
-      json,
       backend,
       model: candidate.resolvedModel,
       credential: own ?? backend.credential,
     });
     return translated instanceof Promise
-      ? translated.then((t) => this.#requestResult(t))
-      : this.#requestResult(translated);
+      ? translated.then((t) => this.#requestResult(t, request))
+      : this.#requestResult(translated, request);
   }
 
-  #requestResult(translated: UpstreamRequest): PhaseResult {
+  #requestResult(translated: UpstreamRequest, request: RequestJson): PhaseResult {
+    if (request.leaksStandIn(translated.body))
+      throw errors.internal(
+        `the ${this.#candidate!.backend.provider} translator serialised a large body without input.encode`,
+      );
     return {
       setHeaders: [
         [':path', translated.path],

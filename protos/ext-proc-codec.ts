@@ -4,9 +4,11 @@
  * out), walking every field and copying bytes. Here requests are decoded into protobufjs message
  * objects that are read in place (bytes stay views of the received buffer), and responses are encoded
  * directly from the plain objects ext-proc builds, after turning the few enum names they carry into
- * numbers. Same protos, same wire bytes; the benchmark's no-op server uses this codec too.
+ * numbers. Same protos, same messages; the benchmark's no-op server uses this codec too. A large
+ * body built for it (body-headroom.ts) is not copied: its response is encoded in the space before it.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { headroomEncoder } from './body-headroom.ts';
 import { EXT_PROC_SERVICE, extProcPackageDefinition, extProcRoot } from './envoy.ts';
 import type {
   BodySendMode,
@@ -30,6 +32,14 @@ export function extProcServerDefinition(): grpc.ServiceDefinition {
   const headerMode = root.lookupEnum(
     'envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.HeaderSendMode',
   ).values;
+  // Where a big body travels back to Envoy: a buffered body mutation or a streamed one.
+  const encodeAroundBody = headroomEncoder(
+    responseType,
+    ['request_body', 'response_body'].flatMap((phase) => [
+      [phase, 'response', 'body_mutation', 'body'],
+      [phase, 'response', 'body_mutation', 'streamed_response', 'body'],
+    ]),
+  );
   const bodyModeNames = new Map(Object.entries(bodyMode).map(([name, n]) => [n, name as BodySendMode]));
 
   const numericMutation = (m: HeaderMutation | undefined) => {
@@ -81,7 +91,7 @@ export function extProcServerDefinition(): grpc.ServiceDefinition {
         numericMutation(response.immediate_response?.headers);
         if (response.mode_override)
           (response as { mode_override: unknown }).mode_override = numericMode(response.mode_override);
-        return responseType.encode(response).finish() as Buffer;
+        return encodeAroundBody(response) ?? (responseType.encode(response).finish() as Buffer);
       },
     },
   };

@@ -44,7 +44,8 @@ function answer(message: ProcessingRequest, router: boolean, streamed: boolean):
  * `streamed`: the pass-through baseline for streams — every response chunk is answered unchanged.
  */
 export async function startNoopExtProc(address = '127.0.0.1:0', streamed = false): Promise<NoopServer> {
-  const server = new grpc.Server();
+  // Big enough for the 10 MB body benchmark, as ext-proc's own limit is.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   server.addService(extProcService(), {
     Process(call: Call) {
       const router = call.metadata.get(FILTER_METADATA_KEY)[0] !== 'upstream';

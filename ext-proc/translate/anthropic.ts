@@ -772,7 +772,7 @@ export const anthropicTranslator: Translator = {
       path: `${input.backend.basePath}/v1/messages`,
       headers,
       removeHeaders,
-      body: Buffer.from(JSON.stringify(body)),
+      body: input.encode(body),
     };
   },
 

@@ -48,7 +48,7 @@ const MODEL_KEY = new Set(['model']);
 function withModel(input: UpstreamRequestInput): Buffer {
   const spans = topLevelValues(input.raw, MODEL_KEY);
   if (spans.length > 0) return spliceValues(input.raw, spans, () => JSON.stringify(input.model));
-  return Buffer.from(JSON.stringify({ ...input.json(), model: input.model }));
+  return input.encode({ ...input.json(), model: input.model });
 }
 
 function upstreamPath(input: UpstreamRequestInput): string {

@@ -515,7 +515,7 @@ async function request(input: UpstreamRequestInput): Promise<UpstreamRequest> {
     throw errors.invalidBody('Bedrock backends serve /v1/chat/completions and /v1/embeddings.');
   }
   path = input.backend.basePath + path;
-  const body = Buffer.from(JSON.stringify(payload));
+  const body = input.encode(payload);
   const signedHeaders = { 'content-type': 'application/json' };
   const auth = await signAwsRequest({
     method: 'POST',

@@ -724,7 +724,7 @@ export function geminiTranslator(api: GoogleApi, tokens?: GcpAccessTokens): Tran
           `${label} backends serve /v1/chat/completions and /v1/embeddings, not legacy completions.`,
         );
       }
-      const bytes = Buffer.from(JSON.stringify(body));
+      const bytes = input.encode(body);
       const auth = googleAuth(input.credential, tokens);
       const build = (a: GoogleAuth): UpstreamRequest => ({
         path: upstreamPath,

@@ -3,6 +3,8 @@
  * change a field or two (the OpenAI-compatible one rewrites `model`): one byte scan instead of a parse
  * and a re-serialisation of the whole body. The body was validated by the router-level phase.
  */
+import { allocBody } from '../../protos/body-headroom.ts';
+
 export interface ValueSpan {
   key: string;
   /** Byte offsets of the value token: [start, end). */
@@ -86,11 +88,19 @@ export function spliceValues(
 ): Buffer {
   if (spans.length === 0) return buf;
   const parts: Buffer[] = [];
+  let length = 0;
   let at = 0;
   for (const span of spans) {
-    parts.push(buf.subarray(at, span.start), Buffer.from(replacement(span)));
+    const value = Buffer.from(replacement(span));
+    parts.push(buf.subarray(at, span.start), value);
+    length += span.start - at + value.length;
     at = span.end;
   }
   parts.push(buf.subarray(at));
-  return Buffer.concat(parts);
+  length += buf.length - at;
+  // One copy, into a buffer its ext_proc response can be encoded around (protos/body-headroom.ts).
+  const out = allocBody(length);
+  let offset = 0;
+  for (const part of parts) offset += part.copy(out, offset);
+  return out;
 }

@@ -199,7 +199,7 @@ function rewrite(input: UpstreamRequestInput, schema: RequestSchema): Buffer {
     if (effort !== undefined) out.reasoning_effort = effort;
     if (Array.isArray(out.messages)) out.messages = out.messages.map(mistralMessage);
   }
-  return Buffer.from(JSON.stringify(out));
+  return input.encode(out);
 }
 
 function mistralBody(input: UpstreamRequestInput, schema: RequestSchema): Buffer {

@@ -28,7 +28,7 @@ const MODEL_KEY = new Set(['model']);
 function withModel(input: UpstreamRequestInput, model: string): Buffer {
   const spans = topLevelValues(input.raw, MODEL_KEY);
   if (spans.length > 0) return spliceValues(input.raw, spans, () => JSON.stringify(model));
-  return Buffer.from(JSON.stringify({ ...input.json(), model }));
+  return input.encode({ ...input.json(), model });
 }
 
 export function openAITranslator(providerName: string): Translator {

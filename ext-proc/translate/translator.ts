@@ -8,6 +8,7 @@
 import type { Credential } from '../../config/credentials.ts';
 import type { CompiledBackend } from '../../config/snapshot.ts';
 import type { OpenAIErrorBody } from '../errors.ts';
+import { type RequestJson, type RequestJsonOptions, requestJson } from '../json/request-json.ts';
 import type { HttpHead } from '../phases.ts';
 
 /** The OpenAI API operations the gateway serves, keyed by the client's path. */
@@ -25,6 +26,11 @@ export interface UpstreamRequestInput {
   raw: Buffer;
   /** The body parsed, on first call: translators that restructure the body need it, others never pay. */
   json(): Record<string, unknown>;
+  /**
+   * The JSON bytes of a provider body built from `json()`. Always this, never JSON.stringify: in a large
+   * body, long content strings are stand-ins for the client's bytes (ext-proc/json/stand-ins.ts).
+   */
+  encode(body: unknown): Buffer;
   backend: CompiledBackend;
   /** Provider model id to send (modelNameOverride applied). */
   model: string;
@@ -77,6 +83,19 @@ export interface Translator {
   createStream(context: ResponseContext): StreamTranslator;
   /** Normalises the provider's error (any body, maybe not JSON; its headers in `head`) to the OpenAI error object. */
   error(status: number, body: Buffer, head?: HttpHead): OpenAIErrorBody;
+}
+
+/** The body fields of an UpstreamRequestInput for the client's body. */
+export function bodyInput(
+  body: Buffer | RequestJson,
+  options?: RequestJsonOptions,
+): Pick<UpstreamRequestInput, 'raw' | 'json' | 'encode'> {
+  const json = Buffer.isBuffer(body) ? requestJson(body, options) : body;
+  return {
+    raw: json.raw,
+    json: () => json.value() as Record<string, unknown>,
+    encode: json.encode,
+  };
 }
 
 /** The API key of a credential, or undefined when the credential is of another type. */

@@ -57,10 +57,8 @@ export function vertexAnthropicTranslator(tokens?: GcpAccessTokens): Translator 
       const json = input.json();
       const method = json.stream === true ? 'streamRawPredict' : 'rawPredict';
       const path = vertexModelPath(input.backend, 'anthropic', input.model, method);
-      const body = Buffer.from(
-        JSON.stringify(
-          toVertexAnthropicRequest(json, { model: input.model, maxTokens: input.backend.defaults.maxTokens }),
-        ),
+      const body = input.encode(
+        toVertexAnthropicRequest(json, { model: input.model, maxTokens: input.backend.defaults.maxTokens }),
       );
       const build = (auth: GoogleAuth): UpstreamRequest => ({
         path,

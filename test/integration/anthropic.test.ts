@@ -151,6 +151,46 @@ describe('Anthropic backend through the gateway', () => {
     });
   });
 
+  it('translates a 3 MB request — a long document and a base64 image — with the content intact', async () => {
+    answerJson('response.text.json');
+    // Large enough for the stand-in parser (ext-proc/json), with escapes and multi-byte text throughout.
+    const document = 'Ligne « première » — "quoted" \\ tab\t end 😀\n'.repeat(40_000);
+    const image = Buffer.alloc(600_000, 7).toString('base64');
+    const data = await t.client().chat.completions.create({
+      model: 'chat-model',
+      messages: [
+        { role: 'system', content: `Summarise.\n${document.slice(0, 5000)}` },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: document },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${image}` } },
+          ],
+        },
+      ],
+      max_tokens: 64,
+    });
+
+    expect(data.choices[0]!.finish_reason).toBe('stop');
+    const sent = lastRequest();
+    expectAnthropicAuth(sent);
+    expect(sent.json).toEqual({
+      model: MODEL,
+      max_tokens: 64,
+      system: `Summarise.\n${document.slice(0, 5000)}`,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: document },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: image } },
+          ],
+        },
+      ],
+    });
+    expect(Number(sent.headers['content-length'])).toBe(sent.body.length);
+  });
+
   it('round-trips tools: tool_use comes back as tool_calls, the tool result goes back as tool_result', async () => {
     answerJson('response.tool-use.json');
     const messages: OpenAI.ChatCompletionMessageParam[] = [

@@ -16,6 +16,7 @@ import {
   toAnthropicRequest,
 } from '../../../ext-proc/translate/anthropic.ts';
 import type { ResponseContext, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
+import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 import { messagesRequestProblems } from '../../fixtures/anthropic/messages-request.check.ts';
 import { chatRequest, cuts, splitAt } from '../../fixtures/openai/chat-request.arbitrary.ts';
 
@@ -45,8 +46,7 @@ function translate(
   const raw = Buffer.from(JSON.stringify(body));
   return anthropicTranslator.request({
     operation: options.operation ?? 'chat.completions',
-    raw,
-    json: () => JSON.parse(raw.toString()),
+    ...bodyInput(raw),
     backend: { ...backend, ...options.backend },
     model: MODEL,
     credential:

@@ -5,6 +5,7 @@ import { SecretValue } from '../../../config/secret-value.ts';
 import type { CompiledBackend } from '../../../config/snapshot.ts';
 import { azureOpenAITranslator, DEFAULT_API_VERSION } from '../../../ext-proc/translate/azure-openai.ts';
 import type { Operation, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
+import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 import { azureContentFilterError, azureRateLimitError } from '../../fixtures/azure-openai/fixtures.ts';
 import { chatRequest } from '../../fixtures/openai/chat-request.arbitrary.ts';
 
@@ -34,8 +35,7 @@ function translate(
   const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(JSON.stringify(raw));
   return translator.request({
     operation: options.operation ?? 'chat.completions',
-    raw: bytes,
-    json: () => JSON.parse(bytes.toString()),
+    ...bodyInput(bytes),
     backend: options.backend ?? backend(),
     model: options.model ?? 'gpt-4o-prod',
     credential: 'credential' in options ? options.credential : key,

@@ -9,6 +9,7 @@ import { AgentRouterError } from '../../../ext-proc/errors.ts';
 import { BedrockStream } from '../../../ext-proc/translate/bedrock.stream.ts';
 import { bedrockTranslator, encodeModelId, toConverseRequest } from '../../../ext-proc/translate/bedrock.ts';
 import type { Operation, ResponseContext, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
+import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 import { encodeEvents, RECORDINGS, THROTTLED_STREAM } from '../../fixtures/bedrock/event-streams.ts';
 import { chatRequest, cuts, splitAt } from '../../fixtures/openai/chat-request.arbitrary.ts';
 
@@ -42,8 +43,7 @@ function translate(body: object, options: TranslateOptions = {}): Promise<Upstre
   return Promise.resolve(
     bedrockTranslator.request({
       operation: options.operation ?? 'chat.completions',
-      raw,
-      json: () => JSON.parse(raw.toString()),
+      ...bodyInput(raw),
       backend: options.backend ?? backend,
       model: options.model ?? MODEL,
       credential: 'credential' in options ? options.credential : credential,

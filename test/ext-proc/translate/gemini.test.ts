@@ -20,6 +20,7 @@ import {
   toGeminiSchema,
 } from '../../../ext-proc/translate/gemini.ts';
 import type { Operation, ResponseContext, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
+import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 import { chatRequest, cuts, splitAt } from '../../fixtures/openai/chat-request.arbitrary.ts';
 import { serviceAccountKeys } from '../../helpers/google-token-server.ts';
 
@@ -69,8 +70,7 @@ async function translate(
   const { tokens } = fakeTokens();
   return geminiTranslator(api, tokens).request({
     operation: options.operation ?? 'chat.completions',
-    raw,
-    json: () => JSON.parse(raw.toString()),
+    ...bodyInput(raw),
     backend: options.backend ?? (api === 'Gemini' ? geminiBackend : vertexBackend),
     model: options.model ?? 'gemini-2.5-flash',
     credential: options.credential ?? (api === 'Gemini' ? apiKey : serviceAccount),
@@ -246,8 +246,7 @@ describe('Gemini request translation', () => {
     );
     const input = {
       operation: 'chat.completions' as const,
-      raw,
-      json: () => JSON.parse(raw.toString()),
+      ...bodyInput(raw),
       backend: vertexBackend,
       model: 'gemini-2.5-flash',
       credential: serviceAccount,

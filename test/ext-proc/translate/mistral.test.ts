@@ -6,6 +6,7 @@ import type { CompiledBackend } from '../../../config/snapshot.ts';
 import { AgentRouterError } from '../../../ext-proc/errors.ts';
 import { mistralToolCallId, mistralTranslator } from '../../../ext-proc/translate/mistral.ts';
 import type { Operation, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
+import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 import {
   mistralToolCallIdError,
   mistralUnauthorized,
@@ -30,8 +31,7 @@ function translate(
   const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(JSON.stringify(raw));
   return translator.request({
     operation: options.operation ?? 'chat.completions',
-    raw: bytes,
-    json: () => JSON.parse(bytes.toString()),
+    ...bodyInput(bytes),
     backend,
     model: 'mistral-small-latest',
     credential: 'credential' in options ? options.credential : key,

@@ -3,6 +3,7 @@ import { SecretValue } from '../../../config/secret-value.ts';
 import type { CompiledBackend } from '../../../config/snapshot.ts';
 import { openAITranslator } from '../../../ext-proc/translate/openai.ts';
 import type { UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
+import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 
 const backend: CompiledBackend = {
   id: 'default/vllm',
@@ -19,8 +20,7 @@ function translate(body: object, apiKey?: string) {
     apiKey === undefined ? undefined : { type: 'APIKey' as const, apiKey: new SecretValue(apiKey) };
   return translator.request({
     operation: 'chat.completions',
-    raw,
-    json: () => JSON.parse(raw.toString()),
+    ...bodyInput(raw),
     backend,
     model: 'meta-llama/Llama-3.1-8B-Instruct',
     credential,

@@ -12,6 +12,7 @@ import type { CompiledBackend } from '../../../config/snapshot.ts';
 import { GcpAccessTokens } from '../../../ext-proc/credentials/gcp-access-token.ts';
 import { AnthropicStreamTranslator, toAnthropicRequest } from '../../../ext-proc/translate/anthropic.ts';
 import type { ResponseContext } from '../../../ext-proc/translate/translator.ts';
+import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 import {
   toVertexAnthropicRequest,
   VERTEX_ANTHROPIC_VERSION,
@@ -56,8 +57,7 @@ function input(
   const raw = Buffer.from(JSON.stringify(body));
   return {
     operation,
-    raw,
-    json: () => JSON.parse(raw.toString()),
+    ...bodyInput(raw),
     backend,
     model: MODEL,
     credential: serviceAccount,
