@@ -1,7 +1,8 @@
 /**
  * Peak memory of ext-proc while one 10 MB chat request is translated for an Anthropic backend (both
  * filters, BUFFERED bodies): the rise of the server process's peak resident set (Linux VmHWM, reset just
- * before) over its resident set at that moment, divided by the body size. Goal: under 5×.
+ * before) over its resident set at that moment, divided by the body size; the worst of ROUNDS requests.
+ * Goal: under 5×.
  */
 
 import {
@@ -23,6 +24,7 @@ import type { BenchResult } from './report.ts';
 import { ServerProcess } from './server-process.ts';
 
 export const PEAK_MEMORY_GOAL = 5;
+const ROUNDS = 5;
 
 async function run(): Promise<BenchResult[]> {
   const body = bigRequestBody();
@@ -44,12 +46,17 @@ async function run(): Promise<BenchResult[]> {
       await Promise.all([upstream.close(), router.close()]);
     };
     await once(1); // warm-up: code paths compiled, pools sized
-    const { rssBytes } = await server.memory(true);
-    await once(2);
-    const { peakRssBytes } = await server.memory(false);
-    const ratio = (peakRssBytes - rssBytes) / body.length;
+    // Peak memory depends on when the garbage collector runs: report the worst of a few requests.
+    const ratios: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const { rssBytes } = await server.memory(true);
+      await once(2 + round);
+      const { peakRssBytes } = await server.memory(false);
+      ratios.push((peakRssBytes - rssBytes) / body.length);
+    }
+    const ratio = Math.max(...ratios);
     console.error(
-      `10 MB body: peak RSS rose ${((peakRssBytes - rssBytes) / 2 ** 20).toFixed(1)} MiB = ${ratio.toFixed(2)}x the body ` +
+      `10 MB body: peak RSS rose ${ratios.map((r) => `${r.toFixed(2)}x`).join(', ')} the body; worst ${ratio.toFixed(2)}x ` +
         `(goal < ${PEAK_MEMORY_GOAL}x): ${ratio < PEAK_MEMORY_GOAL ? 'met' : 'NOT met'}`,
     );
     return [

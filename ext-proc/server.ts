@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Snapshot } from '../config/snapshot.ts';
 import { SnapshotStore } from '../config/store.ts';
+import { installInPlaceFraming } from '../grpc/in-place-framing.ts';
 import { bindInsecure, drain } from '../grpc/server-lifecycle.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -58,6 +59,12 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
     warn: (message: string) => logger.warn({ event: 'ext_proc_mode' }, message),
   };
   const service = extProcServerDefinition();
+  // A large translated body goes back to Envoy without one more copy of it (grpc/in-place-framing.ts).
+  if (!installInPlaceFraming())
+    logger.warn(
+      { event: 'grpc_framing' },
+      'in-place gRPC framing is not available for this @grpc/grpc-js version; large bodies cost one more copy',
+    );
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxRequestBodyBytes + 1024 * 1024,

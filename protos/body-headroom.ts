@@ -8,7 +8,7 @@
  * Order"), so at each level of the path down to the body we write the message's other fields first, then
  * the tag and length of the child that holds the body, which comes last. Every level stays one
  * contiguous occurrence, so any decoder (Envoy's C++ one, protobufjs) reads the same message as the
- * plain encoding.
+ * plain encoding. gRPC's 5-byte frame prefix fits in front of that too (grpc/in-place-framing.ts).
  */
 import type protobuf from 'protobufjs';
 
@@ -17,7 +17,16 @@ export const BODY_HEADROOM = 16 * 1024;
 /** Below this, a body is simply copied: the headroom would cost more than it saves. */
 export const HEADROOM_MIN_BODY = 64 * 1024;
 
+/** gRPC's length prefix (grpc/grpc doc/PROTOCOL-HTTP2.md): kept free in front of an encoded message. */
+export const FRAME_PREFIX_BYTES = 5;
+
 const withHeadroom = new WeakSet<Buffer>();
+const withFrameRoom = new WeakSet<Buffer>();
+
+/** Whether `message` came from a headroom encoder and has FRAME_PREFIX_BYTES free in front of it. */
+export function hasFrameRoom(message: Buffer): boolean {
+  return withFrameRoom.has(message);
+}
 
 /** An uninitialised buffer of `length` bytes for a body, with room to encode its response in front. */
 export function allocBody(length: number): Buffer {
@@ -98,6 +107,8 @@ export function headroomEncoder(
       }
       if (objects.length !== path.steps.length || !(node instanceof Buffer) || !withHeadroom.has(node))
         continue;
+      // Once only: the encoded message may still be on its way out when a second one would overwrite it.
+      withHeadroom.delete(node);
       return encodeAround(path, objects, node);
     }
     return undefined;
@@ -118,7 +129,7 @@ function encodeAround(path: BodyPath, objects: Record<string, unknown>[], body: 
     childLength += others[level]!.length + varintLength(tag) + varintLength(childLength);
   }
   const prefix = childLength - body.length;
-  if (prefix > body.byteOffset) return undefined;
+  if (prefix + FRAME_PREFIX_BYTES > body.byteOffset) return undefined;
   const whole = Buffer.from(body.buffer, body.byteOffset - prefix, childLength);
   let at = 0;
   for (let level = 0; level < levels; level++) {
@@ -131,5 +142,6 @@ function encodeAround(path: BodyPath, objects: Record<string, unknown>[], body: 
     writeVarint(whole, at, childLengths[level]!);
     at += varintLength(childLengths[level]!);
   }
+  withFrameRoom.add(whole);
   return whole;
 }
