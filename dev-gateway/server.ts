@@ -241,19 +241,27 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       attemptHeaders.set('x-envoy-attempt-count', String(attempt));
       const upstream = new FilterRun(open, upstreamConfig);
       live.add(upstream);
+      const isLast = attempt >= maxAttempts;
+      const retryableStatus = (status: number) =>
+        (status >= 500 && route.retry.retryOn.has('5xx')) || (status === 429 && route.retry.retryOn.has('429'));
       let attemptBody: Buffer[];
       try {
         attemptBody = await upstream.request(attemptHeaders, body, forwarded);
       } catch (error) {
         upstream.cancel();
+        live.delete(upstream);
         if (error instanceof ImmediateReply) {
+          // Envoy hands an upstream filter's local reply to the router as this attempt's response
+          // (UpstreamRequestFilterManagerCallbacks::encodeHeaders → Router::Filter::onUpstreamHeaders),
+          // where the retry policy applies as to any upstream answer: a per-attempt failure such as an
+          // access token that cannot be minted moves on to the next backend.
+          if (!isLast && retryableStatus(error.status)) continue;
           await deliver(res, [router], error.status, immediateHeaders(error), [immediateBody(error)]);
           finished = true;
           return;
         }
         throw asExtProcError(error);
       }
-      const isLast = attempt >= maxAttempts;
       let response: IncomingMessage;
       try {
         response = await pool.send(
@@ -281,10 +289,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
         return;
       }
       const status = response.statusCode ?? 502;
-      const retryableStatus =
-        (status >= 500 && route.retry.retryOn.has('5xx')) ||
-        (status === 429 && route.retry.retryOn.has('429'));
-      if (!isLast && retryableStatus) {
+      if (!isLast && retryableStatus(status)) {
         response.resume();
         upstream.cancel();
         live.delete(upstream);

@@ -8,7 +8,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeProvider, type RecordedRequest, startFakeProvider } from '../helpers/fake-provider.ts';
 import { serviceAccountKeys, startTokenServer, type TokenServer } from '../helpers/google-token-server.ts';
-import { COMMON_YAML, startTestStack, type TestStack } from '../helpers/stack.ts';
+import { eventually } from '../helpers/log-capture.ts';
+import { COMMON_YAML, refusedPort, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));
 
@@ -38,6 +39,11 @@ beforeAll(async () => {
     client_email: 'router@demo-project.iam.gserviceaccount.com',
     token_uri: tokenServer.url,
   });
+  // The same account behind a token endpoint that refuses connections: no token can be minted.
+  const unreachableAccountJson = JSON.stringify({
+    ...JSON.parse(serviceAccountJson),
+    token_uri: `http://127.0.0.1:${await refusedPort()}/token`,
+  });
   t = await startTestStack(
     {},
     () => `${COMMON_YAML}
@@ -47,6 +53,21 @@ kind: Secret
 metadata: { name: vertex-sa }
 stringData:
   service-account.json: ${JSON.stringify(serviceAccountJson)}
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: vertex-sa-unreachable }
+stringData:
+  service-account.json: ${JSON.stringify(unreachableAccountJson)}
+---
+apiVersion: agentrouter.dev/v1alpha1
+kind: ProviderBackend
+metadata: { name: vertex-no-token }
+spec:
+  provider: VertexAI
+  baseURL: ${google.url}
+  region: europe-west4
+  credentials: { secretRef: { name: vertex-sa-unreachable } }
 ---
 apiVersion: agentrouter.dev/v1alpha1
 kind: ProviderBackend
@@ -78,12 +99,15 @@ apiVersion: agentrouter.dev/v1alpha1
 kind: RouteConfig
 metadata: { name: main }
 spec:
+  fallback: { attempts: 2 }
   routes:
     - { name: g, model: gemini-chat, backendRef: { name: gemini }, modelNameOverride: gemini-2.5-flash }
     - { name: v, model: vertex-chat, backendRef: { name: vertex }, modelNameOverride: gemini-2.5-flash }
     - { name: ge, model: gemini-embed, backendRef: { name: gemini }, modelNameOverride: gemini-embedding-001 }
     - { name: ve, model: vertex-embed, backendRef: { name: vertex }, modelNameOverride: text-embedding-005 }
     - { name: c, model: claude-chat, backendRef: { name: claude-vertex }, modelNameOverride: claude-sonnet-4-5@20250929 }
+    - { name: nt, model: no-token-chat, backendRef: { name: vertex-no-token }, modelNameOverride: gemini-2.5-pro }
+    - { name: nt-gemini, model: no-token-chat, backendRef: { name: gemini }, modelNameOverride: gemini-2.5-flash, priority: 1 }
 `,
   );
 });
@@ -286,6 +310,26 @@ describe('Vertex AI through the gateway', () => {
       iss: 'router@demo-project.iam.gserviceaccount.com',
       aud: tokenServer.url,
       scope: 'https://www.googleapis.com/auth/cloud-platform',
+    });
+  });
+
+  it('falls back to the next backend when no Vertex AI access token can be minted', async () => {
+    google.answer({ body: fixture('gemini/generate-content.text.response.json') });
+    const { data, response } = await t
+      .client()
+      .chat.completions.create({ model: 'no-token-chat', messages: [{ role: 'user', content: 'Umbrella?' }] })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBe('Take an umbrella in Paris; Lyon stays dry.');
+    // Only the second attempt reached a provider: the Gemini API, with its own key.
+    expect(google.requests.map((r) => r.path)).toEqual(['/v1beta/models/gemini-2.5-flash:generateContent']);
+    expect(last().headers['x-goog-api-key']).toBe('provider-secret');
+    const id = response.headers.get('x-request-id');
+    const log = await eventually(() => t.requestLogs().find((r) => r.requestId === id));
+    expect(log).toMatchObject({
+      attempts: 2,
+      provider: 'Gemini',
+      resolvedModel: 'gemini-2.5-flash',
+      status: 200,
     });
   });
 
