@@ -75,6 +75,8 @@ export interface AnthropicRequest {
   top_p?: number;
   metadata?: { user_id: string };
   stream?: boolean;
+  thinking?: { type: 'enabled'; budget_tokens: number };
+  output_config?: { format: { type: 'json_schema'; schema: Record<string, unknown> } };
 }
 
 interface AnthropicUsage {
@@ -96,21 +98,18 @@ export interface AnthropicRequestOptions {
 
 /**
  * The Messages API body for an OpenAI Chat Completions body. Fields without an Anthropic equivalent
- * (n, logprobs, seed, response_format, …) are dropped; content the Messages API cannot carry (audio,
- * files, non-function tools) is refused with a 400 the client can act on.
+ * (n, logprobs, seed, a `json_object` response format, …) are dropped; content the Messages API cannot
+ * carry (audio, files, non-function tools) is refused with a 400 the client can act on.
  */
 export function toAnthropicRequest(
   body: Record<string, unknown>,
   options: AnthropicRequestOptions,
 ): AnthropicRequest {
   const { system, messages } = convertMessages(body.messages);
+  const clientLimit = numberOrUndefined(body.max_completion_tokens) ?? numberOrUndefined(body.max_tokens);
   const request: AnthropicRequest = {
     model: options.model,
-    max_tokens:
-      numberOrUndefined(body.max_completion_tokens) ??
-      numberOrUndefined(body.max_tokens) ??
-      options.maxTokens ??
-      DEFAULT_MAX_TOKENS,
+    max_tokens: clientLimit ?? options.maxTokens ?? DEFAULT_MAX_TOKENS,
     messages,
   };
   if (system.length > 0) request.system = system.join('\n\n');
@@ -141,7 +140,72 @@ export function toAnthropicRequest(
   const user = body.safety_identifier ?? body.user;
   if (typeof user === 'string' && user) request.metadata = { user_id: user };
   if (body.stream === true) request.stream = true;
+  const format = outputFormat(body.response_format);
+  if (format) request.output_config = { format };
+  enableThinking(request, body.reasoning_effort, clientLimit !== undefined);
   return request;
+}
+
+/**
+ * OpenAI `response_format` as Anthropic structured outputs: a JSON schema becomes `output_config.format`
+ * (platform.claude.com/docs/en/build-with-claude/structured-outputs, "JSON outputs"). The Messages API
+ * has no schema-less JSON mode, so `json_object` is dropped: OpenAI already requires such a request to
+ * ask for JSON in its messages, which Claude follows.
+ */
+function outputFormat(format: unknown): NonNullable<AnthropicRequest['output_config']>['format'] | undefined {
+  if (format === undefined || format === null) return undefined;
+  const type = (format as { type?: unknown }).type;
+  if (type === 'text' || type === 'json_object') return undefined;
+  if (type !== 'json_schema')
+    throw errors.invalidBody(
+      `response_format.type ${JSON.stringify(type)} is not supported (use text, json_object or json_schema).`,
+      'response_format',
+    );
+  const schema = (format as { json_schema?: { schema?: unknown } }).json_schema?.schema;
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema))
+    throw errors.invalidBody(
+      'response_format.json_schema.schema must be a JSON Schema object.',
+      'response_format.json_schema.schema',
+    );
+  return { type: 'json_schema', schema: schema as Record<string, unknown> };
+}
+
+/**
+ * Thinking budgets for OpenAI's `reasoning_effort`. Anthropic's smallest budget is 1,024 tokens and the
+ * budget must stay below `max_tokens` (platform.claude.com/docs/en/build-with-claude/extended-thinking);
+ * `none` and `minimal` ask for less than that, so they leave thinking off.
+ */
+const THINKING_BUDGETS: Readonly<Record<string, number>> = {
+  low: 1024,
+  medium: 4096,
+  high: 16_384,
+  xhigh: 32_768,
+};
+const MIN_THINKING_BUDGET = 1024;
+
+/**
+ * `reasoning_effort` as extended thinking, where the Messages API allows it. OpenAI counts reasoning
+ * inside the client's token limit, so a client limit caps the budget; without one, the answer keeps its
+ * usual room and the budget is added on top. Thinking stays off where Anthropic would refuse it: a
+ * budget under 1,024, a forced tool choice ("Thinking may not be enabled when tool_choice forces tool
+ * use"), or a turn that continues a tool call — that needs the assistant's signed thinking block, which
+ * an OpenAI history does not carry. With thinking on, temperature must be left at its default and
+ * top_p be between 0.95 and 1 (same page, "Feature compatibility").
+ */
+function enableThinking(request: AnthropicRequest, effort: unknown, clientLimit: boolean): void {
+  const wanted = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined;
+  if (wanted === undefined) return;
+  const choice = request.tool_choice?.type;
+  if (choice === 'any' || choice === 'tool') return;
+  const last = request.messages[request.messages.length - 1];
+  if (last && typeof last.content !== 'string' && last.content.some((block) => block.type === 'tool_result'))
+    return;
+  const budget = clientLimit ? Math.min(wanted, request.max_tokens - 1) : wanted;
+  if (budget < MIN_THINKING_BUDGET) return;
+  if (!clientLimit) request.max_tokens += budget;
+  request.thinking = { type: 'enabled', budget_tokens: budget };
+  delete request.temperature;
+  if (request.top_p !== undefined) request.top_p = Math.max(request.top_p, 0.95);
 }
 
 interface Turn {
@@ -456,6 +520,7 @@ export function openAIUsageOf(usage: AnthropicUsage | undefined): OpenAIUsage {
 interface AnthropicResponseBlock {
   type?: unknown;
   text?: unknown;
+  thinking?: unknown;
   id?: unknown;
   name?: unknown;
   input?: unknown;
@@ -469,6 +534,7 @@ export function fromAnthropicResponse(
 ): Record<string, unknown> {
   let text = '';
   let hasText = false;
+  let reasoning = '';
   const toolCalls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] = [];
   const blocks = Array.isArray(message.content) ? (message.content as AnthropicResponseBlock[]) : [];
   for (const block of blocks) {
@@ -481,10 +547,14 @@ export function fromAnthropicResponse(
         type: 'function',
         function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) },
       });
+    } else if (block.type === 'thinking' && typeof block.thinking === 'string') {
+      reasoning += block.thinking;
     }
-    // thinking, redacted_thinking and server-tool blocks have no Chat Completions equivalent.
+    // redacted_thinking (encrypted) and server-tool blocks have no Chat Completions equivalent.
   }
   const reply: Record<string, unknown> = { role: 'assistant', content: hasText ? text : null, refusal: null };
+  // Chat Completions has no reasoning field; `reasoning_content` is the one DeepSeek's API and vLLM use.
+  if (reasoning) reply.reasoning_content = reasoning;
   if (toolCalls.length > 0) reply.tool_calls = toolCalls;
   return {
     id: message.id,
@@ -663,6 +733,11 @@ export class AnthropicStreamTranslator implements StreamTranslator {
         ? this.#chunks().delta({ content: block.text })
         : '';
     }
+    if (block?.type === 'thinking') {
+      return typeof block.thinking === 'string' && block.thinking
+        ? this.#chunks().delta({ reasoning_content: block.thinking })
+        : '';
+    }
     if (block?.type !== 'tool_use' || typeof index !== 'number') return '';
     const call = this.#toolCalls.size;
     this.#toolCalls.set(index, call);
@@ -688,13 +763,18 @@ export class AnthropicStreamTranslator implements StreamTranslator {
         ? this.#chunks().delta({ content: delta.text })
         : '';
     }
+    if (delta?.type === 'thinking_delta') {
+      return typeof delta.thinking === 'string' && delta.thinking
+        ? this.#chunks().delta({ reasoning_content: delta.thinking })
+        : '';
+    }
     if (delta?.type === 'input_json_delta' && typeof index === 'number') {
       const call = this.#toolCalls.get(index);
       const json = delta.partial_json;
       if (call === undefined || typeof json !== 'string' || json === '') return '';
       return this.#chunks().delta({ tool_calls: [{ index: call, function: { arguments: json } }] });
     }
-    // thinking_delta, signature_delta and citations_delta have no Chat Completions equivalent.
+    // signature_delta and citations_delta have no Chat Completions equivalent.
     return '';
   }
 

@@ -56,6 +56,7 @@ export interface GenerationConfig {
   seed?: number;
   responseMimeType?: string;
   responseSchema?: Record<string, unknown>;
+  thinkingConfig?: { thinkingBudget?: number; thinkingLevel?: 'minimal' | 'low' | 'medium' | 'high' };
 }
 
 export interface FunctionCallingConfig {
@@ -330,9 +331,50 @@ function argumentsOf(raw: unknown, param: string): Record<string, unknown> {
  */
 const SIGNATURE_SENTINEL = 'skip_thought_signature_validator';
 
-function needsSignatureSentinel(model: string): boolean {
+/** The major version of a Gemini model id ("gemini-2.5-flash" → 2), if it names one. */
+function geminiGeneration(model: string): number | undefined {
   const match = /(?:^|\/)gemini-(\d+)/.exec(model);
-  return match !== null && Number(match[1]) >= 3;
+  return match ? Number(match[1]) : undefined;
+}
+
+function needsSignatureSentinel(model: string): boolean {
+  return (geminiGeneration(model) ?? 0) >= 3;
+}
+
+/**
+ * OpenAI `reasoning_effort` as Gemini thinking. Gemini 2.5 takes a token budget; Google's own OpenAI
+ * compatibility maps low, medium and high to 1,024, 8,192 and 24,576 and "none" to 0, which turns
+ * thinking off (ai.google.dev/gemini-api/docs/openai, "Thinking"). Gemini 3 takes a thinking level
+ * instead, and refuses a budget and a level together (ai.google.dev/gemini-api/docs/thinking).
+ * A model id without a version gets neither: the model's default stands.
+ */
+const THINKING_BUDGETS: Readonly<Record<string, number>> = {
+  none: 0,
+  minimal: 0,
+  low: 1024,
+  medium: 8192,
+  high: 24_576,
+  xhigh: 24_576,
+};
+const THINKING_LEVELS: Readonly<Record<string, 'minimal' | 'low' | 'medium' | 'high'>> = {
+  none: 'minimal',
+  minimal: 'minimal',
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  xhigh: 'high',
+};
+
+function thinkingConfig(effort: unknown, model: string): GenerationConfig['thinkingConfig'] {
+  if (typeof effort !== 'string') return undefined;
+  const generation = geminiGeneration(model);
+  if (generation === undefined || generation < 2) return undefined;
+  if (generation >= 3) {
+    const level = THINKING_LEVELS[effort];
+    return level ? { thinkingLevel: level } : undefined;
+  }
+  const budget = THINKING_BUDGETS[effort];
+  return budget === undefined ? undefined : { thinkingBudget: budget };
 }
 
 function addSignatureSentinels(contents: GeminiContent[]): void {
@@ -366,6 +408,8 @@ function generationConfig(body: Record<string, unknown>, options: GeminiRequestO
   if (typeof body.presence_penalty === 'number') config.presencePenalty = body.presence_penalty;
   if (typeof body.frequency_penalty === 'number') config.frequencyPenalty = body.frequency_penalty;
   if (typeof body.seed === 'number') config.seed = body.seed;
+  const thinking = thinkingConfig(body.reasoning_effort, options.model);
+  if (thinking) config.thinkingConfig = thinking;
   const format = body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | undefined;
   if (format?.type === 'json_object' || format?.type === 'json_schema') {
     config.responseMimeType = 'application/json';

@@ -8,6 +8,8 @@ import type { OpenAIErrorBody } from '../errors.ts';
 export interface ChunkDelta {
   role?: 'assistant';
   content?: string | null;
+  /** Reasoning text, where the provider returns it: the field DeepSeek's API and vLLM use. */
+  reasoning_content?: string;
   tool_calls?: {
     index: number;
     id?: string;

@@ -151,6 +151,32 @@ describe('Anthropic backend through the gateway', () => {
     });
   });
 
+  it('asks for extended thinking and structured output, and returns the thinking as reasoning_content', async () => {
+    answerJson('response.thinking.json');
+    const schema = {
+      type: 'object',
+      properties: { answer: { type: 'string' } },
+      required: ['answer'],
+      additionalProperties: false,
+    };
+    const data = await t.client().chat.completions.create({
+      model: 'chat-model',
+      messages: [{ role: 'user', content: 'Are there infinitely many primes n with n mod 4 == 3?' }],
+      reasoning_effort: 'low',
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', strict: true, schema } },
+    });
+    expect(lastRequest().json).toMatchObject({
+      max_tokens: 4096 + 1024,
+      thinking: { type: 'enabled', budget_tokens: 1024 },
+      output_config: { format: { type: 'json_schema', schema } },
+    });
+    const message = data.choices[0]!.message as (typeof data.choices)[0]['message'] & {
+      reasoning_content?: string;
+    };
+    expect(message.reasoning_content).toBe('Let me analyze this step by step...');
+    expect(message.content).toBe('Yes, there are infinitely many prime numbers such that n mod 4 = 3.');
+  });
+
   it('translates a 3 MB request — a long document and a base64 image — with the content intact', async () => {
     answerJson('response.text.json');
     // Large enough for the stand-in parser (ext-proc/json), with escapes and multi-byte text throughout.

@@ -164,6 +164,57 @@ describe('Anthropic request translation', () => {
     expect((thrown as AgentRouterError).param).toBe(param);
   });
 
+  it('drops a json_object response format and refuses one of an unknown type or without a schema', () => {
+    const base = { model: 'chat-model', messages: [{ role: 'user', content: 'JSON please' }] };
+    for (const format of [{ type: 'json_object' }, { type: 'text' }, null]) {
+      expect(toAnthropicRequest({ ...base, response_format: format }, { model: MODEL })).not.toHaveProperty(
+        'output_config',
+      );
+    }
+    for (const format of [{ type: 'xml' }, { type: 'json_schema', json_schema: { name: 'x' } }]) {
+      expect(() => toAnthropicRequest({ ...base, response_format: format }, { model: MODEL })).toThrow(
+        expect.objectContaining({ status: 400, param: expect.stringMatching(/^response_format/) }),
+      );
+    }
+  });
+
+  it('leaves thinking off where the Messages API would refuse it or the budget is below 1,024', () => {
+    const user = { role: 'user', content: 'Think.' };
+    const weather = {
+      type: 'function',
+      function: { name: 'get_weather', parameters: { type: 'object', properties: {} } },
+    };
+    const cases: Record<string, unknown>[] = [
+      { messages: [user], reasoning_effort: 'minimal' },
+      { messages: [user], reasoning_effort: 'none' },
+      { messages: [user], reasoning_effort: 'high', max_tokens: 1024 },
+      { messages: [user], reasoning_effort: 'low', tools: [weather], tool_choice: 'required' },
+      {
+        messages: [
+          user,
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
+        ],
+        tools: [weather],
+        reasoning_effort: 'medium',
+        temperature: 0.2,
+      },
+    ];
+    for (const body of cases) {
+      const out = toAnthropicRequest({ model: 'chat-model', ...body }, { model: MODEL });
+      expect(out.thinking, JSON.stringify(body)).toBeUndefined();
+      expect(messagesRequestProblems(out as unknown as Record<string, unknown>)).toEqual([]);
+    }
+    // The last case keeps its temperature: without thinking nothing forbids it.
+    expect(toAnthropicRequest({ model: 'chat-model', ...cases[4] }, { model: MODEL }).temperature).toBe(0.2);
+  });
+
   it('translates every valid OpenAI chat request into a structurally valid Messages request', () => {
     fc.assert(
       fc.property(chatRequest, (body) => {
@@ -214,6 +265,7 @@ describe('Anthropic buffered responses', () => {
   it.each([
     ['response.text.json', 'response.text.openai.json'],
     ['response.tool-use.json', 'response.tool-use.openai.json'],
+    ['response.thinking.json', 'response.thinking.openai.json'],
   ])('%s becomes the chat.completion in %s', (input, expected) => {
     expect(fromAnthropicResponse(json(input), { model: MODEL }, CREATED)).toEqual(json(expected));
   });
@@ -300,6 +352,7 @@ const STREAMS: [string, boolean, string][] = [
   ['stream.text.sse', false, 'stream.text.openai.sse'],
   ['stream.text.sse', true, 'stream.text.include-usage.openai.sse'],
   ['stream.tool-use.sse', true, 'stream.tool-use.include-usage.openai.sse'],
+  ['stream.thinking.sse', true, 'stream.thinking.include-usage.openai.sse'],
   ['stream.error.sse', false, 'stream.error.openai.sse'],
 ];
 

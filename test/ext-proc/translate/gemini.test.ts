@@ -168,9 +168,32 @@ function generateContentProblems(request: GenerateContentRequest): string[] {
   }
   const config = request.generationConfig ?? {};
   for (const [key, value] of Object.entries(config)) {
-    if (!['temperature', 'topP', 'maxOutputTokens', 'stopSequences', 'candidateCount'].includes(key))
-      problems.push(`generationConfig.${key} unexpected here`);
-    if (key === 'stopSequences') {
+    const known = [
+      'temperature',
+      'topP',
+      'maxOutputTokens',
+      'stopSequences',
+      'candidateCount',
+      'responseMimeType',
+      'responseSchema',
+      'thinkingConfig',
+    ];
+    if (!known.includes(key)) problems.push(`generationConfig.${key} unexpected here`);
+    if (key === 'responseMimeType') {
+      if (value !== 'application/json' && value !== 'text/plain') problems.push('responseMimeType');
+    } else if (key === 'responseSchema') {
+      // The OpenAPI subset Gemini's Schema object takes: no JSON Schema-only keywords.
+      if (JSON.stringify(value).includes('additionalProperties')) problems.push('responseSchema keyword');
+    } else if (key === 'thinkingConfig') {
+      const thinking = value as { thinkingBudget?: unknown; thinkingLevel?: unknown };
+      const budget = thinking.thinkingBudget !== undefined;
+      const level = thinking.thinkingLevel !== undefined;
+      if (budget === level) problems.push('thinkingConfig needs a budget or a level, not both');
+      if (budget && !(Number.isInteger(thinking.thinkingBudget) && (thinking.thinkingBudget as number) >= -1))
+        problems.push('thinkingBudget');
+      if (level && !['minimal', 'low', 'medium', 'high'].includes(thinking.thinkingLevel as string))
+        problems.push('thinkingLevel');
+    } else if (key === 'stopSequences') {
       if (!Array.isArray(value) || value.length > 5 || value.some((s) => typeof s !== 'string'))
         problems.push('stopSequences');
     } else if (typeof value !== 'number') problems.push(`generationConfig.${key} is not a number`);
@@ -342,6 +365,22 @@ describe('Gemini request translation', () => {
     expect(bad({ n: 2, stream: true, messages: [{ role: 'user', content: 'x' }] })).toThrow(
       /cannot be streamed/,
     );
+  });
+
+  it('asks Gemini 2.5 for a thinking budget and Gemini 3 for a thinking level, as reasoning_effort says', () => {
+    const thinking = (model: string, effort: string) =>
+      toGeminiRequest(
+        { model: 'x', reasoning_effort: effort, messages: [{ role: 'user', content: 'Think.' }] },
+        { model },
+      ).generationConfig?.thinkingConfig;
+    expect(thinking('gemini-2.5-flash', 'none')).toEqual({ thinkingBudget: 0 });
+    expect(thinking('gemini-2.5-flash', 'low')).toEqual({ thinkingBudget: 1024 });
+    expect(thinking('gemini-2.5-pro', 'medium')).toEqual({ thinkingBudget: 8192 });
+    expect(thinking('gemini-2.5-pro', 'high')).toEqual({ thinkingBudget: 24_576 });
+    expect(thinking('gemini-3-pro-preview', 'low')).toEqual({ thinkingLevel: 'low' });
+    expect(thinking('publishers/google/models/gemini-3-flash', 'high')).toEqual({ thinkingLevel: 'high' });
+    // A model id without a version keeps the model's own default.
+    expect(thinking('tuned-summariser', 'high')).toBeUndefined();
   });
 
   it('turns every valid OpenAI chat request into a structurally valid generateContent request', () => {
