@@ -75,8 +75,11 @@ export interface AnthropicRequest {
   top_p?: number;
   metadata?: { user_id: string };
   stream?: boolean;
-  thinking?: { type: 'enabled'; budget_tokens: number };
-  output_config?: { format: { type: 'json_schema'; schema: Record<string, unknown> } };
+  thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' };
+  output_config?: {
+    format?: { type: 'json_schema'; schema: Record<string, unknown> };
+    effort?: 'low' | 'medium' | 'high';
+  };
 }
 
 interface AnthropicUsage {
@@ -152,7 +155,7 @@ export function toAnthropicRequest(
  * has no schema-less JSON mode, so `json_object` is dropped: OpenAI already requires such a request to
  * ask for JSON in its messages, which Claude follows.
  */
-function outputFormat(format: unknown): NonNullable<AnthropicRequest['output_config']>['format'] | undefined {
+function outputFormat(format: unknown): NonNullable<AnthropicRequest['output_config']>['format'] {
   if (format === undefined || format === null) return undefined;
   const type = (format as { type?: unknown }).type;
   if (type === 'text' || type === 'json_object') return undefined;
@@ -171,9 +174,10 @@ function outputFormat(format: unknown): NonNullable<AnthropicRequest['output_con
 }
 
 /**
- * Thinking budgets for OpenAI's `reasoning_effort`. Anthropic's smallest budget is 1,024 tokens and the
- * budget must stay below `max_tokens` (platform.claude.com/docs/en/build-with-claude/extended-thinking);
- * `none` and `minimal` ask for less than that, so they leave thinking off.
+ * Thinking budgets for OpenAI's `reasoning_effort`, on models that take one. Anthropic's smallest budget
+ * is 1,024 tokens and the budget must stay below `max_tokens`
+ * (platform.claude.com/docs/en/build-with-claude/extended-thinking); `none` and `minimal` ask for less
+ * than that, so they leave thinking off.
  */
 const THINKING_BUDGETS: Readonly<Record<string, number>> = {
   low: 1024,
@@ -182,28 +186,61 @@ const THINKING_BUDGETS: Readonly<Record<string, number>> = {
   xhigh: 32_768,
 };
 const MIN_THINKING_BUDGET = 1024;
+/**
+ * Effort levels for adaptive thinking (platform.claude.com/docs/en/build-with-claude/effort); `max`
+ * exists on some models only, so `xhigh` asks for `high`.
+ */
+const ADAPTIVE_EFFORTS: Readonly<Record<string, 'low' | 'medium' | 'high'>> = {
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  xhigh: 'high',
+};
 
 /**
- * `reasoning_effort` as extended thinking, where the Messages API allows it. OpenAI counts reasoning
- * inside the client's token limit, so a client limit caps the budget; without one, the answer keeps its
- * usual room and the budget is added on top. Thinking stays off where Anthropic would refuse it: a
- * budget under 1,024, a forced tool choice ("Thinking may not be enabled when tool_choice forces tool
+ * The generation of a Claude model id, as major and minor version, in any platform's spelling:
+ * "claude-opus-4-7", "claude-sonnet-4-5@20250929", "us.anthropic.claude-sonnet-4-6-v1:0",
+ * "claude-3-7-sonnet-20250219", "claude-sonnet-4-20250514" (4.0).
+ */
+export function claudeVersion(model: string): [number, number] | undefined {
+  const match =
+    /claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?!\d)/.exec(model) ??
+    /claude-(\d+)(?:-(\d{1,2}))?-(?:opus|sonnet|haiku)/.exec(model);
+  return match ? [Number(match[1]), Number(match[2] ?? 0)] : undefined;
+}
+
+/**
+ * `reasoning_effort` as thinking, where the Messages API allows it. Claude 4.6 and later take adaptive
+ * thinking with an effort level — manual budgets are deprecated there and refused from Opus 4.7 on
+ * (platform.claude.com/docs/en/build-with-claude/adaptive-thinking); earlier models take a budget.
+ * OpenAI counts reasoning inside the client's token limit, so a client limit caps a budget; without
+ * one, the answer keeps its usual room and the thinking gets its own on top. Thinking stays off where
+ * Anthropic would refuse it: a model id that names no Claude version (which API it takes is unknown),
+ * a budget under 1,024, a forced tool choice ("Thinking may not be enabled when tool_choice forces tool
  * use"), or a turn that continues a tool call — that needs the assistant's signed thinking block, which
  * an OpenAI history does not carry. With thinking on, temperature must be left at its default and
- * top_p be between 0.95 and 1 (same page, "Feature compatibility").
+ * top_p be between 0.95 and 1 (extended-thinking, "Feature compatibility").
  */
 function enableThinking(request: AnthropicRequest, effort: unknown, clientLimit: boolean): void {
   const wanted = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined;
-  if (wanted === undefined) return;
+  const version = claudeVersion(request.model);
+  if (wanted === undefined || version === undefined) return;
   const choice = request.tool_choice?.type;
   if (choice === 'any' || choice === 'tool') return;
   const last = request.messages[request.messages.length - 1];
   if (last && typeof last.content !== 'string' && last.content.some((block) => block.type === 'tool_result'))
     return;
-  const budget = clientLimit ? Math.min(wanted, request.max_tokens - 1) : wanted;
-  if (budget < MIN_THINKING_BUDGET) return;
-  if (!clientLimit) request.max_tokens += budget;
-  request.thinking = { type: 'enabled', budget_tokens: budget };
+  const adaptive = version[0] > 4 || (version[0] === 4 && version[1] >= 6);
+  if (adaptive) {
+    if (!clientLimit) request.max_tokens += wanted;
+    request.thinking = { type: 'adaptive' };
+    request.output_config = { ...request.output_config, effort: ADAPTIVE_EFFORTS[effort as string]! };
+  } else {
+    const budget = clientLimit ? Math.min(wanted, request.max_tokens - 1) : wanted;
+    if (budget < MIN_THINKING_BUDGET) return;
+    if (!clientLimit) request.max_tokens += budget;
+    request.thinking = { type: 'enabled', budget_tokens: budget };
+  }
   delete request.temperature;
   if (request.top_p !== undefined) request.top_p = Math.max(request.top_p, 0.95);
 }

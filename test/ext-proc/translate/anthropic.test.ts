@@ -11,6 +11,7 @@ import {
   AnthropicStreamTranslator,
   anthropicError,
   anthropicTranslator,
+  claudeVersion,
   finishReasonOf,
   fromAnthropicResponse,
   toAnthropicRequest,
@@ -76,9 +77,9 @@ describe('Anthropic request translation', () => {
     const { openai, anthropic, options } = json(file) as {
       openai: Record<string, unknown>;
       anthropic: Record<string, unknown>;
-      options?: { maxTokens?: number };
+      options?: { maxTokens?: number; model?: string };
     };
-    const out = toAnthropicRequest(openai, { model: MODEL, maxTokens: options?.maxTokens });
+    const out = toAnthropicRequest(openai, { model: options?.model ?? MODEL, maxTokens: options?.maxTokens });
     expect(out).toEqual(anthropic);
     expect(messagesRequestProblems(out as unknown as Record<string, unknown>)).toEqual([]);
   });
@@ -226,6 +227,28 @@ describe('Anthropic request translation', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('does so for a model with adaptive thinking too', () => {
+    fc.assert(
+      fc.property(chatRequest, (body) => {
+        const sent = toAnthropicRequest(body, { model: 'claude-opus-4-7' });
+        expect(messagesRequestProblems(sent as unknown as Record<string, unknown>)).toEqual([]);
+        expect(sent.thinking?.type).not.toBe('enabled');
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reads the Claude version from every platform’s model ids', () => {
+    expect(claudeVersion('claude-opus-4-7')).toEqual([4, 7]);
+    expect(claudeVersion('claude-sonnet-4-5@20250929')).toEqual([4, 5]);
+    expect(claudeVersion('claude-sonnet-4-5-20250929')).toEqual([4, 5]);
+    expect(claudeVersion('us.anthropic.claude-sonnet-4-6-v1:0')).toEqual([4, 6]);
+    expect(claudeVersion('anthropic.claude-3-7-sonnet-20250219-v1:0')).toEqual([3, 7]);
+    expect(claudeVersion('claude-sonnet-4-20250514')).toEqual([4, 0]);
+    expect(claudeVersion('claude-opus-5')).toEqual([5, 0]);
+    expect(claudeVersion('my-finetune')).toBeUndefined();
   });
 
   it('the structural check is not vacuous: it rejects bodies that break the documented rules', () => {
