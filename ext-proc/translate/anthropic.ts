@@ -209,38 +209,83 @@ export function claudeVersion(model: string): [number, number] | undefined {
   return match ? [Number(match[1]), Number(match[2] ?? 0)] : undefined;
 }
 
+/** What thinking needs to know about a Claude request, in any platform's request format. */
+export interface ThinkingRequest {
+  /** The provider model id. */
+  model: string;
+  /** OpenAI `reasoning_effort`. */
+  effort: unknown;
+  /** The output limit the request would have without thinking. */
+  maxTokens: number;
+  /** Whether that limit is the client's own (OpenAI counts reasoning inside it). */
+  clientLimit: boolean;
+  /** The tool choice forces a tool call. */
+  forcesTool: boolean;
+  /** The last turn answers tool calls. */
+  continuesToolCall: boolean;
+}
+
+export interface ClaudeThinking {
+  thinking: NonNullable<AnthropicRequest['thinking']>;
+  /** Adaptive thinking's effort level (the Messages API's `output_config.effort`). */
+  effort?: 'low' | 'medium' | 'high';
+  /** The output limit with room for thinking. */
+  maxTokens: number;
+}
+
 /**
- * `reasoning_effort` as thinking, where the Messages API allows it. Claude 4.6 and later take adaptive
- * thinking with an effort level — manual budgets are deprecated there and refused from Opus 4.7 on
- * (platform.claude.com/docs/en/build-with-claude/adaptive-thinking); earlier models take a budget.
- * OpenAI counts reasoning inside the client's token limit, so a client limit caps a budget; without
- * one, the answer keeps its usual room and the thinking gets its own on top. Thinking stays off where
- * Anthropic would refuse it: a model id that names no Claude version (which API it takes is unknown),
- * a budget under 1,024, a forced tool choice ("Thinking may not be enabled when tool_choice forces tool
- * use"), or a turn that continues a tool call — that needs the assistant's signed thinking block, which
- * an OpenAI history does not carry. With thinking on, temperature must be left at its default and
- * top_p be between 0.95 and 1 (extended-thinking, "Feature compatibility").
+ * `reasoning_effort` as Claude thinking, where the API allows it; shared by the Messages API and Bedrock.
+ * Claude 4.6 and later take adaptive thinking with an effort level — manual budgets are deprecated
+ * there and refused from Opus 4.7 on (platform.claude.com/docs/en/build-with-claude/adaptive-thinking);
+ * earlier models take a budget. OpenAI counts reasoning inside the client's token limit, so a client
+ * limit caps a budget; without one, the answer keeps its usual room and the thinking gets its own on
+ * top. No thinking where Anthropic would refuse it: a model before Claude 3.7, a model id that names
+ * no Claude version (which form it takes is unknown), a budget under 1,024, a forced tool choice ("Thinking may not be enabled
+ * when tool_choice forces tool use"), or a turn that continues a tool call — that needs the
+ * assistant's signed thinking block, which an OpenAI history does not carry. With thinking on, the
+ * caller must leave temperature at its default and keep top_p within 0.95–1 (extended-thinking,
+ * "Feature compatibility").
  */
-function enableThinking(request: AnthropicRequest, effort: unknown, clientLimit: boolean): void {
-  const wanted = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined;
+export function claudeThinking(request: ThinkingRequest): ClaudeThinking | undefined {
+  const wanted = typeof request.effort === 'string' ? THINKING_BUDGETS[request.effort] : undefined;
   const version = claudeVersion(request.model);
-  if (wanted === undefined || version === undefined) return;
-  const choice = request.tool_choice?.type;
-  if (choice === 'any' || choice === 'tool') return;
-  const last = request.messages[request.messages.length - 1];
-  if (last && typeof last.content !== 'string' && last.content.some((block) => block.type === 'tool_result'))
-    return;
-  const adaptive = version[0] > 4 || (version[0] === 4 && version[1] >= 6);
-  if (adaptive) {
-    if (!clientLimit) request.max_tokens += wanted;
-    request.thinking = { type: 'adaptive' };
-    request.output_config = { ...request.output_config, effort: ADAPTIVE_EFFORTS[effort as string]! };
-  } else {
-    const budget = clientLimit ? Math.min(wanted, request.max_tokens - 1) : wanted;
-    if (budget < MIN_THINKING_BUDGET) return;
-    if (!clientLimit) request.max_tokens += budget;
-    request.thinking = { type: 'enabled', budget_tokens: budget };
+  if (wanted === undefined || version === undefined || request.forcesTool || request.continuesToolCall)
+    return undefined;
+  // Extended thinking starts with Claude 3.7 Sonnet; earlier models refuse the field.
+  if (version[0] < 3 || (version[0] === 3 && version[1] < 7)) return undefined;
+  if (version[0] > 4 || (version[0] === 4 && version[1] >= 6)) {
+    return {
+      thinking: { type: 'adaptive' },
+      effort: ADAPTIVE_EFFORTS[request.effort as string]!,
+      maxTokens: request.clientLimit ? request.maxTokens : request.maxTokens + wanted,
+    };
   }
+  const budget = request.clientLimit ? Math.min(wanted, request.maxTokens - 1) : wanted;
+  if (budget < MIN_THINKING_BUDGET) return undefined;
+  return {
+    thinking: { type: 'enabled', budget_tokens: budget },
+    maxTokens: request.clientLimit ? request.maxTokens : request.maxTokens + budget,
+  };
+}
+
+function enableThinking(request: AnthropicRequest, effort: unknown, clientLimit: boolean): void {
+  const choice = request.tool_choice?.type;
+  const last = request.messages[request.messages.length - 1];
+  const plan = claudeThinking({
+    model: request.model,
+    effort,
+    maxTokens: request.max_tokens,
+    clientLimit,
+    forcesTool: choice === 'any' || choice === 'tool',
+    continuesToolCall:
+      last !== undefined &&
+      typeof last.content !== 'string' &&
+      last.content.some((block) => block.type === 'tool_result'),
+  });
+  if (!plan) return;
+  request.max_tokens = plan.maxTokens;
+  request.thinking = plan.thinking;
+  if (plan.effort) request.output_config = { ...request.output_config, effort: plan.effort };
   delete request.temperature;
   if (request.top_p !== undefined) request.top_p = Math.max(request.top_p, 0.95);
 }

@@ -220,10 +220,19 @@ export class BedrockStream implements StreamTranslator {
         return;
       }
       case 'contentBlockDelta': {
-        const delta = payload.delta as { text?: unknown; toolUse?: { input?: unknown } } | undefined;
+        const delta = payload.delta as
+          | { text?: unknown; toolUse?: { input?: unknown }; reasoningContent?: { text?: unknown } }
+          | undefined;
         if (typeof delta?.text === 'string') {
           this.#role();
           if (delta.text) this.#out.push(this.#writer.delta({ content: delta.text }));
+          return;
+        }
+        // ReasoningContentBlockDelta: text, or the signature and redacted content nothing here can use.
+        const thought = delta?.reasoningContent?.text;
+        if (typeof thought === 'string') {
+          this.#role();
+          if (thought) this.#out.push(this.#writer.delta({ reasoning_content: thought }));
           return;
         }
         const input = delta?.toolUse?.input;
@@ -232,7 +241,7 @@ export class BedrockStream implements StreamTranslator {
           this.#out.push(
             this.#writer.delta({ tool_calls: [{ index: tool.index, function: { arguments: input } }] }),
           );
-        // Reasoning and citation deltas have no Chat Completions counterpart.
+        // Citation deltas have no Chat Completions counterpart.
         return;
       }
       case 'messageStop':

@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { signAwsRequest } from '../credentials/aws-sigv4.ts';
 import { errors, errorTypeForStatus, type OpenAIErrorBody } from '../errors.ts';
 import type { HttpHead } from '../phases.ts';
+import { claudeThinking, DEFAULT_MAX_TOKENS } from './anthropic.ts';
 import { BedrockStream, bedrockError, EXCEPTION_STATUS, finishReasonOf, usageOf } from './bedrock.stream.ts';
 import type { OpenAIUsage } from './openai-stream.ts';
 import type { ResponseContext, Translator, UpstreamRequest, UpstreamRequestInput } from './translator.ts';
@@ -72,6 +73,8 @@ export interface ConverseRequest {
       | { any: Record<string, never> }
       | { tool: { name: string } };
   };
+  /** Model-native fields Converse passes through, e.g. Claude's `thinking`. */
+  additionalModelRequestFields?: Record<string, unknown>;
 }
 
 const IMAGE_FORMATS: Readonly<Record<string, ImageFormat>> = {
@@ -239,7 +242,7 @@ function numberField(body: Json, name: string): number | undefined {
 }
 
 /** The Converse request body for a Chat Completions request. */
-export function toConverseRequest(body: Json, defaultMaxTokens?: number): ConverseRequest {
+export function toConverseRequest(body: Json, defaultMaxTokens?: number, model = ''): ConverseRequest {
   if (!Array.isArray(body.messages)) throw errors.invalidBody('messages must be an array.', 'messages');
   const n = numberField(body, 'n');
   if (n !== undefined && n !== 1)
@@ -297,11 +300,47 @@ export function toConverseRequest(body: Json, defaultMaxTokens?: number): Conver
   // Stop sequences have a minimum length of 1.
   const stopSequences = (stops as string[]).filter((s) => s.length > 0);
   if (stopSequences.length > 0) inference.stopSequences = stopSequences;
-  if (Object.keys(inference).length > 0) request.inferenceConfig = inference;
   const toolConfig = toolConfigOf(body);
   if (toolConfig) request.toolConfig = toolConfig;
   else toolBlocksAsText(messages);
+  const clientLimit =
+    numberField(body, 'max_completion_tokens') !== undefined || numberField(body, 'max_tokens') !== undefined;
+  addClaudeThinking(request, inference, body.reasoning_effort, model, clientLimit);
+  if (Object.keys(inference).length > 0) request.inferenceConfig = inference;
   return request;
+}
+
+/**
+ * `reasoning_effort` for Claude on Bedrock: the Messages API's `thinking` (and adaptive thinking's
+ * `output_config.effort`) travel in additionalModelRequestFields
+ * (docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html), under the same
+ * rules as on Anthropic's API (claudeThinking). Other model families have no such field here.
+ */
+function addClaudeThinking(
+  request: ConverseRequest,
+  inference: NonNullable<ConverseRequest['inferenceConfig']>,
+  effort: unknown,
+  model: string,
+  clientLimit: boolean,
+): void {
+  const choice = request.toolConfig?.toolChoice;
+  const last = request.messages[request.messages.length - 1];
+  const plan = claudeThinking({
+    model,
+    effort,
+    maxTokens: inference.maxTokens ?? DEFAULT_MAX_TOKENS,
+    clientLimit,
+    forcesTool: choice !== undefined && !('auto' in choice),
+    continuesToolCall: last?.role === 'user' && last.content.some((block) => 'toolResult' in block),
+  });
+  if (!plan) return;
+  inference.maxTokens = plan.maxTokens;
+  delete inference.temperature;
+  if (inference.topP !== undefined) inference.topP = Math.max(inference.topP, 0.95);
+  request.additionalModelRequestFields = {
+    thinking: plan.thinking,
+    ...(plan.effort ? { output_config: { effort: plan.effort } } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -366,11 +405,15 @@ function chatCompletion(body: Buffer, context: ResponseContext): Json {
   const message = isObject(output.message) ? output.message : {};
   const blocks = Array.isArray(message.content) ? message.content : [];
   let text = '';
+  let reasoning = '';
   const toolCalls: Json[] = [];
   for (const block of blocks) {
     if (!isObject(block)) continue;
     if (typeof block.text === 'string') text += block.text;
-    else if (isObject(block.toolUse)) {
+    else if (isObject(block.reasoningContent) && isObject(block.reasoningContent.reasoningText)) {
+      const thought = block.reasoningContent.reasoningText.text;
+      if (typeof thought === 'string') reasoning += thought;
+    } else if (isObject(block.toolUse)) {
       const use = block.toolUse;
       toolCalls.push({
         id: String(use.toolUseId ?? ''),
@@ -378,13 +421,15 @@ function chatCompletion(body: Buffer, context: ResponseContext): Json {
         function: { name: String(use.name ?? ''), arguments: JSON.stringify(use.input ?? {}) },
       });
     }
-    // reasoningContent and other blocks have no Chat Completions counterpart.
+    // Redacted reasoning and other blocks have no Chat Completions counterpart.
   }
   const reply: Json = {
     role: 'assistant',
     content: text || (toolCalls.length > 0 ? null : ''),
     refusal: null,
   };
+  // Chat Completions has no reasoning field; `reasoning_content` is the one DeepSeek's API and vLLM use.
+  if (reasoning) reply.reasoning_content = reasoning;
   if (toolCalls.length > 0) reply.tool_calls = toolCalls;
   const completion: Json = {
     id: `chatcmpl-${randomUUID().replaceAll('-', '')}`,
@@ -507,7 +552,7 @@ async function request(input: UpstreamRequestInput): Promise<UpstreamRequest> {
   let payload: unknown;
   if (input.operation === 'chat.completions') {
     path = `/model/${model}/${json.stream === true ? 'converse-stream' : 'converse'}`;
-    payload = toConverseRequest(json, input.backend.defaults.maxTokens);
+    payload = toConverseRequest(json, input.backend.defaults.maxTokens, input.model);
   } else if (input.operation === 'embeddings') {
     path = `/model/${model}/invoke`;
     payload = embeddingsBody(json, input.model);

@@ -249,6 +249,12 @@ describe('Anthropic request translation', () => {
     expect(claudeVersion('claude-sonnet-4-20250514')).toEqual([4, 0]);
     expect(claudeVersion('claude-opus-5')).toEqual([5, 0]);
     expect(claudeVersion('my-finetune')).toBeUndefined();
+    // Claude 3.5 predates extended thinking: reasoning_effort adds nothing.
+    const old = toAnthropicRequest(
+      { model: 'x', reasoning_effort: 'high', messages: [{ role: 'user', content: 'hi' }] },
+      { model: 'claude-3-5-sonnet-20241022' },
+    );
+    expect(old.thinking).toBeUndefined();
   });
 
   it('the structural check is not vacuous: it rejects bodies that break the documented rules', () => {

@@ -196,6 +196,25 @@ describe('Bedrock translator, requests', () => {
     });
   });
 
+  it('asks Claude on Bedrock for thinking in additionalModelRequestFields: a budget before 4.6, adaptive after', () => {
+    const body = { messages: [user('17 × 3?')], reasoning_effort: 'medium', temperature: 0.5 };
+    expect(toConverseRequest(body, undefined, 'anthropic.claude-3-7-sonnet-20250219-v1:0')).toMatchObject({
+      inferenceConfig: { maxTokens: 4096 + 4096 },
+      additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 4096 } },
+    });
+    const adaptive = toConverseRequest(body, undefined, 'us.anthropic.claude-opus-4-7-v1:0');
+    expect(adaptive.additionalModelRequestFields).toEqual({
+      thinking: { type: 'adaptive' },
+      output_config: { effort: 'medium' },
+    });
+    // Thinking requires the default temperature.
+    expect(adaptive.inferenceConfig?.temperature).toBeUndefined();
+    // Other model families have no thinking field; nothing is added.
+    const nova = toConverseRequest(body, undefined, 'amazon.nova-pro-v1:0');
+    expect(nova.additionalModelRequestFields).toBeUndefined();
+    expect(nova.inferenceConfig).toEqual({ temperature: 0.5 });
+  });
+
   it('refuses what Converse cannot express: several choices, other roles, non-object tool arguments', async () => {
     expect((await rejection(translate({ model: 'm', messages: [user('x')], n: 2 }))).param).toBe('n');
     expect(
@@ -427,6 +446,18 @@ describe('Bedrock translator, buffered responses', () => {
     });
   });
 
+  it('returns Claude’s reasoning text as reasoning_content, leaving redacted reasoning out', () => {
+    const completion = completionOf('converse-response.reasoning.json') as {
+      choices: { message: Record<string, unknown> }[];
+    };
+    expect(completion.choices[0]!.message).toEqual({
+      role: 'assistant',
+      content: '51',
+      refusal: null,
+      reasoning_content: 'The user asks for 17 × 3. 17 × 3 = 51.',
+    });
+  });
+
   it('converts toolUse blocks to tool_calls, with cache reads counted as cached prompt tokens', () => {
     const completion = completionOf('converse-response.tool-use.json');
     expect(completion.choices).toEqual([
@@ -545,6 +576,17 @@ describe('Bedrock translator, streams', () => {
         choices: [],
         usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
       },
+      '[DONE]',
+    ]);
+  });
+
+  it('streams Claude’s reasoning deltas as reasoning_content before the answer', () => {
+    expect(events(runStream([fixture('converse-stream.reasoning.bin')]))).toEqual([
+      chunk({ role: 'assistant', content: '' }),
+      chunk({ reasoning_content: 'The user asks for 17 × 3. ' }),
+      chunk({ reasoning_content: '17 × 3 = 51.' }),
+      chunk({ content: '51' }),
+      chunk({}, 'stop'),
       '[DONE]',
     ]);
   });
