@@ -227,6 +227,8 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     const decision = router.dynamicMetadata[METADATA_NAMESPACE];
     const forwarded = decision ? { [METADATA_NAMESPACE]: decision } : undefined;
     const maxAttempts = Math.max(1, Math.min(route.retry.attempts, route.clusters.length));
+    const retryableStatus = (status: number) =>
+      (status >= 500 && route.retry.retryOn.has('5xx')) || (status === 429 && route.retry.retryOn.has('429'));
     for (let attempt = 1; ; attempt++) {
       const chosen = route.clusters[attempt - 1]!;
       const endpoint = chosen.pool
@@ -242,8 +244,6 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       const upstream = new FilterRun(open, upstreamConfig);
       live.add(upstream);
       const isLast = attempt >= maxAttempts;
-      const retryableStatus = (status: number) =>
-        (status >= 500 && route.retry.retryOn.has('5xx')) || (status === 429 && route.retry.retryOn.has('429'));
       let attemptBody: Buffer[];
       try {
         attemptBody = await upstream.request(attemptHeaders, body, forwarded);
