@@ -56,6 +56,8 @@ export interface ObjectOutcome {
   invalid: boolean;
   /** Which version is in the snapshot, if any. */
   serving?: { version: 'current' } | { version: 'previous'; generation?: number };
+  /** A served RouteConfig: how many route entries it serves (its status.routes). */
+  routes?: number;
 }
 
 export interface ReconcileResult {
@@ -154,6 +156,10 @@ export function reconcile(
     } else {
       outcome.problems = validation.get(o.id) ?? final.problems.get(o.id) ?? [];
       if (final.accepted.has(o.id)) outcome.serving = { version: 'current' };
+    }
+    if (o.kind === 'RouteConfig' && outcome.serving) {
+      const served = final.snapshot.routeConfigs.get(`${o.namespace}/${o.name}`);
+      if (served) outcome.routes = served.entries.size;
     }
     problems.push(...outcome.problems);
     outcomes.set(o.id, outcome);

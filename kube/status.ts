@@ -89,7 +89,7 @@ export function metaTime(now: Date): string {
 
 /**
  * The status to write: our conditions (keeping each lastTransitionTime while its status holds), the
- * conditions other writers own, and observedGeneration.
+ * conditions other writers own, observedGeneration, and a served RouteConfig's route count.
  */
 export function desiredStatus(outcome: ObjectOutcome, observed: Json | undefined, now: Date): Json {
   const before = Array.isArray(observed?.conditions) ? (observed.conditions as Json[]) : [];
@@ -104,6 +104,8 @@ export function desiredStatus(outcome: ObjectOutcome, observed: Json | undefined
   const others = before.filter((p) => !OWN_TYPES.includes(p.type as ConditionType));
   const status: Json = { conditions: [...ours, ...others] };
   if (outcome.generation !== undefined) status.observedGeneration = outcome.generation;
+  // RouteConfig's "Routes" printer column reads this.
+  if (outcome.routes !== undefined) status.routes = outcome.routes;
   return status;
 }
 
@@ -112,6 +114,7 @@ export function statusKey(status: Json | undefined): string {
   const conditions = Array.isArray(status?.conditions) ? (status.conditions as Json[]) : [];
   return JSON.stringify([
     status?.observedGeneration ?? null,
+    status?.routes ?? null,
     conditions.map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration ?? null]),
   ]);
 }

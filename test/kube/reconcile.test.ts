@@ -45,7 +45,9 @@ describe('reconcile', () => {
       problems: [],
       serving: { version: 'current' },
       generation: 1,
+      routes: result.snapshot.routeConfigs.get('apps/chat')!.entries.size,
     });
+    expect(result.outcomes.get('RouteConfig apps/chat')!.routes).toBeGreaterThan(0);
   });
 
   it('leaves out an invalid RouteConfig, naming it "Kind namespace/name" and the field path, and serves the rest', () => {

@@ -133,6 +133,15 @@ describe('status conditions', () => {
     expect(flipped[0]).toMatchObject({ status: 'False', lastTransitionTime: '2025-01-02T00:00:00Z' });
   });
 
+  it('writes how many routes a served RouteConfig serves, for the Routes printer column', () => {
+    const status = desiredStatus({ ...served, routes: 3 }, undefined, new Date());
+    expect(status.routes).toBe(3);
+    expect(statusKey(desiredStatus({ ...served, routes: 4 }, status, new Date()))).not.toBe(
+      statusKey(status),
+    );
+    expect(desiredStatus(invalidWeight, undefined, new Date())).not.toHaveProperty('routes');
+  });
+
   it('sees nothing to write when the object already says it, whatever the times', () => {
     const written = desiredStatus(served, undefined, new Date('2025-01-01T00:00:00Z'));
     expect(statusKey(desiredStatus(served, written, new Date()))).toBe(statusKey(written));
