@@ -9,7 +9,7 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../cli/local-stack.ts';
 import { type ModelServer, type ModelServerOptions, startModelServer } from '../../sim/model-server.ts';
-import { capturingLogger } from './log-capture.ts';
+import { capturingLogger, eventually } from './log-capture.ts';
 
 export interface TestStack {
   stack: LocalStack;
@@ -17,6 +17,8 @@ export interface TestStack {
   configPath: string;
   lines: string[];
   requestLogs(): Record<string, unknown>[];
+  /** The request log line of the request this response answers (by x-request-id), once written. */
+  logFor(response: Response): Promise<Record<string, unknown>>;
   client(apiKey?: string): OpenAI;
   close(): Promise<void>;
 }
@@ -49,13 +51,18 @@ export async function startTestStack(
     grpcPort: 0,
     ...options,
   });
+  const requestLogs = () =>
+    lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'request');
   return {
     stack,
     sims,
     configPath,
     lines,
-    requestLogs: () =>
-      lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'request'),
+    requestLogs,
+    logFor(response) {
+      const id = response.headers.get('x-request-id');
+      return eventually(() => requestLogs().find((r) => r.requestId === id));
+    },
     client: (apiKey = 'sk-test-team-a') =>
       new OpenAI({ baseURL: `${stack.gatewayUrl}/v1`, apiKey, maxRetries: 0 }),
     async close() {

@@ -10,7 +10,6 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { splitAt } from '../fixtures/openai/chat-request.arbitrary.ts';
 import { type FakeProvider, type RecordedRequest, startFakeProvider } from '../helpers/fake-provider.ts';
-import { eventually } from '../helpers/log-capture.ts';
 import { COMMON_YAML, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/anthropic');
@@ -103,11 +102,6 @@ function expectAnthropicAuth(request: RecordedRequest): void {
   expect(JSON.stringify(request.headers)).not.toContain(GATEWAY_KEY);
 }
 
-async function logFor(response: Response) {
-  const id = response.headers.get('x-request-id');
-  return eventually(() => t.requestLogs().find((r) => r.requestId === id));
-}
-
 describe('Anthropic backend through the gateway', () => {
   it('answers a chat completion from a Messages API reply, with usage and the provider request id', async () => {
     answerJson('response.text.json');
@@ -144,7 +138,7 @@ describe('Anthropic backend through the gateway', () => {
       prompt_tokens_details: { cached_tokens: 1024 },
     });
     expect(response.headers.get('x-agent-router-provider-request-id')).toBe('req_011CSHoEeqs5C35K2UUqR7Fy');
-    expect(await logFor(response)).toMatchObject({
+    expect(await t.logFor(response)).toMatchObject({
       provider: 'Anthropic',
       status: 200,
       usage: { promptTokens: 1045, completionTokens: 14, cachedTokens: 1024 },
@@ -321,7 +315,7 @@ describe('Anthropic backend through the gateway', () => {
         prompt_tokens_details: { cached_tokens: 512 },
       },
     });
-    expect(await logFor(response)).toMatchObject({
+    expect(await t.logFor(response)).toMatchObject({
       provider: 'Anthropic',
       stream: true,
       usage: { promptTokens: 537, completionTokens: 15 },

@@ -12,7 +12,6 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { splitAt } from '../fixtures/openai/chat-request.arbitrary.ts';
 import { type FakeProvider, type RecordedRequest, startFakeProvider } from '../helpers/fake-provider.ts';
-import { eventually } from '../helpers/log-capture.ts';
 import { COMMON_YAML, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/bedrock');
@@ -154,11 +153,6 @@ function expectSigV4(request: RecordedRequest): void {
   expect(JSON.stringify(request.headers)).not.toContain(SECRET_ACCESS_KEY);
 }
 
-async function logFor(response: Response) {
-  const id = response.headers.get('x-request-id');
-  return eventually(() => t.requestLogs().find((r) => r.requestId === id));
-}
-
 describe('Bedrock backend through the gateway', () => {
   it('answers a chat completion from Converse, signed for bedrock in us-east-1, with usage and request id', async () => {
     answerJson('converse-response.text.json');
@@ -190,7 +184,7 @@ describe('Bedrock backend through the gateway', () => {
     expect(data.choices[0]!.finish_reason).toBe('stop');
     expect(data.usage).toEqual({ prompt_tokens: 125, completion_tokens: 21, total_tokens: 146 });
     expect(response.headers.get('x-agent-router-provider-request-id')).toBe(REQUEST_ID);
-    expect(await logFor(response)).toMatchObject({
+    expect(await t.logFor(response)).toMatchObject({
       provider: 'Bedrock',
       status: 200,
       usage: { promptTokens: 125, completionTokens: 21, totalTokens: 146 },
@@ -304,7 +298,7 @@ describe('Bedrock backend through the gateway', () => {
     expect(text).toBe('Hello from Bedrock!');
     expect(finish).toBe('stop');
     expect(usage).toEqual({ prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 });
-    expect(await logFor(response)).toMatchObject({
+    expect(await t.logFor(response)).toMatchObject({
       stream: true,
       status: 200,
       usage: { promptTokens: 12, completionTokens: 5 },

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureChatCompletion, azureRateLimitError } from '../fixtures/azure-openai/fixtures.ts';
 import { mistralChatCompletion } from '../fixtures/mistral/fixtures.ts';
 import { type FakeProvider, type RecordedRequest, startFakeProvider } from '../helpers/fake-provider.ts';
-import { eventually } from '../helpers/log-capture.ts';
 import { COMMON_YAML, refusedPort, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 const AZURE_KEY = 'azure-provider-key';
@@ -153,11 +152,6 @@ async function call(model: string, apiKey?: string) {
     .withResponse();
 }
 
-async function logFor(response: Response) {
-  const id = response.headers.get('x-request-id');
-  return eventually(() => t.requestLogs().find((r) => r.requestId === id));
-}
-
 const requestsSince = (fake: FakeProvider, before: number): RecordedRequest[] => fake.requests.slice(before);
 const bodyOf = (r: RecordedRequest) => JSON.parse(r.body.toString()) as Record<string, unknown>;
 
@@ -178,7 +172,7 @@ describe('fallback from Azure OpenAI to Mistral', () => {
     expect(response.headers.get('x-agent-router-attempt')).toBe('2');
     const [received] = requestsSince(mistral, before);
     expectMistralRequest(received!, 'mistral-large-latest');
-    expect(await logFor(response)).toMatchObject({
+    expect(await t.logFor(response)).toMatchObject({
       attempts: 2,
       backend: 'default/mistral',
       resolvedModel: 'mistral-large-latest',
@@ -211,7 +205,7 @@ describe('fallback from Azure OpenAI to Mistral', () => {
       const [second] = requestsSince(mistral, mistralBefore);
       expectMistralRequest(second!, 'mistral-small-latest');
 
-      expect(await logFor(response)).toMatchObject({
+      expect(await t.logFor(response)).toMatchObject({
         attempts: 2,
         logicalModel: 'failing-model',
         resolvedModel: 'mistral-small-latest',
@@ -230,7 +224,7 @@ describe('fallback from Azure OpenAI to Mistral', () => {
       '/openai/deployments/gpt-4o-silent/chat/completions?api-version=2024-10-21',
     );
     expect(unanswered!.headers['api-key']).toBe(AZURE_KEY);
-    expect(await logFor(response)).toMatchObject({
+    expect(await t.logFor(response)).toMatchObject({
       attempts: 2,
       backend: 'default/mistral-sim',
       resolvedModel: 'open-mistral-nemo',
@@ -259,7 +253,7 @@ describe('fallback from Mistral to Azure OpenAI', () => {
       messages: [{ role: 'user', content: 'hi' }],
       max_completion_tokens: 16,
     });
-    expect(await logFor(response)).toMatchObject({ attempts: 2, resolvedModel: 'gpt-4o-backup' });
+    expect(await t.logFor(response)).toMatchObject({ attempts: 2, resolvedModel: 'gpt-4o-backup' });
   });
 });
 

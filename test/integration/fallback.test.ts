@@ -4,7 +4,6 @@
  */
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../helpers/log-capture.ts';
 import { backendYaml, COMMON_YAML, refusedPort, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 let t: TestStack;
@@ -59,17 +58,12 @@ async function call(model: string) {
     .withResponse();
 }
 
-async function logFor(response: Response) {
-  const id = response.headers.get('x-request-id');
-  return eventually(() => t.requestLogs().find((r) => r.requestId === id));
-}
-
 describe('fallback along the priority chain', () => {
   it('serves from the next priority when the first backend refuses connections', async () => {
     const { response, data } = await call('refused-model');
     expect(response.headers.get('x-agent-router-resolved-model')).toBe('rescued-model');
     expect(data.model).toBe('rescued-model');
-    expect(await logFor(response)).toMatchObject({
+    expect(await t.logFor(response)).toMatchObject({
       attempts: 2,
       backend: 'default/secondary',
       resolvedModel: 'rescued-model',
@@ -81,7 +75,7 @@ describe('fallback along the priority chain', () => {
     t.sims.primary!.setFault({ status });
     const { response } = await call('chat-model');
     expect(response.headers.get('x-agent-router-backend')).toBe('default/secondary');
-    expect(await logFor(response)).toMatchObject({
+    expect(await t.logFor(response)).toMatchObject({
       attempts: 2,
       logicalModel: 'chat-model',
       resolvedModel: 'secondary-model',
@@ -91,7 +85,7 @@ describe('fallback along the priority chain', () => {
   it('falls back when the primary does not answer within the per-attempt timeout', async () => {
     const { response } = await call('slow-model');
     expect(response.headers.get('x-agent-router-resolved-model')).toBe('after-timeout');
-    expect(await logFor(response)).toMatchObject({ attempts: 2 });
+    expect(await t.logFor(response)).toMatchObject({ attempts: 2 });
   });
 
   it('returns the last answer, normalised to the OpenAI error shape, when every backend fails', async () => {

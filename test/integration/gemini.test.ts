@@ -8,7 +8,6 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeProvider, type RecordedRequest, startFakeProvider } from '../helpers/fake-provider.ts';
 import { serviceAccountKeys, startTokenServer, type TokenServer } from '../helpers/google-token-server.ts';
-import { eventually } from '../helpers/log-capture.ts';
 import { COMMON_YAML, refusedPort, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));
@@ -323,9 +322,7 @@ describe('Vertex AI through the gateway', () => {
     // Only the second attempt reached a provider: the Gemini API, with its own key.
     expect(google.requests.map((r) => r.path)).toEqual(['/v1beta/models/gemini-2.5-flash:generateContent']);
     expect(last().headers['x-goog-api-key']).toBe('provider-secret');
-    const id = response.headers.get('x-request-id');
-    const log = await eventually(() => t.requestLogs().find((r) => r.requestId === id));
-    expect(log).toMatchObject({
+    expect(await t.logFor(response)).toMatchObject({
       attempts: 2,
       provider: 'Gemini',
       resolvedModel: 'gemini-2.5-flash',
