@@ -71,10 +71,10 @@ beforeEach(() => {
   provider.requests.length = 0;
 });
 
-function answerJson(name: string, status = 200): void {
+function answerJson(name: string, status = 200, headers: Record<string, string> = {}): void {
   provider.answer({
     status,
-    headers: { 'content-type': 'application/json', 'request-id': 'req_011CSHoEeqs5C35K2UUqR7Fy' },
+    headers: { 'content-type': 'application/json', 'request-id': 'req_011CSHoEeqs5C35K2UUqR7Fy', ...headers },
     body: fixture(name),
   });
 }
@@ -369,6 +369,18 @@ describe('Anthropic backend through the gateway', () => {
     const anthropic = json(file).error as { type: string; message: string };
     expect(apiError.error).toEqual({ message: anthropic.message, type, param: null, code: anthropic.type });
     expect(provider.requests).toHaveLength(1);
+  });
+
+  it('passes Anthropic’s retry-after on with a 429, where the SDK reads it', async () => {
+    // Rate-limit answers carry retry-after (platform.claude.com/docs/en/api/rate-limits, "Response headers").
+    answerJson('response.error.rate-limit.json', 429, { 'retry-after': '17' });
+    const error = (await t
+      .client()
+      .chat.completions.create({ model: 'chat-model', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(error.headers?.get('retry-after')).toBe('17');
+    expect(error.headers?.get('x-agent-router-provider-request-id')).toBe('req_011CSHoEeqs5C35K2UUqR7Fy');
   });
 
   it('raises an error from the SDK’s stream iteration when Anthropic sends event: error mid-stream', async () => {
