@@ -23,7 +23,10 @@ import { HEALTH_SERVICES } from './protocol.ts';
 import { explain } from './scheduling/explain.ts';
 import { PRESETS, type PresetName } from './scheduling/presets.ts';
 import { Scheduler } from './scheduling/scheduler.ts';
-import type { PodState } from './scheduling/types.ts';
+import type { PodState, ScoreTable } from './scheduling/types.ts';
+
+/** Decisions whose pod scores wait for the next /metrics read; older ones are superseded anyway. */
+const MAX_SCORES_BACKLOG = 64;
 
 export interface EndpointPickerOptions {
   snapshot: Snapshot;
@@ -68,11 +71,19 @@ export async function startEndpointPicker(options: EndpointPickerOptions): Promi
     buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01],
     registers: [registry],
   });
-  const podScore = new Gauge({
+  // Decisions keep their scores here; the gauge is written when /metrics is read (prom-client's
+  // collect), not on every decision, where setting one labelled child per pod is the costliest step.
+  let scoresSinceCollect: ScoreTable[] = [];
+  new Gauge({
     name: 'agent_router_epp_pod_score',
     help: 'Total score of each pod in the latest decision that scored it.',
     labelNames: ['pod'],
     registers: [registry],
+    collect() {
+      for (const { pods: scored, totals } of scoresSinceCollect)
+        for (let i = 0; i < scored.length; i++) this.set({ pod: scored[i]!.name }, totals[i]!);
+      scoresSinceCollect = [];
+    },
   });
   const scrapeErrors = new Counter({
     name: 'agent_router_epp_scrape_errors_total',
@@ -135,8 +146,9 @@ export async function startEndpointPicker(options: EndpointPickerOptions): Promi
       decisionLatency.observe(micros / 1e6);
       decisions.inc({ result: result.kind });
       if (result.kind === 'picked') {
-        const { pods: scored, totals } = result.scores;
-        for (let i = 0; i < scored.length; i++) podScore.set({ pod: scored[i]!.name }, totals[i]!);
+        // A later decision over the same pods supersedes an earlier one; keep a bounded backlog.
+        if (scoresSinceCollect.length >= MAX_SCORES_BACKLOG) scoresSinceCollect.shift();
+        scoresSinceCollect.push(result.scores);
         if (logger.isLevelEnabled('debug')) {
           logger.debug(
             { event: 'epp_decision', requestId: request.requestId, model: request.model, ...explain(result) },

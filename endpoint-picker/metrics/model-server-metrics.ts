@@ -55,6 +55,13 @@ export interface ModelServerLoad {
   maxLoras: number;
 }
 
+/** Every series name a load is read from: what a scrape needs to parse. */
+export function seriesNames(names: MetricNames): ReadonlySet<string> {
+  const all = [...names.queued, ...names.running, ...names.kvCacheUsage].map((s) => s.name);
+  if (names.loraInfo) all.push(names.loraInfo);
+  return new Set(all);
+}
+
 function first(samples: readonly Sample[], specs: readonly SeriesSpec[]): number | undefined {
   for (const spec of specs) {
     let total: number | undefined;

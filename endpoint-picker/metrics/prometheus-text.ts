@@ -2,6 +2,8 @@
  * A parser for the Prometheus text exposition format (prometheus.io/docs/instrumenting/exposition_formats):
  * `name{label="value",…} value [timestamp]` lines, `# HELP` / `# TYPE` comments, label values with
  * `\\`, `\"` and `\n` escapes, and the special values NaN, +Inf, -Inf. Only the samples are returned.
+ * A scrape reads three or four series out of a hundred lines (vLLM's histograms alone are most of
+ * them), so a caller may name the series it wants: other lines are skipped at their name.
  */
 export interface Sample {
   name: string;
@@ -11,16 +13,34 @@ export interface Sample {
 
 export class ExpositionError extends Error {}
 
-export function parseExposition(text: string): Sample[] {
+export function parseExposition(text: string, wanted?: ReadonlySet<string>): Sample[] {
   const samples: Sample[] = [];
   let lineNumber = 0;
-  for (const raw of text.split('\n')) {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
     lineNumber++;
-    const line = raw.trim();
+    const from = start;
+    start = end + 1;
+    if (wanted && !wanted.has(metricName(text, from, end))) continue;
+    const line = text.slice(from, end).trim();
     if (line === '' || line.startsWith('#')) continue;
     samples.push(parseSample(line, lineNumber));
   }
   return samples;
+}
+
+/** The metric name a line starts with (after indentation), up to `{`, a space or the line's end. */
+function metricName(text: string, from: number, end: number): string {
+  while (from < end && (text.charCodeAt(from) === 0x20 || text.charCodeAt(from) === 0x09)) from++;
+  let to = from;
+  while (to < end) {
+    const c = text.charCodeAt(to);
+    if (c === 0x7b || c === 0x20 || c === 0x09 || c === 0x0d) break;
+    to++;
+  }
+  return text.slice(from, to);
 }
 
 function parseSample(line: string, lineNumber: number): Sample {

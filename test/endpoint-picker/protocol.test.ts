@@ -44,7 +44,7 @@ spec:
 ${pods}`;
 }
 
-async function startPicker(readyPods: string[], logger = capturingLogger().logger) {
+async function startPicker(readyPods: string[], logger = capturingLogger().logger, metricsPort?: number) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'epp-'));
   const file = path.join(dir, 'pool.yaml');
   writeFileSync(file, manifests(readyPods));
@@ -55,6 +55,7 @@ async function startPicker(readyPods: string[], logger = capturingLogger().logge
     healthAddress: '127.0.0.1:0',
     scrapeIntervalMs: 20,
     seed: 7,
+    ...(metricsPort === undefined ? {} : { metricsPort }),
   });
 }
 
@@ -186,7 +187,7 @@ describe('endpoint picker protocol (GIE docs/proposals/004-endpoint-picker-proto
 
   it('explains each decision in a debug log line with every pod’s score per scorer', async () => {
     const logs = capturingLogger('debug');
-    const verbose = await startPicker(PODS, logs.logger);
+    const verbose = await startPicker(PODS, logs.logger, 0);
     await eventually(() => PODS.every((ip) => !verbose.scraper.load(`${ip}:${port}`).stale) || undefined);
     const c = rawClient(`127.0.0.1:${verbose.grpcPort}`);
     const s = c.open();
@@ -207,6 +208,10 @@ describe('endpoint picker protocol (GIE docs/proposals/004-endpoint-picker-proto
       logs.records().find((r) => r.event === 'epp_decision' && r.requestId === 'explain-me'),
     );
     const scores = line.scores as Record<string, Record<string, number>>;
+    // The same totals are each pod's agent_router_epp_pod_score on /metrics.
+    const exposition = await (await fetch(`${verbose.metricsUrl}/metrics`)).text();
+    for (const [pod, perScorer] of Object.entries(scores))
+      expect(exposition).toContain(`agent_router_epp_pod_score{pod="${pod}"} ${perScorer.total}`);
     expect(Object.keys(scores)).toHaveLength(3);
     for (const perScorer of Object.values(scores))
       expect(perScorer).toMatchObject({

@@ -1,7 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MODEL_SERVER_METRICS, readLoad } from '../../../endpoint-picker/metrics/model-server-metrics.ts';
+import {
+  MODEL_SERVER_METRICS,
+  readLoad,
+  seriesNames,
+} from '../../../endpoint-picker/metrics/model-server-metrics.ts';
 import { parseExposition } from '../../../endpoint-picker/metrics/prometheus-text.ts';
 import { MetricsScraper } from '../../../endpoint-picker/metrics/scraper.ts';
 
@@ -66,15 +70,40 @@ describe('model-server metrics', () => {
   });
 });
 
+describe('parsing only the series a load is read from', () => {
+  it('reads the same load as a full parse, for every server type, skipping the rest unparsed', () => {
+    const noise =
+      'vllm:e2e_request_latency_seconds_bucket{le="0.3",model_name="m"} 5\nother_metric{broken 1\n';
+    for (const [type, text] of [
+      ['vllm', VLLM],
+      ['sglang', 'sglang:num_queue_reqs 2\nsglang:num_running_reqs 1\nsglang:token_usage 0.3\n'],
+      [
+        'trtllm',
+        'nv_trt_llm_request_metrics{request_type="waiting"} 4\nnv_trt_llm_request_metrics{request_type="scheduled"} 2\nnv_trt_llm_kv_cache_block_metrics{kv_cache_block_type="fraction"} 0.5\n',
+      ],
+    ] as const) {
+      const names = MODEL_SERVER_METRICS[type];
+      // The malformed line would fail a full parse; skipped by name, it costs nothing.
+      expect(readLoad(parseExposition(noise + text, seriesNames(names)), names)).toEqual(
+        readLoad(parseExposition(text), names),
+      );
+    }
+  });
+});
+
 describe('metrics scraper', () => {
   let server: http.Server;
   let address: string;
-  let answer = { status: 200, body: VLLM };
+  let answer = { status: 200, body: VLLM, delayMs: 0 };
+  let connections = 0;
   beforeAll(async () => {
     server = http.createServer((_req, res) => {
-      res.writeHead(answer.status, { 'content-type': 'text/plain' });
-      res.end(answer.body);
+      setTimeout(() => {
+        res.writeHead(answer.status, { 'content-type': 'text/plain' });
+        res.end(answer.body);
+      }, answer.delayMs);
     });
+    server.on('connection', () => connections++);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -98,7 +127,7 @@ describe('metrics scraper', () => {
     });
     expect(scraper.load('127.0.0.1:1')).toEqual({ load: undefined, stale: true });
     expect(failures).toHaveLength(1);
-    answer = { status: 500, body: 'oops' };
+    answer = { status: 500, body: 'oops', delayMs: 0 };
     now = 1_400;
     await scraper.scrape(address);
     expect(scraper.load(address).stale).toBe(false); // last good data still fresh enough
@@ -107,6 +136,41 @@ describe('metrics scraper', () => {
     expect(failures.at(-1)).toBe('HTTP 500');
     scraper.setTargets([]);
     expect(scraper.load(address).load).toBeUndefined();
-    answer = { status: 200, body: VLLM };
+    answer = { status: 200, body: VLLM, delayMs: 0 };
+    scraper.stop();
+  });
+
+  it('scrapes a pod over one persistent connection', async () => {
+    const scraper = new MetricsScraper({ names: MODEL_SERVER_METRICS.vllm });
+    scraper.setTargets([address]);
+    const before = connections;
+    for (let i = 0; i < 5; i++) await scraper.scrape(address);
+    expect(connections - before).toBe(1);
+    expect(scraper.load(address).load).toMatchObject({ waitingQueueSize: 7 });
+    scraper.stop();
+  });
+
+  it('gives up on a pod that does not answer in time, and on an answer too big to be metrics', async () => {
+    const failures: string[] = [];
+    const scraper = new MetricsScraper({
+      names: MODEL_SERVER_METRICS.vllm,
+      timeoutMs: 50,
+      onError: (_a, reason) => failures.push(reason),
+    });
+    answer = { status: 200, body: VLLM, delayMs: 300 };
+    await scraper.scrape(address);
+    expect(failures.at(-1)).toBe('no answer within 50 ms');
+    answer = { status: 200, body: 'x'.repeat(5 * 1024 * 1024), delayMs: 0 };
+    await new Promise((r) => setTimeout(r, 300)); // the slow answer above has drained
+    const patient = new MetricsScraper({
+      names: MODEL_SERVER_METRICS.vllm,
+      onError: (_a, reason) => failures.push(reason),
+    });
+    await patient.scrape(address);
+    patient.stop();
+    expect(failures.at(-1)).toMatch(/^metrics larger than/);
+    expect(scraper.load(address).load).toBeUndefined();
+    answer = { status: 200, body: VLLM, delayMs: 0 };
+    scraper.stop();
   });
 });
