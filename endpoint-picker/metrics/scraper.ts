@@ -15,6 +15,8 @@ import { parseExposition } from './prometheus-text.ts';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** Idle connections to pods that left the pool close after this. */
 const IDLE_SOCKET_MS = 30_000;
+/** A round of scrapes is spread over this many ticks of the interval. */
+const ROUND_SLICES = 10;
 
 export interface ScrapedLoad extends ModelServerLoad {
   updatedAtMs: number;
@@ -61,11 +63,19 @@ export class MetricsScraper {
 
   start(): void {
     if (this.#timer) return;
-    const tick = () => {
-      for (const a of this.#addresses) void this.scrape(a);
-    };
-    tick();
-    this.#timer = setInterval(tick, this.#intervalMs);
+    for (const a of this.#addresses) void this.scrape(a);
+    // Each round is spread over the interval in slices: every pod is still scraped once per interval,
+    // but a large pool's answers do not all land on the event loop at once, between two decisions.
+    const slices = Math.max(1, Math.min(ROUND_SLICES, Math.floor(this.#intervalMs / 2)));
+    let slice = 0;
+    this.#timer = setInterval(
+      () => {
+        const addresses = this.#addresses;
+        for (let i = slice; i < addresses.length; i += slices) void this.scrape(addresses[i]!);
+        slice = (slice + 1) % slices;
+      },
+      this.#intervalMs / slices,
+    );
     this.#timer.unref();
   }
 

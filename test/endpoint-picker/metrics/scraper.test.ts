@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   MODEL_SERVER_METRICS,
   readLoad,
@@ -138,6 +138,34 @@ describe('metrics scraper', () => {
     expect(scraper.load(address).load).toBeUndefined();
     answer = { status: 200, body: VLLM, delayMs: 0 };
     scraper.stop();
+  });
+
+  it('spreads each round over the interval: every pod once per interval, a slice of the pool per tick', () => {
+    vi.useFakeTimers();
+    try {
+      const scraper = new MetricsScraper({ names: MODEL_SERVER_METRICS.vllm, intervalMs: 100 });
+      let scraped: string[] = [];
+      scraper.scrape = async (a: string) => {
+        scraped.push(a);
+      };
+      const pods = Array.from({ length: 23 }, (_, i) => `10.0.0.${i}:8000`);
+      scraper.setTargets(pods);
+      scraper.start();
+      expect(scraped).toEqual(pods); // the first round at once: data as soon as possible
+      for (let round = 0; round < 2; round++) {
+        const ticks: string[][] = [];
+        for (let t = 0; t < 10; t++) {
+          scraped = [];
+          vi.advanceTimersByTime(10);
+          ticks.push(scraped);
+        }
+        expect(ticks.flat().sort()).toEqual([...pods].sort());
+        expect(Math.max(...ticks.map((t) => t.length))).toBe(3);
+      }
+      scraper.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('scrapes a pod over one persistent connection', async () => {
