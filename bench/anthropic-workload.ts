@@ -51,7 +51,6 @@ export const streamRequestBody = Buffer.from(
     messages: [{ role: 'user', content: 'Write a short story about a gateway.' }],
     max_tokens: 512,
     stream: true,
-    stream_options: { include_usage: true },
   }),
 );
 

@@ -158,6 +158,26 @@ describe(`agent-router through Envoy Gateway in kind (namespace ${NAMESPACE})`, 
     expect(text.split(' ').length).toBe(usage!.completion_tokens);
   });
 
+  it(title('stream-usage-unasked'), async () => {
+    const { data: stream, response } = await client.chat.completions
+      .create({
+        model: 'chat-model',
+        messages: [{ role: 'user', content: 'Tell me a story.' }],
+        max_tokens: 12,
+        stream: true,
+      })
+      .withResponse();
+    let text = '';
+    for await (const chunk of stream) {
+      expect(chunk.choices).toHaveLength(1);
+      expect(chunk.usage ?? undefined).toBeUndefined();
+      text += chunk.choices[0]!.delta.content ?? '';
+    }
+    const id = response.headers.get('x-request-id');
+    const line = await eventually(() => sidecarLogLines(started).find((r) => r.requestId === id));
+    expect(line).toMatchObject({ stream: true, usage: { completionTokens: text.split(' ').length } });
+  });
+
   it(title('request-log'), async () => {
     const { response } = await ask('summarize-model');
     const id = response.headers.get('x-request-id');

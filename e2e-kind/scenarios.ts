@@ -49,6 +49,12 @@ export const SCENARIOS = [
     localFile: LOCAL_STACK,
   },
   {
+    id: 'stream-usage-unasked',
+    title:
+      'logs the usage of a stream whose client did not ask for it, without sending the client a usage chunk',
+    localFile: LOCAL_STACK,
+  },
+  {
     id: 'request-log',
     title: 'writes one log line per request with the logical and the resolved model, never the key',
     localFile: LOCAL_STACK,

@@ -34,6 +34,8 @@ export class RouterPhases implements Phases {
   #head: HttpHead | undefined;
   #decision: RouteDecision | undefined;
   #stream = false;
+  /** The client asked for a usage chunk (stream_options.include_usage); others get it stripped. */
+  #clientUsage = false;
   #resolvedModel: string | undefined;
   #backend: string | undefined;
   #attempts: number | undefined;
@@ -98,6 +100,8 @@ export class RouterPhases implements Phases {
     const request = parsed as Record<string, unknown>;
     if (typeof request.model !== 'string' || request.model.length === 0) throw errors.missingModel();
     this.#stream = request.stream === true;
+    this.#clientUsage =
+      (request.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true;
     const caller = this.#caller!;
     const head = this.#head!;
     const sessionKey =
@@ -150,7 +154,8 @@ export class RouterPhases implements Phases {
     if (!this.#decision || status < 200 || status >= 300) return { setHeaders };
     const contentType = head.get('content-type') ?? '';
     if (contentType.startsWith('text/event-stream')) {
-      this.#scanner = new SseUsageScanner();
+      // Every stream is asked for usage (per-attempt phase); a client that did not ask must not see it.
+      this.#scanner = new SseUsageScanner(!this.#clientUsage);
       return { setHeaders, responseBodyMode: 'STREAMED' };
     }
     return contentType.includes('json') ? { setHeaders, responseBodyMode: 'BUFFERED' } : { setHeaders };
@@ -162,9 +167,8 @@ export class RouterPhases implements Phases {
     return { dynamicMetadata: { [METADATA_NAMESPACE]: usageMetadata(this.#usage) } };
   }
 
-  responseChunk(chunk: Buffer): Buffer | undefined {
-    this.#scanner?.push(chunk);
-    return undefined;
+  responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
+    return this.#scanner?.push(chunk, endOfStream);
   }
 
   finish(outcome: StreamOutcome): void {

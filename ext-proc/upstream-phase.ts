@@ -92,8 +92,9 @@ export class UpstreamPhases implements Phases {
         operation: this.#operation,
         model: candidate.resolvedModel,
         stream: json.stream === true,
-        includeUsage:
-          (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+        // Always: the request log and token metrics need every stream's usage; the router-level
+        // phase removes the usage chunk for clients that did not ask for it.
+        includeUsage: true,
       };
     }
     // Bring-your-own-key: the caller's credential for this backend wins over the backend's own.

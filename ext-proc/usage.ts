@@ -1,6 +1,6 @@
 /**
  * Token usage read from OpenAI-format responses: the `usage` object of a buffered body, or of the
- * final chunk of a stream (sent when the request asked for `stream_options.include_usage`).
+ * final chunk of a stream (every stream is asked for one; see SseUsageScanner).
  */
 export interface TokenUsage {
   promptTokens: number;
@@ -66,33 +66,101 @@ function isOnlyColonBetween(body: Buffer, from: number, to: number): boolean {
 }
 
 const MAX_CARRY = 1 << 20;
+const NEWLINE = 10;
 
 /**
- * Incremental scan of an SSE stream for usage. Chunks arrive split anywhere; only the unfinished last
- * line is carried over, and complete lines are decoded only when the bytes `"usage"` occur in them.
+ * Incremental scan of an OpenAI-format SSE stream for usage. Chunks arrive split anywhere; only the
+ * unfinished last line is carried over, and a line is decoded only when a `"usage"` key with an object
+ * value occurs in it (with include_usage, OpenAI sends `"usage":null` on every other chunk).
+ *
+ * The gateway asks every provider for usage, so that every request's log line and token metrics have
+ * it; a client that did not ask (no `stream_options.include_usage`) must not get the extra chunk, whose
+ * `choices` is empty and would break clients reading `choices[0]`. In strip mode the scanner removes
+ * that event and answers the bytes to forward instead of the chunk.
  */
 export class SseUsageScanner {
   usage: TokenUsage | undefined;
   #carry: Buffer | undefined;
+  /** A stripped event's blank line has not arrived yet: it goes when it does. */
+  #blankLinePending = false;
 
-  push(chunk: Buffer): void {
-    const data = this.#carry ? Buffer.concat([this.#carry, chunk]) : chunk;
-    const lastNewline = data.lastIndexOf(10);
-    if (lastNewline < 0) {
-      this.#carry = data.length > MAX_CARRY ? undefined : Buffer.from(data);
-      return;
+  /** `strip`: remove the usage-only event (`choices: []`) from the stream. */
+  constructor(private readonly strip = false) {}
+
+  /** Reads the chunk; in strip mode, answers the bytes to forward (undefined: the chunk unchanged). */
+  push(chunk: Buffer, endOfStream = false): Buffer | undefined {
+    const carried = this.#carry;
+    const data = carried ? Buffer.concat([carried, chunk]) : chunk;
+    const end = endOfStream ? data.length : data.lastIndexOf(NEWLINE) + 1;
+    this.#carry = undefined;
+    if (end < data.length) {
+      const tail = data.subarray(end);
+      if (tail.length <= MAX_CARRY) this.#carry = Buffer.from(tail);
+      // A "line" longer than that is not an SSE event we read: forwarded, never held.
+      else if (this.strip) return data;
     }
-    this.#carry = lastNewline + 1 < data.length ? Buffer.from(data.subarray(lastNewline + 1)) : undefined;
-    const complete = data.subarray(0, lastNewline);
-    if (complete.indexOf(USAGE_MARKER) < 0) return;
-    for (const line of complete.toString('utf8').split('\n')) {
-      if (!line.startsWith('data:') || !line.includes('"usage"')) continue;
+    const complete = data.subarray(0, end);
+    const removed = this.#scan(complete);
+    if (!this.strip) return undefined;
+    if (!carried && !this.#carry && removed.length === 0) return undefined;
+    if (removed.length === 0) return complete;
+    const kept: Buffer[] = [];
+    let at = 0;
+    for (const [from, to] of removed) {
+      kept.push(complete.subarray(at, from));
+      at = to;
+    }
+    kept.push(complete.subarray(at));
+    return Buffer.concat(kept);
+  }
+
+  /** Reads usage from the complete lines; answers the byte ranges of the usage-only events to strip. */
+  #scan(complete: Buffer): [number, number][] {
+    const removed: [number, number][] = [];
+    let from = 0;
+    if (this.#blankLinePending && complete.length > 0) {
+      this.#blankLinePending = false;
+      const blank = complete[0] === NEWLINE ? 1 : complete[0] === 13 && complete[1] === NEWLINE ? 2 : 0;
+      if (blank > 0) removed.push([0, blank]);
+      from = blank;
+    }
+    for (;;) {
+      const marker = complete.indexOf(USAGE_MARKER, from);
+      if (marker < 0) return removed;
+      const lineStart = complete.lastIndexOf(NEWLINE, marker) + 1;
+      let lineEnd = complete.indexOf(NEWLINE, marker);
+      if (lineEnd < 0) lineEnd = complete.length;
+      from = lineEnd + 1;
+      if (!isObjectAfter(complete, marker + USAGE_MARKER.length)) continue;
+      const line = complete.toString('utf8', lineStart, lineEnd).trimEnd();
+      if (!line.startsWith('data:')) continue;
+      let event: { usage?: unknown; choices?: unknown };
       try {
-        const usage = fromUsageObject((JSON.parse(line.slice(5)) as { usage?: unknown }).usage);
-        if (usage) this.usage = usage;
+        event = JSON.parse(line.slice(5)) as typeof event;
       } catch {
-        // A data line that is not JSON (e.g. "[DONE]") carries no usage.
+        continue;
       }
+      const usage = fromUsageObject(event.usage);
+      if (!usage) continue;
+      this.usage = usage;
+      if (!this.strip || !Array.isArray(event.choices) || event.choices.length > 0) continue;
+      // The event's blank line goes with it ("\n" or "\r\n").
+      let to = lineEnd + 1;
+      if (to >= complete.length) this.#blankLinePending = true;
+      else if (complete[to] === NEWLINE) to += 1;
+      else if (complete[to] === 13 && complete[to + 1] === NEWLINE) to += 2;
+      removed.push([lineStart, Math.min(to, complete.length)]);
+      from = to;
     }
   }
+}
+
+/** Whether the JSON value after a key (at `at`, before its colon) is an object. */
+function isObjectAfter(bytes: Buffer, at: number): boolean {
+  let i = at;
+  while (bytes[i] === 32 || bytes[i] === 9) i++;
+  if (bytes[i] !== 58) return false;
+  i++;
+  while (bytes[i] === 32 || bytes[i] === 9) i++;
+  return bytes[i] === 123;
 }

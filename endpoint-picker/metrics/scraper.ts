@@ -68,14 +68,11 @@ export class MetricsScraper {
     // but a large pool's answers do not all land on the event loop at once, between two decisions.
     const slices = Math.max(1, Math.min(ROUND_SLICES, Math.floor(this.#intervalMs / 2)));
     let slice = 0;
-    this.#timer = setInterval(
-      () => {
-        const addresses = this.#addresses;
-        for (let i = slice; i < addresses.length; i += slices) void this.scrape(addresses[i]!);
-        slice = (slice + 1) % slices;
-      },
-      this.#intervalMs / slices,
-    );
+    this.#timer = setInterval(() => {
+      const addresses = this.#addresses;
+      for (let i = slice; i < addresses.length; i += slices) void this.scrape(addresses[i]!);
+      slice = (slice + 1) % slices;
+    }, this.#intervalMs / slices);
     this.#timer.unref();
   }
 

@@ -11,7 +11,7 @@
  * `/openai` or `/openai/v1` (as the OpenAI SDK's Azure docs write it) is understood, the latter as `v1`.
  * The api-version also decides which OpenAI request fields the service accepts; they are passed as sent.
  */
-import { spliceValues, topLevelValues } from './json-top-level.ts';
+import { openAIBody } from './openai.ts';
 import { openAIErrorFrom } from './openai-error.ts';
 import {
   apiKeyOf,
@@ -43,12 +43,14 @@ const OPERATION_PATHS: Record<Operation, string> = {
 const FOREIGN_AUTH_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key'];
 const API_KEY_HEADER = 'api-key';
 
-const MODEL_KEY = new Set(['model']);
-
-function withModel(input: UpstreamRequestInput): Buffer {
-  const spans = topLevelValues(input.raw, MODEL_KEY);
-  if (spans.length > 0) return spliceValues(input.raw, spans, () => JSON.stringify(input.model));
-  return input.encode({ ...input.json(), model: input.model });
+/**
+ * Whether the backend's api-version takes `stream_options`: Azure added it with 2024-08-01-preview
+ * (before, "stream_options" is refused; openai/openai-dotnet#103, spring-projects/spring-ai#1724), and
+ * the v1 API has it. Older versions get their streams as the client wrote them.
+ */
+function takesStreamOptions(apiVersion: string | undefined): boolean {
+  const version = apiVersion ?? DEFAULT_API_VERSION;
+  return version === V1_API_VERSION || version >= '2024-08-01';
 }
 
 function upstreamPath(input: UpstreamRequestInput): string {
@@ -72,7 +74,8 @@ export function azureOpenAITranslator(): Translator {
       const key = apiKeyOf(input.credential);
       if (key) headers.push([API_KEY_HEADER, key]);
       else removeHeaders.push(API_KEY_HEADER);
-      return { path: upstreamPath(input), headers, removeHeaders, body: withModel(input) };
+      const body = openAIBody(input, takesStreamOptions(input.backend.apiVersion));
+      return { path: upstreamPath(input), headers, removeHeaders, body };
     },
     responseBody: (body) => body,
     createStream: () => ({ chunk: () => undefined }),

@@ -22,13 +22,48 @@ const PATHS: Record<Operation, string> = {
 /** Headers other providers authenticate with; a gateway key or another provider's key must not leak here. */
 const FOREIGN_AUTH_HEADERS = ['x-api-key', 'api-key', 'x-goog-api-key'];
 
-const MODEL_KEY = new Set(['model']);
+const BODY_KEYS = new Set(['model', 'stream', 'stream_options']);
 
-/** The body with its `model` replaced: a splice of the raw bytes, everything else byte-for-byte. */
-function withModel(input: UpstreamRequestInput, model: string): Buffer {
-  const spans = topLevelValues(input.raw, MODEL_KEY);
-  if (spans.length > 0) return spliceValues(input.raw, spans, () => JSON.stringify(model));
-  return input.encode({ ...input.json(), model });
+/**
+ * The client's OpenAI body for a provider: `model` replaced and, when `askUsage` and the request
+ * streams, `stream_options.include_usage` on, so every stream reports usage for the request log and
+ * token metrics (the router-level phase removes the usage chunk for a client that did not ask).
+ * Byte splices of the raw body: everything else is sent byte for byte.
+ */
+export function openAIBody(input: UpstreamRequestInput, askUsage: boolean): Buffer {
+  const spans = topLevelValues(input.raw, BODY_KEYS);
+  const last = (key: string) => spans.findLast((s) => s.key === key);
+  const model = spans.filter((s) => s.key === 'model');
+  if (model.length === 0) return input.encode({ ...input.json(), model: input.model });
+  const stream = last('stream');
+  const streams =
+    askUsage &&
+    input.operation !== 'embeddings' &&
+    stream !== undefined &&
+    input.raw.toString('latin1', stream.start, stream.end) === 'true';
+  if (!streams) return spliceValues(input.raw, model, () => JSON.stringify(input.model));
+  const options = last('stream_options');
+  if (options === undefined) {
+    // No stream_options: added as the last member, before the object's closing brace.
+    let close = input.raw.length - 1;
+    while (close > 0 && input.raw[close] !== 0x7d) close--;
+    const insertion = { key: 'stream_options', start: close, end: close };
+    return spliceValues(
+      input.raw,
+      [...model, insertion].sort((a, b) => a.start - b.start),
+      (span) =>
+        span.key === 'model' ? JSON.stringify(input.model) : ',"stream_options":{"include_usage":true}',
+    );
+  }
+  const current = JSON.parse(input.raw.toString('utf8', options.start, options.end)) as unknown;
+  const merged = {
+    ...(current && typeof current === 'object' && !Array.isArray(current) ? current : {}),
+    include_usage: true,
+  };
+  const edits = [...model, options].sort((a, b) => a.start - b.start);
+  return spliceValues(input.raw, edits, (span) =>
+    JSON.stringify(span.key === 'model' ? input.model : merged),
+  );
 }
 
 export function openAITranslator(providerName: string): Translator {
@@ -44,7 +79,7 @@ export function openAITranslator(providerName: string): Translator {
         path: input.backend.basePath + PATHS[input.operation],
         headers,
         removeHeaders,
-        body: withModel(input, input.model),
+        body: openAIBody(input, true),
       };
     },
     responseBody: (body) => body,

@@ -54,7 +54,10 @@ export interface ResponseContext {
   /** The provider model id, reported as `model` where the provider's response has none. */
   model: string;
   stream: boolean;
-  /** The client asked for `stream_options.include_usage`: send a final usage chunk. */
+  /**
+   * Send a final usage chunk (as `stream_options.include_usage` asks). The per-attempt phase always
+   * sets it; the router-level phase strips the chunk for clients that did not ask.
+   */
   includeUsage: boolean;
   /** Embeddings: the client's `encoding_format` (the OpenAI SDKs ask for base64 by default). */
   encodingFormat?: 'float' | 'base64';

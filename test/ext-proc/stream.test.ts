@@ -164,17 +164,25 @@ describe('router-level request processing', () => {
 });
 
 describe('router-level response processing', () => {
-  async function routed() {
+  async function routed(body = BODY) {
     const s = client.open();
     s.send({ request_headers: { headers: headerMap(REQUEST_HEADERS) } });
     await s.next();
-    s.send({ request_body: { body: BODY, end_of_stream: true } });
+    s.send({ request_body: { body, end_of_stream: true } });
     await s.next();
     return s;
   }
+  const ASKS_FOR_USAGE = Buffer.from(
+    JSON.stringify({
+      model: 'chat-model',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'hello there' }],
+    }),
+  );
 
   it('streams an SSE response chunk by chunk without changing it, and reads usage from the last chunk', async () => {
-    const s = await routed();
+    const s = await routed(ASKS_FOR_USAGE);
     s.send({
       response_headers: {
         headers: headerMap({
@@ -209,10 +217,36 @@ describe('router-level response processing', () => {
       .at(-1);
     expect(line).toMatchObject({
       status: 200,
-      stream: false,
+      stream: true,
       usage: { promptTokens: 5, completionTokens: 1, totalTokens: 6 },
       resolvedModel: 'llama-3.1-8b-instruct',
     });
+  });
+
+  it('strips the usage chunk for a client that did not ask for it, and still logs the usage', async () => {
+    const s = await routed();
+    s.send({
+      response_headers: { headers: headerMap({ ':status': '200', 'content-type': 'text/event-stream' }) },
+    });
+    await s.next();
+    const content = 'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}],"usage":null}\n\n';
+    const usage =
+      'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}\n\n';
+    const done = 'data: [DONE]\n\n';
+    const forwarded: string[] = [];
+    for (const [i, part] of [content, usage + done].entries()) {
+      s.send({ response_body: { body: Buffer.from(part), end_of_stream: i === 1 } });
+      const mutation = (await s.next()).response_body?.response?.body_mutation;
+      forwarded.push(mutation?.body ? Buffer.from(mutation.body).toString() : part);
+    }
+    expect(forwarded.join('')).toBe(content + done);
+    s.end();
+    await s.done;
+    const line = logs
+      .records()
+      .filter((r) => r.event === 'request')
+      .at(-1);
+    expect(line).toMatchObject({ usage: { promptTokens: 5, completionTokens: 1, totalTokens: 6 } });
   });
 
   it('answers response chunks with streamed_response when the response mode is FULL_DUPLEX_STREAMED', async () => {

@@ -64,7 +64,12 @@ const delta = (content: string) => [{ index: 0, delta: { content }, logprobs: nu
  * (https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options).
  * The content has multi-byte characters so random splits cut through them.
  */
-function openAiStream(options: { includeUsage: boolean; lineEnding?: '\n' | '\r\n' }): Buffer {
+function openAiStream(options: {
+  includeUsage: boolean;
+  /** Leave the usage-only chunk out (what the client gets when it did not ask for usage). */
+  withoutUsageChunk?: boolean;
+  lineEnding?: '\n' | '\r\n';
+}): Buffer {
   const withUsage = options.includeUsage;
   const parts = [
     chunk(
@@ -85,7 +90,7 @@ function openAiStream(options: { includeUsage: boolean; lineEnding?: '\n' | '\r\
     chunk(delta('! The "usage" of tokens is small.'), null, withUsage),
     chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], null, withUsage),
   ];
-  if (withUsage) {
+  if (withUsage && !options.withoutUsageChunk) {
     parts.push(
       chunk([], {
         prompt_tokens: 19,
@@ -195,6 +200,48 @@ describe('SseUsageScanner', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('in strip mode, forwards everything but the usage-only chunk, and reads its usage, under any split', () => {
+    for (const lineEnding of ['\n', '\r\n'] as const) {
+      const bytes = openAiStream({ includeUsage: true, lineEnding });
+      const expected = openAiStream({ includeUsage: true, withoutUsageChunk: true, lineEnding }).toString();
+      fc.assert(
+        fc.property(cutsOf(bytes), fc.boolean(), (cuts, endWithLastPart) => {
+          const scanner = new SseUsageScanner(true);
+          const parts: Buffer[] = [];
+          let start = 0;
+          const points = [...cuts].sort((a, b) => a - b);
+          for (const cut of points) {
+            const part = bytes.subarray(start, cut);
+            parts.push(scanner.push(part) ?? part);
+            start = cut;
+          }
+          const last = bytes.subarray(start);
+          parts.push(scanner.push(last, endWithLastPart) ?? last);
+          if (!endWithLastPart) parts.push(scanner.push(Buffer.alloc(0), true) ?? Buffer.alloc(0));
+          expect(Buffer.concat(parts).toString()).toBe(expected);
+          expect(scanner.usage).toEqual(STREAM_USAGE);
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+
+  it('in strip mode, keeps usage that rides on a chunk with choices (Mistral sends it so)', () => {
+    const event = chunk([{ index: 0, delta: {}, finish_reason: 'stop' }], {
+      prompt_tokens: 5,
+      completion_tokens: 2,
+    });
+    const scanner = new SseUsageScanner(true);
+    expect(scanner.push(Buffer.from(event))).toBeUndefined();
+    expect(scanner.usage).toEqual({ promptTokens: 5, completionTokens: 2, totalTokens: 7 });
+  });
+
+  it('forwards a line too long to be an SSE event it reads, instead of holding it', () => {
+    const scanner = new SseUsageScanner(true);
+    const long = Buffer.alloc(2 * 1024 * 1024, 0x61);
+    expect(scanner.push(long)?.length).toBe(long.length);
   });
 
   it('finds no usage when a stream that asked for it ends before the usage chunk', () => {

@@ -322,6 +322,27 @@ describe('Anthropic backend through the gateway', () => {
     });
   });
 
+  it('streams without a usage chunk when the client did not ask, and logs the usage all the same', async () => {
+    answerStream('stream.text.sse');
+    const { data: stream, response } = await t
+      .client()
+      .chat.completions.create({
+        model: 'chat-model',
+        messages: [{ role: 'user', content: 'Hello' }],
+        stream: true,
+      })
+      .withResponse();
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    // Code that reads choices[0] of every chunk keeps working.
+    expect(chunks.every((c) => c.choices.length === 1 && !c.usage)).toBe(true);
+    expect(chunks.map((c) => c.choices[0]!.delta.content ?? '').join('')).toBe('Héllo wörld 👋!');
+    expect(await t.logFor(response)).toMatchObject({
+      stream: true,
+      usage: { promptTokens: 537, completionTokens: 15, cachedTokens: 512 },
+    });
+  });
+
   it('streams tool calls that the SDK’s stream helper assembles into complete calls', async () => {
     answerStream('stream.tool-use.sse');
     const runner = t.client().chat.completions.stream({

@@ -152,6 +152,29 @@ describe('local stack from examples/local.yaml', () => {
     });
   });
 
+  it('logs the usage of a stream whose client did not ask for it, without sending the client a usage chunk', async () => {
+    const { data: stream, response } = await client.chat.completions
+      .create({
+        model: 'chat-model',
+        messages: [{ role: 'user', content: 'Tell me a story.' }],
+        max_tokens: 12,
+        stream: true,
+      })
+      .withResponse();
+    let text = '';
+    for await (const chunk of stream) {
+      expect(chunk.choices).toHaveLength(1);
+      expect(chunk.usage ?? undefined).toBeUndefined();
+      text += chunk.choices[0]!.delta.content ?? '';
+    }
+    const requestId = response.headers.get('x-request-id');
+    const line = await eventually(() =>
+      logs.records().find((r) => r.event === 'request' && r.requestId === requestId),
+    );
+    // The simulated vLLM counts one token per word.
+    expect(line).toMatchObject({ stream: true, usage: { completionTokens: text.split(' ').length } });
+  });
+
   it('writes one log line per request with the logical and the resolved model, never the key', async () => {
     const { response } = await ask('summarize-model');
     const id = response.headers.get('x-request-id');

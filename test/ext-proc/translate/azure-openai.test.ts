@@ -132,6 +132,16 @@ describe('Azure OpenAI translator, headers and body', () => {
     );
   });
 
+  it('asks a stream for usage from api-versions that take stream_options, not from older ones', () => {
+    const stream = { model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] };
+    const sent = (apiVersion?: string) =>
+      JSON.parse(translate(stream, { backend: backend(apiVersion ? { apiVersion } : {}) }).body.toString());
+    expect(sent().stream_options).toEqual({ include_usage: true });
+    expect(sent('v1').stream_options).toEqual({ include_usage: true });
+    expect(sent('2024-08-01-preview').stream_options).toEqual({ include_usage: true });
+    expect(sent('2024-06-01')).not.toHaveProperty('stream_options');
+  });
+
   it('passes responses through and names apim-request-id as the provider request id', () => {
     expect(translator.convertsResponses).toBe(false);
     expect(translator.requestIdHeader).toBe('apim-request-id');
@@ -177,7 +187,9 @@ describe('Azure OpenAI translator, any OpenAI chat request', () => {
           const b = backend(apiVersion === undefined ? {} : { apiVersion });
           const out = translate(request, { backend: b, model: 'dep-1' });
           const body = JSON.parse(out.body.toString()) as Record<string, unknown>;
-          expect(body).toEqual({ ...request, model: 'dep-1' });
+          // A stream asks for usage, for the request log (the router-level phase strips it for the client).
+          const usage = request.stream === true ? { stream_options: { include_usage: true } } : {};
+          expect(body).toEqual({ ...request, model: 'dep-1', ...usage });
           expect(out.path).toBe(
             apiVersion === 'v1'
               ? '/openai/v1/chat/completions'

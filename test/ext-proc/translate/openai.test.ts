@@ -33,13 +33,47 @@ describe('OpenAI-compatible translator', () => {
       model: 'chat-model',
       messages: [{ role: 'user', content: 'hi' }],
       temperature: 0.2,
-      stream: true,
     };
     const out = translate(body, 'sk-provider');
     expect(out.path).toBe('/openai/v1/chat/completions');
-    expect(JSON.parse(out.body.toString())).toEqual({ ...body, model: 'meta-llama/Llama-3.1-8B-Instruct' });
+    expect(out.body.toString()).toBe(JSON.stringify({ ...body, model: 'meta-llama/Llama-3.1-8B-Instruct' }));
     expect(Object.fromEntries(out.headers)).toMatchObject({ authorization: 'Bearer sk-provider' });
     expect(out.removeHeaders).toEqual(expect.arrayContaining(['x-api-key', 'api-key', 'x-goog-api-key']));
+  });
+
+  it('asks a stream for usage, byte for byte otherwise, keeping the client’s other stream options', () => {
+    const raw = '{ "model" : "chat-model", "stream": true, "messages": [{"role":"user","content":"hé"}] }';
+    const out = translator.request({
+      operation: 'chat.completions',
+      ...bodyInput(Buffer.from(raw)),
+      backend,
+      model: 'llama',
+      credential: undefined,
+    }) as UpstreamRequest;
+    expect(out.body.toString()).toBe(
+      '{ "model" : "llama", "stream": true, "messages": [{"role":"user","content":"hé"}] ,"stream_options":{"include_usage":true}}',
+    );
+    const withOptions = translate({
+      model: 'chat-model',
+      stream: true,
+      stream_options: { include_obfuscation: false },
+      messages: [],
+    });
+    expect(JSON.parse(withOptions.body.toString()).stream_options).toEqual({
+      include_obfuscation: false,
+      include_usage: true,
+    });
+    const declined = translate({
+      model: 'm',
+      stream: true,
+      stream_options: { include_usage: false },
+      messages: [],
+    });
+    expect(JSON.parse(declined.body.toString()).stream_options).toEqual({ include_usage: true });
+    // Not a stream: nothing to ask.
+    expect(
+      JSON.parse(translate({ model: 'm', stream: false, messages: [] }).body.toString()),
+    ).not.toHaveProperty('stream_options');
   });
 
   it('removes any authorization header when the backend has no credential', () => {
