@@ -22,13 +22,22 @@ import type { ResponseContext, Translator, UpstreamRequest, UpstreamRequestInput
 /** The one value Vertex AI accepts for Claude (docs.anthropic.com/en/api/claude-on-vertex-ai). */
 export const VERTEX_ANTHROPIC_VERSION = 'vertex-2023-10-16';
 
-/** The Messages request Vertex AI expects for an OpenAI chat body. */
+/**
+ * The Messages request Vertex AI expects for an OpenAI chat body. Structured outputs are available on
+ * the Claude API and Bedrock (platform.claude.com/docs/en/build-with-claude/structured-outputs), not
+ * on Vertex AI, so a JSON schema response format is dropped here, as for any field the provider lacks.
+ */
 export function toVertexAnthropicRequest(
   body: Record<string, unknown>,
   options: { model: string; maxTokens?: number | undefined },
 ): Record<string, unknown> {
-  const { model: _model, ...request } = toAnthropicRequest(body, options);
-  return { anthropic_version: VERTEX_ANTHROPIC_VERSION, ...request };
+  const { model: _model, output_config, ...request } = toAnthropicRequest(body, options);
+  const effort = output_config?.effort;
+  return {
+    anthropic_version: VERTEX_ANTHROPIC_VERSION,
+    ...request,
+    ...(effort ? { output_config: { effort } } : {}),
+  };
 }
 
 /**

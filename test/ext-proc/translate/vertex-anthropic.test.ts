@@ -106,6 +106,29 @@ describe('Claude on Vertex AI requests', () => {
     expect(JSON.parse(out.body.toString()).stream).toBe(true);
   });
 
+  it('drops a JSON schema response format, which Vertex AI does not take, and keeps thinking', () => {
+    const sent = toVertexAnthropicRequest(
+      {
+        model: 'chat-model',
+        messages: [{ role: 'user', content: 'hi' }],
+        response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } },
+        reasoning_effort: 'low',
+      },
+      { model: 'claude-opus-4-7' },
+    );
+    expect(sent).not.toHaveProperty('output_config.format');
+    expect(sent).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    const plain = toVertexAnthropicRequest(
+      {
+        model: 'm',
+        messages: [{ role: 'user', content: 'hi' }],
+        response_format: { type: 'json_schema', json_schema: { schema: {} } },
+      },
+      { model: 'claude-sonnet-4-5@20250929' },
+    );
+    expect(plain).not.toHaveProperty('output_config');
+  });
+
   it('refuses embeddings with an OpenAI-shaped 400', () => {
     expect(() =>
       translator().translator.request(input({ model: 'claude', input: 'x' }, 'embeddings')),
