@@ -75,6 +75,9 @@ export interface ConverseRequest {
   };
   /** Model-native fields Converse passes through, e.g. Claude's `thinking`. */
   additionalModelRequestFields?: Record<string, unknown>;
+  outputConfig?: {
+    textFormat: { type: 'json_schema'; structure: { jsonSchema: { schema: string; name?: string } } };
+  };
 }
 
 const IMAGE_FORMATS: Readonly<Record<string, ImageFormat>> = {
@@ -303,11 +306,36 @@ export function toConverseRequest(body: Json, defaultMaxTokens?: number, model =
   const toolConfig = toolConfigOf(body);
   if (toolConfig) request.toolConfig = toolConfig;
   else toolBlocksAsText(messages);
+  const outputConfig = outputConfigOf(body.response_format);
+  if (outputConfig) request.outputConfig = outputConfig;
   const clientLimit =
     numberField(body, 'max_completion_tokens') !== undefined || numberField(body, 'max_tokens') !== undefined;
   addClaudeThinking(request, inference, body.reasoning_effort, model, clientLimit);
   if (Object.keys(inference).length > 0) request.inferenceConfig = inference;
   return request;
+}
+
+/**
+ * OpenAI `response_format` as Converse structured output: a JSON schema becomes
+ * `outputConfig.textFormat` (API_runtime_OutputConfig.html, OutputFormat, JsonSchemaDefinition — the
+ * schema travels as a JSON string). Converse has no schema-less JSON mode: `json_object` is dropped.
+ */
+function outputConfigOf(format: unknown): ConverseRequest['outputConfig'] {
+  if (!isObject(format) || format.type === 'text' || format.type === 'json_object') return undefined;
+  if (format.type !== 'json_schema')
+    throw errors.invalidBody(
+      `response_format.type ${JSON.stringify(format.type)} is not supported (use text, json_object or json_schema).`,
+      'response_format',
+    );
+  const spec = isObject(format.json_schema) ? format.json_schema : {};
+  if (!isObject(spec.schema))
+    throw errors.invalidBody(
+      'response_format.json_schema.schema must be a JSON Schema object.',
+      'response_format.json_schema.schema',
+    );
+  const jsonSchema: { schema: string; name?: string } = { schema: JSON.stringify(spec.schema) };
+  if (typeof spec.name === 'string' && spec.name) jsonSchema.name = spec.name;
+  return { textFormat: { type: 'json_schema', structure: { jsonSchema } } };
 }
 
 /**

@@ -196,6 +196,26 @@ describe('Bedrock translator, requests', () => {
     });
   });
 
+  it('sends a JSON schema response format as outputConfig.textFormat, the schema as a JSON string', () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    const request = toConverseRequest({
+      messages: [user('Where?')],
+      response_format: { type: 'json_schema', json_schema: { name: 'place', strict: true, schema } },
+    });
+    expect(request.outputConfig).toEqual({
+      textFormat: {
+        type: 'json_schema',
+        structure: { jsonSchema: { schema: JSON.stringify(schema), name: 'place' } },
+      },
+    });
+    expect(
+      toConverseRequest({ messages: [user('x')], response_format: { type: 'json_object' } }),
+    ).not.toHaveProperty('outputConfig');
+    expect(() => toConverseRequest({ messages: [user('x')], response_format: { type: 'yaml' } })).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
+  });
+
   it('asks Claude on Bedrock for thinking in additionalModelRequestFields: a budget before 4.6, adaptive after', () => {
     const body = { messages: [user('17 × 3?')], reasoning_effort: 'medium', temperature: 0.5 };
     expect(toConverseRequest(body, undefined, 'anthropic.claude-3-7-sonnet-20250219-v1:0')).toMatchObject({
@@ -377,6 +397,16 @@ function converseProblems(request: Record<string, unknown>): string[] {
       }
     }
   } else if (toolBlocks) problems.push('toolUse/toolResult blocks without a toolConfig');
+  const output = request.outputConfig;
+  if (output !== undefined) {
+    const format = isObj(output) ? output.textFormat : undefined;
+    const structure = isObj(format) ? format.structure : undefined;
+    const jsonSchema = isObj(structure) ? structure.jsonSchema : undefined;
+    if (!isObj(format) || format.type !== 'json_schema' || !isObj(jsonSchema))
+      problems.push('outputConfig.textFormat must be a json_schema format');
+    else if (typeof jsonSchema.schema !== 'string' || !isObj(JSON.parse(jsonSchema.schema)))
+      problems.push('outputConfig.textFormat.structure.jsonSchema.schema must be a JSON object as a string');
+  }
   return problems;
 }
 
