@@ -51,6 +51,7 @@ export const streamRequestBody = Buffer.from(
     messages: [{ role: 'user', content: 'Write a short story about a gateway.' }],
     max_tokens: 512,
     stream: true,
+    stream_options: { include_usage: true },
   }),
 );
 
