@@ -29,10 +29,15 @@ export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' |
 
 export const DONE_EVENT = 'data: [DONE]\n\n';
 
-/** Builds the chunks of one streamed completion with a stable id, model and creation time. */
+/**
+ * Builds the chunks of one streamed completion with a stable id, model and creation time. Everything
+ * but the delta and the finish reason is the same in every chunk, so it is serialised once per stream.
+ */
 export class ChunkWriter {
   readonly #id: string;
   readonly #created: number;
+  /** `data: {"id":…,"object":…,"created":…,"model":…,"choices":[{"index":0,"delta":` */
+  readonly #deltaPrefix: string;
 
   constructor(
     readonly model: string,
@@ -41,16 +46,19 @@ export class ChunkWriter {
   ) {
     this.#id = id ?? `chatcmpl-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
     this.#created = created ?? Math.floor(Date.now() / 1000);
-  }
-
-  delta(delta: ChunkDelta, finishReason: FinishReason = null): string {
-    return event({
+    const head = JSON.stringify({
       id: this.#id,
       object: 'chat.completion.chunk',
       created: this.#created,
       model: this.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     });
+    this.#deltaPrefix = `data: ${head.slice(0, -1)},"choices":[{"index":0,"delta":`;
+  }
+
+  delta(delta: ChunkDelta, finishReason: FinishReason = null): string {
+    // The bytes JSON.stringify gives for the whole chunk object, keys in the same order.
+    const finish = finishReason === null ? 'null' : `"${finishReason}"`;
+    return `${this.#deltaPrefix}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish}}]}\n\n`;
   }
 
   /** The usage chunk sent when the client asked for `stream_options.include_usage`: no choices. */
