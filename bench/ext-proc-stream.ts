@@ -28,7 +28,7 @@ import { ServerProcess } from './server-process.ts';
 
 const DEFAULT_STREAMS = 60;
 const CONCURRENCY = 8;
-const ROUNDS = 5;
+const ROUNDS = 9;
 export const CHUNK_RATIO_GOAL = 1.5;
 
 const upstreamResponseHeaders = headerMap([
