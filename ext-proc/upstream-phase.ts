@@ -164,17 +164,19 @@ export class UpstreamPhases implements Phases {
 
   responseBody(body: Buffer): PhaseResult {
     const translator = this.#translator!;
-    const converted =
-      this.#errorStatus > 0
-        ? Buffer.from(JSON.stringify(translator.error(this.#errorStatus, body, this.#responseHead)))
-        : translator.responseBody(body, this.#context!, this.#responseHead);
-    return {
-      body: converted,
-      setHeaders: [
-        ['content-type', 'application/json'],
-        ['content-length', String(converted.length)],
-      ],
-    };
+    const failed = this.#errorStatus > 0;
+    const converted = failed
+      ? Buffer.from(JSON.stringify(translator.error(this.#errorStatus, body, this.#responseHead)))
+      : translator.responseBody(body, this.#context!, this.#responseHead);
+    const setHeaders: [string, string][] = [
+      ['content-type', 'application/json'],
+      ['content-length', String(converted.length)],
+    ];
+    if (failed && translator.retryAfter && this.#responseHead?.get('retry-after') === undefined) {
+      const seconds = translator.retryAfter(body);
+      if (seconds !== undefined) setHeaders.push(['retry-after', String(seconds)]);
+    }
+    return { body: converted, setHeaders };
   }
 
   responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined {

@@ -14,7 +14,7 @@
 import type { GcpAccessTokens } from '../credentials/gcp-access-token.ts';
 import { errors } from '../errors.ts';
 import { GeminiStreamTranslator } from './gemini.stream.ts';
-import { type GoogleAuth, googleAuth, googleError, vertexModelPath } from './google-api.ts';
+import { type GoogleAuth, googleAuth, googleError, googleRetryAfter, vertexModelPath } from './google-api.ts';
 import type { FinishReason, OpenAIUsage } from './openai-stream.ts';
 import type { ResponseContext, Translator, UpstreamRequest, UpstreamRequestInput } from './translator.ts';
 
@@ -795,5 +795,6 @@ export function geminiTranslator(api: GoogleApi, tokens?: GcpAccessTokens): Tran
     },
     createStream: (context) => new GeminiStreamTranslator(context),
     error: (status, body) => googleError(status, body, label),
+    retryAfter: googleRetryAfter,
   };
 }

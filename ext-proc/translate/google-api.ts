@@ -108,6 +108,29 @@ export function googleErrorBody(status: number, body: Buffer | unknown): OpenAIE
   };
 }
 
+/**
+ * The wait a Google error asks for, in whole seconds: its `google.rpc.RetryInfo` detail, whose
+ * `retryDelay` is a Duration written as seconds with an "s" suffix ("21s", "1.5s"; protobuf JSON
+ * mapping). Clients read it as `retry-after` (the OpenAI SDKs honour that header when they retry).
+ */
+export function googleRetryAfter(body: Buffer): number | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (Array.isArray(parsed)) parsed = parsed[0];
+  const details = (parsed as { error?: { details?: unknown } } | undefined)?.error?.details;
+  if (!Array.isArray(details)) return undefined;
+  for (const detail of details as { '@type'?: unknown; retryDelay?: unknown }[]) {
+    if (typeof detail?.['@type'] !== 'string' || !detail['@type'].endsWith('/google.rpc.RetryInfo')) continue;
+    const match = typeof detail.retryDelay === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(detail.retryDelay) : null;
+    if (match) return Math.ceil(Number(match[1]));
+  }
+  return undefined;
+}
+
 /** A Google error body of any shape (an HTML page from a front end included) as an OpenAI error. */
 export function googleError(status: number, body: Buffer, provider: string): OpenAIErrorBody {
   return googleErrorBody(status, body) ?? openAIErrorFrom(status, body, provider);

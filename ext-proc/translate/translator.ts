@@ -86,6 +86,11 @@ export interface Translator {
   createStream(context: ResponseContext): StreamTranslator;
   /** Normalises the provider's error (any body, maybe not JSON; its headers in `head`) to the OpenAI error object. */
   error(status: number, body: Buffer, head?: HttpHead): OpenAIErrorBody;
+  /**
+   * Seconds the provider's error *body* asks the client to wait, for providers that say it there
+   * rather than in a `retry-after` header (which is passed on as it is).
+   */
+  retryAfter?(body: Buffer): number | undefined;
 }
 
 /** The body fields of an UpstreamRequestInput for the client's body. */

@@ -244,7 +244,7 @@ describe('Gemini API through the gateway', () => {
     expect(finish).toBe('tool_calls');
   });
 
-  it('turns RESOURCE_EXHAUSTED into the SDK’s RateLimitError', async () => {
+  it('turns RESOURCE_EXHAUSTED into the SDK’s RateLimitError, its RetryInfo into retry-after', async () => {
     google.answer({ status: 429, body: fixture('gemini/error.resource-exhausted.json') });
     const error = await t
       .client()
@@ -256,6 +256,8 @@ describe('Gemini API through the gateway', () => {
       code: 'RESOURCE_EXHAUSTED',
       message: 'Resource has been exhausted (e.g. check quota).',
     });
+    // The fixture's google.rpc.RetryInfo says "21s".
+    expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBe('21');
   });
 
   it('serves embeddings from batchEmbedContents', async () => {

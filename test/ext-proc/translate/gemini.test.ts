@@ -19,6 +19,7 @@ import {
   toGeminiRequest,
   toGeminiSchema,
 } from '../../../ext-proc/translate/gemini.ts';
+import { googleRetryAfter } from '../../../ext-proc/translate/google-api.ts';
 import type { Operation, ResponseContext, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
 import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 import { chatRequest, cuts, splitAt } from '../../fixtures/openai/chat-request.arbitrary.ts';
@@ -770,5 +771,25 @@ describe('Google embeddings', () => {
     await expect(
       translate('Gemini', { model: 'x', input: [[1, 2, 3]] }, { operation: 'embeddings' }),
     ).rejects.toMatchObject({ status: 400, param: 'input' });
+  });
+});
+
+describe('Google retry hints', () => {
+  it('reads RetryInfo’s retryDelay as whole seconds, in the plain and the array-wrapped envelope', () => {
+    const body = (delay: unknown) => ({
+      error: {
+        code: 429,
+        status: 'RESOURCE_EXHAUSTED',
+        message: 'x',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: delay }],
+      },
+    });
+    expect(googleRetryAfter(Buffer.from(JSON.stringify(body('21s'))))).toBe(21);
+    expect(googleRetryAfter(Buffer.from(JSON.stringify([body('1.2s')])))).toBe(2);
+    expect(googleRetryAfter(Buffer.from(JSON.stringify(body(21))))).toBeUndefined();
+    expect(
+      googleRetryAfter(Buffer.from(JSON.stringify({ error: { message: 'no details' } }))),
+    ).toBeUndefined();
+    expect(googleRetryAfter(Buffer.from('<html>quota</html>'))).toBeUndefined();
   });
 });
