@@ -16,7 +16,13 @@ import {
   anthropicResponseBody,
   toAnthropicRequest,
 } from './anthropic.ts';
-import { type GoogleAuth, googleAuth, googleErrorBody, vertexModelPath } from './google-api.ts';
+import {
+  type GoogleAuth,
+  googleAuth,
+  googleErrorBody,
+  googleRetryAfter,
+  vertexModelPath,
+} from './google-api.ts';
 import type { ResponseContext, Translator, UpstreamRequest, UpstreamRequestInput } from './translator.ts';
 
 /** The one value Vertex AI accepts for Claude (docs.anthropic.com/en/api/claude-on-vertex-ai). */
@@ -85,5 +91,7 @@ export function vertexAnthropicTranslator(tokens?: GcpAccessTokens): Translator 
       anthropicResponseBody(body, context, 'Claude on Vertex AI'),
     createStream: (context) => new AnthropicStreamTranslator(context),
     error: vertexAnthropicError,
+    // Vertex AI's own quota errors carry Google's RetryInfo.
+    retryAfter: googleRetryAfter,
   };
 }
