@@ -229,6 +229,7 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
     };
     if (spec.region !== undefined) backend.region = spec.region;
     if (spec.apiVersion !== undefined) backend.apiVersion = spec.apiVersion;
+    if (spec.streamUsage === false) backend.streamUsage = false;
     const project =
       spec.project ?? (credential?.type === 'GCPServiceAccount' ? credential.projectId : undefined);
     if (project !== undefined) backend.project = project;

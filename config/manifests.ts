@@ -105,6 +105,11 @@ export interface ProviderBackendSpec {
   project?: string;
   credentials?: { type?: 'APIKey' | 'AWSAccessKey' | 'GCPServiceAccount'; secretRef: SecretKeyRef };
   defaults?: { maxTokens?: number };
+  /**
+   * Ask the provider for token usage on every stream (OpenAI `stream_options.include_usage`), so the
+   * request log and token metrics have it; default true. Off for a server that refuses the field.
+   */
+  streamUsage?: boolean;
 }
 
 export interface APIKeySpec {

@@ -34,6 +34,8 @@ export interface CompiledBackend {
   project?: string;
   credential?: Credential;
   defaults: { maxTokens?: number };
+  /** False: streams are sent without asking for usage (ProviderBackend spec.streamUsage). */
+  streamUsage?: false;
 }
 
 export interface CompiledEntry {

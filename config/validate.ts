@@ -275,6 +275,7 @@ function checkProviderBackend(c: Checker, value: unknown): void {
   }
   const defaults = c.object_(spec.defaults, 'spec.defaults', false);
   if (defaults) c.integer(defaults.maxTokens, 'spec.defaults.maxTokens', 1);
+  c.boolean(spec.streamUsage, 'spec.streamUsage');
 }
 
 function checkAPIKey(c: Checker, value: unknown): void {

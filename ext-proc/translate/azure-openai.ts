@@ -74,7 +74,8 @@ export function azureOpenAITranslator(): Translator {
       const key = apiKeyOf(input.credential);
       if (key) headers.push([API_KEY_HEADER, key]);
       else removeHeaders.push(API_KEY_HEADER);
-      const body = openAIBody(input, takesStreamOptions(input.backend.apiVersion));
+      const askUsage = input.backend.streamUsage !== false && takesStreamOptions(input.backend.apiVersion);
+      const body = openAIBody(input, askUsage);
       return { path: upstreamPath(input), headers, removeHeaders, body };
     },
     responseBody: (body) => body,

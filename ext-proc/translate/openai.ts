@@ -79,7 +79,7 @@ export function openAITranslator(providerName: string): Translator {
         path: input.backend.basePath + PATHS[input.operation],
         headers,
         removeHeaders,
-        body: openAIBody(input, true),
+        body: openAIBody(input, input.backend.streamUsage !== false),
       };
     },
     responseBody: (body) => body,

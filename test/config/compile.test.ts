@@ -49,6 +49,17 @@ describe('compile: references', () => {
     expect(problemsOf(baseManifests())).toEqual([]);
   });
 
+  it('carries a backend’s streamUsage: false, and leaves it out when on (the default)', () => {
+    const manifests = baseManifests();
+    manifests.push(
+      backend('vllm', 'OpenAICompatible', { baseURL: 'http://vllm:8000/v1', streamUsage: false }),
+    );
+    const { snapshot, problems } = compile(located(manifests, 'config.yaml'));
+    expect(problems).toEqual([]);
+    expect(snapshot.backends.get('default/vllm')?.streamUsage).toBe(false);
+    expect(snapshot.backends.get('default/openai')).not.toHaveProperty('streamUsage');
+  });
+
   it('reports a missing Secret at the referring field, with file and document', () => {
     const manifests = baseManifests();
     manifests.splice(1, 1); // drop the provider secret: the backend is now document 2

@@ -187,6 +187,14 @@ const EXPECTED: Record<string, Expectation> = {
     ),
     fileMode: { path: 'spec.defaults.maxTokens' },
   },
+  'providerbackend-stream-usage-not-boolean.yaml': {
+    crd: {
+      type: 'FieldValueTypeInvalid',
+      field: 'spec.streamUsage',
+      detail: 'spec.streamUsage in body must be of type boolean: "string"',
+    },
+    fileMode: { path: 'spec.streamUsage' },
+  },
   'providerbackend-credentials-without-secretref.yaml': {
     crd: { type: 'FieldValueRequired', field: 'spec.credentials.secretRef', detail: '' },
     fileMode: { path: 'spec.credentials.secretRef' },

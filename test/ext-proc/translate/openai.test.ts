@@ -76,6 +76,18 @@ describe('OpenAI-compatible translator', () => {
     ).not.toHaveProperty('stream_options');
   });
 
+  it('sends a stream as written when the backend sets streamUsage: false', () => {
+    const raw = Buffer.from(JSON.stringify({ model: 'chat-model', stream: true, messages: [] }));
+    const out = translator.request({
+      operation: 'chat.completions',
+      ...bodyInput(raw),
+      backend: { ...backend, streamUsage: false },
+      model: 'llama',
+      credential: undefined,
+    }) as UpstreamRequest;
+    expect(out.body.toString()).toBe(JSON.stringify({ model: 'llama', stream: true, messages: [] }));
+  });
+
   it('removes any authorization header when the backend has no credential', () => {
     const out = translate({ model: 'chat-model', messages: [] });
     expect(out.removeHeaders).toContain('authorization');
