@@ -62,9 +62,8 @@ export class StandIns {
     if (typeof value === 'string') return this.resolve(value);
     if (Array.isArray(value)) return value.map((item) => this.resolveDeep(item));
     if (value !== null && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(value)) out[key] = this.resolveDeep(item);
-      return out;
+      // fromEntries defines own properties, so a "__proto__" key stays a key, as JSON.parse makes it.
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.resolveDeep(item)]));
     }
     return value;
   }

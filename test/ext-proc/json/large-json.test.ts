@@ -166,11 +166,14 @@ describe('the large-body JSON parser', () => {
     expect(parseLargeJson(text('x'.repeat(100)), 8)).toBeDefined();
   });
 
-  it('makes "__proto__" an own property, as JSON.parse does', () => {
+  it('makes "__proto__" an own property, as JSON.parse does, also when stand-ins are resolved', () => {
     const parsed = parseLargeJson(Buffer.from('{"__proto__":{"polluted":true},"a":1}'), 8)!;
     const value = parsed.value as Record<string, unknown>;
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     expect(Object.keys(value)).toEqual(['__proto__', 'a']);
+    const resolved = parsed.standIns.resolveDeep(JSON.parse('{"__proto__":null}')) as object;
+    expect(Object.getPrototypeOf(resolved)).toBe(Object.prototype);
+    expect(Object.keys(resolved)).toEqual(['__proto__']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
