@@ -21,42 +21,55 @@ export const DEFAULT_REQUEST_JSON_OPTIONS: RequestJsonOptions = {
   longStringBytes: 1024,
 };
 
-export interface RequestJson {
-  readonly raw: Buffer;
+/** The client's body, parsed on first use. A class, not closures: one is made for every request. */
+export class RequestJson {
+  #parsed: { value: unknown; standIns?: StandIns | undefined } | undefined;
+
+  constructor(
+    readonly raw: Buffer,
+    private readonly options: RequestJsonOptions = DEFAULT_REQUEST_JSON_OPTIONS,
+  ) {}
+
   /** The parsed body; a 400 `invalid_json` AgentRouterError when it is not JSON. */
-  value(): unknown;
+  value(): unknown {
+    return this.#parse().value;
+  }
+
   /** JSON bytes of a body built from `value()` — content it carried over is copied from `raw` once. */
-  encode(body: unknown): Buffer;
-  /** Whether `body` carries a stand-in marker: it was serialised some other way than `encode`. */
-  leaksStandIn(body: Buffer): boolean;
+  encode(body: unknown): Buffer {
+    const standIns = this.#parse().standIns;
+    return standIns ? standIns.encode(body) : bodyFromString(JSON.stringify(body));
+  }
+
+  /**
+   * Whether `body` carries a stand-in marker: it was serialised some other way than `encode`. The
+   * client's body never holds the marker's bytes (large-json.ts refuses stand-ins then), so a marker
+   * in a translated body is one of ours that JSON.stringify let through.
+   */
+  leaksStandIn(body: Buffer): boolean {
+    return this.#parsed?.standIns !== undefined && body.indexOf(MARK_OPEN_BYTES) >= 0;
+  }
+
+  #parse(): { value: unknown; standIns?: StandIns | undefined } {
+    if (this.#parsed) return this.#parsed;
+    const raw = this.raw;
+    try {
+      const large =
+        raw.length >= this.options.largeBodyBytes
+          ? parseLargeJson(raw, this.options.longStringBytes)
+          : undefined;
+      this.#parsed = large ?? { value: JSON.parse(raw.toString('utf8')) };
+    } catch (error) {
+      if (error instanceof SyntaxError) throw errors.malformedJson(error.message);
+      throw error;
+    }
+    return this.#parsed;
+  }
 }
 
 export function requestJson(
   raw: Buffer,
   options: RequestJsonOptions = DEFAULT_REQUEST_JSON_OPTIONS,
 ): RequestJson {
-  let parsed: { value: unknown; standIns?: StandIns } | undefined;
-  const parse = () => {
-    if (parsed) return parsed;
-    try {
-      const large =
-        raw.length >= options.largeBodyBytes ? parseLargeJson(raw, options.longStringBytes) : undefined;
-      parsed = large ?? { value: JSON.parse(raw.toString('utf8')) };
-    } catch (error) {
-      if (error instanceof SyntaxError) throw errors.malformedJson(error.message);
-      throw error;
-    }
-    return parsed;
-  };
-  return {
-    raw,
-    value: () => parse().value,
-    encode: (body) => {
-      const standIns = parse().standIns;
-      return standIns ? standIns.encode(body) : bodyFromString(JSON.stringify(body));
-    },
-    // The client's body never holds the marker's bytes (large-json.ts refuses stand-ins then), so a
-    // marker in a translated body is one of ours that JSON.stringify let through.
-    leaksStandIn: (body) => parsed?.standIns !== undefined && body.indexOf(MARK_OPEN_BYTES) >= 0,
-  };
+  return new RequestJson(raw, options);
 }

@@ -102,7 +102,7 @@ export function bodyInput(
   return {
     raw: json.raw,
     json: () => json.value() as Record<string, unknown>,
-    encode: json.encode,
+    encode: (body) => json.encode(body),
   };
 }
 
