@@ -78,12 +78,8 @@ const TYPE_BY_STATUS: Record<string, OpenAIErrorType> = {
   DATA_LOSS: 'api_error',
 };
 
-/**
- * The Google error envelope `{"error": {"code": 429, "message": "…", "status": "RESOURCE_EXHAUSTED"}}`
- * as an OpenAI error, or undefined when the body has another shape. Vertex AI sometimes wraps the
- * envelope in a one-element array (its JSON-array streaming form); both are read.
- */
-export function googleErrorBody(status: number, body: Buffer | unknown): OpenAIErrorBody | undefined {
+/** The `error` object of a Google error envelope (bytes or parsed), plain or array-wrapped. */
+function googleErrorObject(body: Buffer | unknown): Record<string, unknown> | undefined {
   let parsed: unknown = body;
   if (Buffer.isBuffer(body)) {
     try {
@@ -94,8 +90,17 @@ export function googleErrorBody(status: number, body: Buffer | unknown): OpenAIE
   }
   if (Array.isArray(parsed)) parsed = parsed[0];
   const error = (parsed as { error?: unknown } | undefined)?.error;
-  if (!error || typeof error !== 'object') return undefined;
-  const e = error as Record<string, unknown>;
+  return error && typeof error === 'object' ? (error as Record<string, unknown>) : undefined;
+}
+
+/**
+ * The Google error envelope `{"error": {"code": 429, "message": "…", "status": "RESOURCE_EXHAUSTED"}}`
+ * as an OpenAI error, or undefined when the body has another shape. Vertex AI sometimes wraps the
+ * envelope in a one-element array (its JSON-array streaming form); both are read.
+ */
+export function googleErrorBody(status: number, body: Buffer | unknown): OpenAIErrorBody | undefined {
+  const e = googleErrorObject(body);
+  if (!e) return undefined;
   if (typeof e.message !== 'string') return undefined;
   const rpcStatus = typeof e.status === 'string' ? e.status : undefined;
   return {
@@ -114,14 +119,7 @@ export function googleErrorBody(status: number, body: Buffer | unknown): OpenAIE
  * mapping). Clients read it as `retry-after` (the OpenAI SDKs honour that header when they retry).
  */
 export function googleRetryAfter(body: Buffer): number | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (Array.isArray(parsed)) parsed = parsed[0];
-  const details = (parsed as { error?: { details?: unknown } } | undefined)?.error?.details;
+  const details = googleErrorObject(body)?.details;
   if (!Array.isArray(details)) return undefined;
   for (const detail of details as { '@type'?: unknown; retryDelay?: unknown }[]) {
     if (typeof detail?.['@type'] !== 'string' || !detail['@type'].endsWith('/google.rpc.RetryInfo')) continue;

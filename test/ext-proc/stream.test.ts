@@ -163,6 +163,13 @@ describe('router-level request processing', () => {
   });
 });
 
+/** The request log line written last. */
+const lastRequestLog = () =>
+  logs
+    .records()
+    .filter((r) => r.event === 'request')
+    .at(-1);
+
 describe('router-level response processing', () => {
   async function routed(body = BODY) {
     const s = client.open();
@@ -211,10 +218,7 @@ describe('router-level response processing', () => {
     }
     s.end();
     await s.done;
-    const line = logs
-      .records()
-      .filter((r) => r.event === 'request')
-      .at(-1);
+    const line = lastRequestLog();
     expect(line).toMatchObject({
       status: 200,
       stream: true,
@@ -242,10 +246,7 @@ describe('router-level response processing', () => {
     expect(forwarded.join('')).toBe(content + done);
     s.end();
     await s.done;
-    const line = logs
-      .records()
-      .filter((r) => r.event === 'request')
-      .at(-1);
+    const line = lastRequestLog();
     expect(line).toMatchObject({ usage: { promptTokens: 5, completionTokens: 1, totalTokens: 6 } });
   });
 
