@@ -54,16 +54,53 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
   const rendered = render(file);
   const values = valuesOf(file);
 
-  it('gives every agent-router container gRPC liveness and readiness probes with a service name', () => {
+  it('probes every agent-router container on a port that cannot open ext_proc Process streams', () => {
     const containers = agentRouterContainers(rendered.objects);
     expect(containers.length).toBeGreaterThan(0);
     for (const { where, container } of containers) {
+      const processPorts = new Set(
+        (container.args ?? [])
+          .filter((a: string) => a.startsWith('--grpc-port='))
+          .map((a: string) => Number(a.slice('--grpc-port='.length))),
+      );
+      const named = new Map((container.ports ?? []).map((p: any) => [p.name, p.containerPort]));
       for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
-        expect(container[probe]?.grpc?.port, `${where} ${probe}`).toBeTypeOf('number');
-        expect(container[probe].grpc, `${where} ${probe}`).toHaveProperty('service');
+        const p = container[probe];
+        const port = p?.grpc?.port ?? named.get(p?.httpGet?.port) ?? p?.httpGet?.port;
+        expect(port, `${where} ${probe}`).toBeTypeOf('number');
+        expect(processPorts.has(port), `${where} ${probe} probes the ext_proc port`).toBe(false);
+        if (p.grpc) expect(p.grpc, `${where} ${probe}`).toHaveProperty('service');
       }
-      expect(container.readinessProbe.grpc.service, where).not.toBe('');
+      if (container.readinessProbe.grpc) expect(container.readinessProbe.grpc.service, where).not.toBe('');
+      else expect(container.readinessProbe.httpGet.path, where).toBe('/readyz');
     }
+  });
+
+  it('keeps every label Envoy Gateway selects its proxy pods by, so the proxy Deployment is valid', () => {
+    // Envoy Gateway copies envoyDeployment.pod.labels over its own pod labels while its Deployment
+    // selector keeps these (internal/infrastructure/kubernetes/proxy/resource_provider.go, getPodLabels
+    // and stableSelector); a pod label that overrides one leaves the selector matching nothing.
+    const gateway = rendered.of('Gateway')[0];
+    const selector: Record<string, string> = {
+      'app.kubernetes.io/name': 'envoy',
+      'app.kubernetes.io/component': 'proxy',
+      'app.kubernetes.io/managed-by': 'envoy-gateway',
+      'gateway.envoyproxy.io/owning-gateway-name': gateway.metadata.name,
+      'gateway.envoyproxy.io/owning-gateway-namespace': gateway.metadata.namespace,
+    };
+    for (const proxy of rendered.of('EnvoyProxy')) {
+      const labels = proxy.spec.provider.kubernetes.envoyDeployment.pod?.labels ?? {};
+      const pod = { ...selector, ...labels };
+      for (const [k, v] of Object.entries(selector)) expect(pod[k], `pod label ${k}`).toBe(v);
+    }
+    // What the chart selects proxy pods by must be labels those pods carry.
+    const podLabels = {
+      ...selector,
+      ...rendered.one('EnvoyProxy', `${RELEASE}-agent-router`).spec.provider.kubernetes.envoyDeployment.pod
+        .labels,
+    };
+    const metrics = rendered.one('Service', `${RELEASE}-agent-router-ext-proc-metrics`);
+    for (const [k, v] of Object.entries(metrics.spec.selector)) expect(podLabels[k], k).toBe(v);
   });
 
   it('sets requests and a memory limit on every agent-router container', () => {
@@ -202,25 +239,26 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
     const patch = rendered.one('EnvoyPatchPolicy', `${RELEASE}-agent-router-xds`);
     const cluster = patch.spec.jsonPatches.find((p: any) => p.name === 'agent-router-ext-proc-upstream');
     const address = cluster?.operation.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address;
-    if ((values.extProc?.transport ?? 'unix') === 'unix') {
-      const socket = backend.spec.endpoints[0].unix.path;
-      expect(sidecar.args).toContain(`--socket=${socket}`);
-      expect(address.pipe.path).toBe(socket);
-      const dir = socket.slice(0, socket.lastIndexOf('/'));
-      expect(deployment.container.volumeMounts).toContainEqual({
-        name: 'agent-router-socket',
-        mountPath: dir,
-      });
-      expect(sidecar.volumeMounts).toContainEqual({ name: 'agent-router-socket', mountPath: dir });
-    } else {
-      expect(backend.spec.endpoints[0].ip).toEqual({ address: '127.0.0.1', port: 50051 });
-      expect(sidecar.args.some((a: string) => a.startsWith('--socket'))).toBe(false);
-    }
+    const socket = backend.spec.endpoints[0].unix.path;
+    expect(backend.spec.endpoints).toHaveLength(1);
+    // The socket is the only ext_proc listener: no TCP port another pod could open Process streams on.
+    expect(sidecar.args).toContain(`--socket=${socket}`);
+    expect(sidecar.args.filter((a: string) => /^--grpc-(port|host)/.test(a))).toEqual([]);
+    expect(sidecar.ports.map((p: any) => p.name)).toEqual(['admin']);
+    expect(address.pipe.path).toBe(socket);
+    const dir = socket.slice(0, socket.lastIndexOf('/'));
+    expect(deployment.container.volumeMounts).toContainEqual({ name: 'agent-router-socket', mountPath: dir });
+    expect(sidecar.volumeMounts).toContainEqual({ name: 'agent-router-socket', mountPath: dir });
     expect(deployment.patch.value.spec.template.spec).toMatchObject({
       serviceAccountName: `${RELEASE}-agent-router-ext-proc`,
       automountServiceAccountToken: false,
     });
-    const proxyNamespace = values.gateway?.proxyNamespace ?? 'envoy-gateway-system';
+    // Envoy Gateway runs the proxies in its controller namespace, or in GatewayNamespace mode in the
+    // Gateway's own: the pod's ServiceAccount must be there.
+    const proxyNamespace =
+      values.gateway?.deployMode === 'GatewayNamespace'
+        ? NAMESPACE
+        : (values.gateway?.controllerNamespace ?? 'envoy-gateway-system');
     expect(rendered.one('ServiceAccount', `${RELEASE}-agent-router-ext-proc`).metadata.namespace).toBe(
       proxyNamespace,
     );
@@ -246,6 +284,7 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
     expect(codec.name).toBe('envoy.filters.http.upstream_codec');
     const listener = values.gateway?.listener?.name ?? 'http';
     expect(upstream.name).toBe(`${NAMESPACE}/${RELEASE}-agent-router/${listener}`);
+    expect(filter.typed_config.metadata_options.forwarding_namespaces.untyped).toEqual(['agent-router']);
     expect(
       patch.spec.jsonPatches.some((p: any) => p.operation.path === 'include_request_attempt_count'),
     ).toBe(true);
@@ -324,19 +363,19 @@ describe('values.schema.json', () => {
   it('rejects a values file with a wrong type, an unknown key and a bad enum, naming each', () => {
     const result = helmTemplate(undefined, [
       '--set',
-      'extProc.transport=tcp',
+      'gateway.deployMode=Sideways',
       '--set',
       'gateway.replicas=two',
       '--set',
-      'extProc.grpcPort=70000',
+      'extProc.adminPort=70000',
       '--set',
       'surprise=1',
     ]);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("values don't meet the specifications of the schema");
-    expect(result.stderr).toContain('/extProc/transport');
+    expect(result.stderr).toContain('/gateway/deployMode');
     expect(result.stderr).toContain('/gateway/replicas');
-    expect(result.stderr).toContain('/extProc/grpcPort');
+    expect(result.stderr).toContain('/extProc/adminPort');
     expect(result.stderr).toContain('surprise');
   });
 
@@ -361,6 +400,80 @@ describe('values.schema.json', () => {
     ]);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('backend "nowhere" is neither in providers nor in pools');
+  });
+
+  it.each([
+    ['with a provider fallback', ['llama-pool', 'openai']],
+    ['with a provider first', ['openai', 'llama-pool']],
+    ['with a second pool', ['llama-pool', 'qwen-pool']],
+  ])(
+    'refuses a pool entry %s, which Envoy Gateway would split 50/50 instead of failing over',
+    (_c, chain) => {
+      const result = helmTemplate('two-pools-monitoring.yaml', [
+        '--set',
+        'routes[0].target=prod/main/llama',
+        '--set',
+        `routes[0].backends={${chain.join(',')}}`,
+      ]);
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toMatch(
+        /routes\[prod\/main\/llama\]: InferencePool (llama|qwen)-pool must be the entry's only backend/,
+      );
+      expect(result.stderr).toContain('split traffic instead of falling back');
+    },
+  );
+
+  it('builds a provider chain as one primary and one fallback Backend, the fallback at priority 1', () => {
+    const rendered = render('two-pools-monitoring.yaml');
+    const route = rendered
+      .of('HTTPRoute')
+      .find((r) => r.metadata.annotations?.['agentrouter.dev/target'] === 'prod/main/claude');
+    const refs = route.spec.rules[0].backendRefs.map((b: any) => rendered.one('Backend', b.name));
+    expect(refs.map((b: any) => [b.spec.endpoints[0].fqdn.hostname, b.spec.fallback ?? false])).toEqual([
+      ['api.anthropic.com', false],
+      ['api.openai.com', true],
+    ]);
+  });
+
+  it.each([
+    ['v1.9 (default)', [], 'ai/ar-agent-router/http', 'ai/ar-agent-router/http'],
+    ['v1.10', ['--set', 'gateway.envoyGatewayVersion=v1.10.0'], 'tcp-80', 'http-80'],
+    ['v1.9 with XDSNameSchemeV2', ['--set', 'gateway.xdsNameScheme=v2'], 'tcp-80', 'http-80'],
+    [
+      'v1.10 with the v1 scheme kept',
+      ['--set', 'gateway.envoyGatewayVersion=v1.10', '--set', 'gateway.xdsNameScheme=v1'],
+      'ai/ar-agent-router/http',
+      'ai/ar-agent-router/http',
+    ],
+    [
+      'v1.10, HTTPS',
+      [
+        '--set',
+        'gateway.envoyGatewayVersion=v1.10',
+        '--set',
+        'gateway.listener.protocol=HTTPS',
+        '--set',
+        'gateway.listener.certificateRefs[0]=tls',
+      ],
+      'tcp-80',
+      'ai/ar-agent-router/http',
+    ],
+  ])('patches the xDS names Envoy Gateway %s generates', (_c, set, listener, routeConfig) => {
+    const patch = render('minimal.yaml', set).one('EnvoyPatchPolicy', `${RELEASE}-agent-router-xds`);
+    const names = (type: string) => [
+      ...new Set(patch.spec.jsonPatches.filter((p: any) => p.type.endsWith(type)).map((p: any) => p.name)),
+    ];
+    expect(names('.Listener')).toEqual([listener]);
+    expect(names('.RouteConfiguration')).toEqual([routeConfig]);
+  });
+
+  it('refuses an Envoy Gateway release older than v1.6, and an HTTPS listener without a certificate', () => {
+    const old = helmTemplate('minimal.yaml', ['--set', 'gateway.envoyGatewayVersion=v1.5']);
+    expect(old.status).not.toBe(0);
+    expect(old.stderr).toContain('needs Envoy Gateway v1.6 or later');
+    const https = helmTemplate('minimal.yaml', ['--set', 'gateway.listener.protocol=HTTPS']);
+    expect(https.status).not.toBe(0);
+    expect(https.stderr).toContain('an HTTPS listener needs at least one TLS Secret');
   });
 
   it('types and describes every value, and knows every key values.yaml sets', () => {

@@ -50,9 +50,62 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (include "agent-router.fullname" .) .Values.gateway.name -}}
 {{- end -}}
 
-{{/* Envoy Gateway names the listener, its RouteConfiguration and HCM <ns>/<gateway>/<listener>. */}}
+{{/*
+The Envoy Gateway release the chart is installed next to, checked once: every template that depends on
+what that release supports reads it through here. v1.6 is the oldest with everything the chart renders
+(Backend tls.sni came in v1.6; BackendTrafficPolicy retry.numAttemptsPerPriority in v1.5).
+*/}}
+{{- define "agent-router.envoyGatewayVersion" -}}
+{{- $v := toString .Values.gateway.envoyGatewayVersion -}}
+{{- if not (semverCompare ">=1.6.0-0" $v) -}}
+{{- fail (printf "gateway.envoyGatewayVersion %s: this chart needs Envoy Gateway v1.6 or later (Backend tls.sni); it is tested against the v1.9 line" $v) -}}
+{{- end -}}
+{{- $v -}}
+{{- end -}}
+
+{{/*
+How Envoy Gateway names the xDS resources the EnvoyPatchPolicy patches. "v1": the listener, its filter
+chain and RouteConfiguration are all <gateway ns>/<gateway>/<listener>. "v2" (the runtime flag
+XDSNameSchemeV2, default from v1.10): the listener is tcp-<port> and an HTTP listener's RouteConfiguration
+is http-<port>, the Gateway listener's port; an HTTPS listener's RouteConfiguration keeps the v1 name (envoyproxy/gateway internal/xds/translator testdata
+xds-name-scheme-v2). Set gateway.xdsNameScheme when the flag differs from the release's default.
+*/}}
+{{- define "agent-router.xdsNameScheme" -}}
+{{- if .Values.gateway.xdsNameScheme -}}
+{{- .Values.gateway.xdsNameScheme -}}
+{{- else if semverCompare ">=1.10.0-0" (include "agent-router.envoyGatewayVersion" .) -}}
+v2
+{{- else -}}
+v1
+{{- end -}}
+{{- end -}}
+
 {{- define "agent-router.xdsListenerName" -}}
+{{- if eq (include "agent-router.xdsNameScheme" .) "v2" -}}
+{{- printf "tcp-%d" (int .Values.gateway.listener.port) -}}
+{{- else -}}
 {{- printf "%s/%s/%s" .Release.Namespace (include "agent-router.gatewayName" .) .Values.gateway.listener.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "agent-router.xdsRouteConfigName" -}}
+{{- if and (eq (include "agent-router.xdsNameScheme" .) "v2") (eq .Values.gateway.listener.protocol "HTTP") -}}
+{{- printf "http-%d" (int .Values.gateway.listener.port) -}}
+{{- else -}}
+{{- printf "%s/%s/%s" .Release.Namespace (include "agent-router.gatewayName" .) .Values.gateway.listener.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Where Envoy Gateway runs the proxy pods (and so the sidecar and its ServiceAccount): its controller
+namespace by default, the Gateway's own namespace (the release namespace) in GatewayNamespace deploy mode.
+*/}}
+{{- define "agent-router.proxyNamespace" -}}
+{{- if eq .Values.gateway.deployMode "GatewayNamespace" -}}
+{{- .Release.Namespace -}}
+{{- else -}}
+{{- .Values.gateway.controllerNamespace -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "agent-router.extProcServiceAccount" -}}
