@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { loadSnapshot } from '../../config/file-source.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
+import { runTool } from '../helpers/tools.ts';
 
 describe('shipped examples', () => {
   it('examples/local.yaml compiles', () => {
@@ -21,5 +24,38 @@ describe('shipped examples', () => {
     expect(snapshot.backends.get('default/bedrock')?.origin).toBe(
       'https://bedrock-runtime.eu-central-1.amazonaws.com',
     );
+  });
+});
+
+describe('the Kubernetes quick start (README "Install on Kubernetes")', () => {
+  it('compiles, and its Helm values route every entry along the fallback chain the RouteConfig makes', () => {
+    const snapshot = loadSnapshot('examples/kubernetes.yaml', { supportedProviders });
+    const values = parse(readFileSync('examples/kubernetes-values.yaml', 'utf8')) as {
+      routes: { target: string; backends: string[] }[];
+    };
+    // Applied with `kubectl apply -n ai`, where the file leaves the namespace open.
+    const inAi = (id: string) => id.replace(/^default\//, 'ai/');
+    const chains = Object.fromEntries(
+      [...snapshot.entries.values()].map((e) => [
+        inAi(e.id),
+        e.fallbackChain.slice(0, 2).map((f) => f.backend.id.slice(f.backend.id.indexOf('/') + 1)),
+      ]),
+    );
+    expect(Object.fromEntries(values.routes.map((r) => [r.target, r.backends]))).toEqual(chains);
+    expect(snapshot.keysById.size).toBe(1);
+  });
+
+  it('renders with the chart', () => {
+    const result = runTool('helm', [
+      'template',
+      'agent-router',
+      'charts/agent-router',
+      '--namespace',
+      'ai',
+      '--values',
+      'examples/kubernetes-values.yaml',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
   });
 });
