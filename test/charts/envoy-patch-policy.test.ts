@@ -90,8 +90,6 @@ function problemsIn(root: protobuf.Root, xds: XdsResources): string[] {
   return out;
 }
 
-const isExtProc = (f: any) => String(f.typed_config?.['@type']).endsWith('ext_proc.v3.ExternalProcessor');
-
 describe.each(CASES.map((c) => [c.label, c]))('EnvoyPatchPolicy on Envoy Gateway xDS, %s', (_label, c) => {
   const rendered = render(c.file, c.set ?? []);
   const policy = rendered.one('EnvoyPatchPolicy', `${RELEASE}-agent-router-xds`);
