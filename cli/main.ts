@@ -13,11 +13,13 @@ import { parseSchedulerConfigYaml } from '../endpoint-picker/scheduling/config.t
 import { PRESETS } from '../endpoint-picker/scheduling/presets.ts';
 import { startEndpointPicker } from '../endpoint-picker/server.ts';
 import { writeEnvoyConfig } from '../envoy-config/command.ts';
-import { startExtProc } from '../ext-proc/server.ts';
+import { type ExtProcServer, startExtProc } from '../ext-proc/server.ts';
 import { supportedProviders } from '../ext-proc/translate/registry.ts';
 import { isKubernetesConfig, kubeSourceOptionsFromEnvironment } from '../kube/environment.ts';
 import { startKubeSource } from '../kube/source.ts';
+import { startAdminServer } from '../observability/admin-server.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
+import { createExtProcMetrics } from '../observability/metrics.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
 import { startLocalStack } from './local-stack.ts';
 import { reloadHandlers } from './reload-handlers.ts';
@@ -26,7 +28,7 @@ const USAGE = `usage: agent-router <command> [options]
 
 commands:
   start          local stack: simulated backends + ext-proc + dev gateway (default config examples/local.yaml)
-  ext-proc       Envoy ext_proc server (gRPC :50051, admin :9190)
+  ext-proc       Envoy ext_proc server (gRPC :50051, or only the Unix socket with --socket; admin :9190)
   dev            dev gateway on :8080 in front of a running ext-proc (--ext-proc host:port)
   endpoint-picker  Gateway API Inference Extension endpoint picker (ext_proc :9002, health :9003, metrics :9090)
   sim            simulated model servers for the backends and pods annotated agentrouter.dev/simulated
@@ -39,10 +41,16 @@ options:
   --namespaces LIST  with --kubernetes: comma-separated namespaces to watch (default: all)
   --host ADDR        listen address (default 127.0.0.1; ext-proc default 0.0.0.0)
   --port N           dev gateway port (default 8080)
-  --grpc-port N      ext-proc gRPC port (default 50051)
+  --grpc-port N      ext-proc gRPC port over TCP (default 50051; with --socket: no TCP listener unless given)
+  --grpc-host ADDR   ext-proc: TCP gRPC bind address (default --host's); e.g. 127.0.0.1 keeps it in the pod
   --picker-port N    start: endpoint-picker gRPC port (default 9002; health N+1, metrics 9090; 0 = free ports)
-  --socket PATH      ext-proc also listens on this Unix socket
-  --admin-port N     ext-proc metrics/health port (default 9190); envoy-config: Envoy admin port (default 9901)
+  --socket PATH      ext-proc serves ExternalProcessor and gRPC health on this Unix socket, and only there
+                     unless --grpc-port or --grpc-host asks for TCP too (a stale socket file is replaced)
+  --admin-port N     ext-proc metrics/health HTTP port (default 9190), the kubelet probe target: /healthz is
+                     liveness (200 while the process runs), /readyz is 200 once the configuration is loaded
+                     and every gRPC listener (socket included) accepts streams, 503 before that and while
+                     draining on SIGTERM; /metrics is Prometheus. None of them can open a Process stream.
+                     envoy-config: Envoy admin port (default 9901)
   --ext-proc TARGET  dev, envoy-config: ext-proc gRPC target host:port (default 127.0.0.1:50051)
   --ext-proc-socket PATH  envoy-config: reach ext-proc on this Unix socket instead
   --listen-port N    envoy-config: Envoy listener port (default 8080)
@@ -66,6 +74,7 @@ const { positionals, values } = parseArgs({
     host: { type: 'string' },
     port: { type: 'string' },
     'grpc-port': { type: 'string' },
+    'grpc-host': { type: 'string' },
     socket: { type: 'string' },
     'admin-port': { type: 'string' },
     'ext-proc': { type: 'string' },
@@ -96,6 +105,19 @@ const kubernetes = values.kubernetes === true || isKubernetesConfig(values.confi
 /** The first pool's picker on the GIE ports (gRPC, health = gRPC + 1, metrics 9090); 0 picks free ones. */
 const pickerPorts = (grpc: number) =>
   grpc === 0 ? { grpc: 0, health: 0 } : { grpc, health: grpc + 1, metrics: 9090 };
+/** "host:port" as gRPC parses it: an IPv6 literal goes in brackets. */
+const hostPort = (host: string, port: number) =>
+  host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+
+/**
+ * ext-proc's TCP gRPC address. The sidecar (`--socket`) is reached by Envoy over the socket only, so any
+ * pod that can reach the proxy pod's IP cannot open Process streams; TCP comes back only when asked for.
+ */
+function extProcGrpcAddress(): string | undefined {
+  const tcpAsked = values['grpc-port'] !== undefined || values['grpc-host'] !== undefined;
+  if (values.socket && !tcpAsked) return undefined;
+  return hostPort(values['grpc-host'] ?? values.host ?? '0.0.0.0', num(values['grpc-port'], 50051));
+}
 
 function onShutdown(logger: Logger, close: () => Promise<void>): void {
   let closing = false;
@@ -141,6 +163,17 @@ async function main(): Promise<void> {
       return;
     }
     case 'ext-proc': {
+      // The admin server comes first, so kubelet's liveness probe is answered while the configuration
+      // loads (a first sync from the API server can take a while) and /readyz says 503 until serving.
+      const metrics = createExtProcMetrics();
+      let server: ExtProcServer | undefined;
+      const admin = await startAdminServer({
+        host: values.host ?? '0.0.0.0',
+        port: num(values['admin-port'], 9190),
+        registry: metrics.registry,
+        ready: () => server?.ready() === true,
+      });
+      logger.info({ event: 'admin_listening', admin: admin.url }, 'admin server listening');
       const kube = kubernetes
         ? await startKubeSource(
             kubeSourceOptionsFromEnvironment({
@@ -151,19 +184,20 @@ async function main(): Promise<void> {
             }),
           )
         : undefined;
-      const server = await startExtProc({
+      const grpcAddress = extProcGrpcAddress();
+      const extProc = await startExtProc({
         snapshot: kube?.snapshot ?? loadSnapshot(configPath, { supportedProviders }),
         logger,
-        grpcAddress: `${values.host ?? '0.0.0.0'}:${num(values['grpc-port'], 50051)}`,
-        adminHost: values.host ?? '0.0.0.0',
-        adminPort: num(values['admin-port'], 9190),
+        metrics,
+        ...(grpcAddress !== undefined ? { grpcAddress } : {}),
         ...(values.socket ? { socketPath: values.socket } : {}),
         ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
       });
+      server = extProc;
       const handlers = reloadHandlers(
         logger,
-        (snapshot) => server.store.replace(snapshot),
-        server.metrics.configReloads,
+        (snapshot) => extProc.store.replace(snapshot),
+        metrics.configReloads,
       );
       const watcher = kube
         ? kube.subscribe(handlers)
@@ -171,7 +205,9 @@ async function main(): Promise<void> {
       onShutdown(logger, async () => {
         watcher.close();
         await kube?.close();
-        await server.shutdown();
+        // /readyz turns 503 as the drain starts; the admin server goes last.
+        await extProc.shutdown();
+        await admin.close();
       });
       return;
     }

@@ -65,9 +65,17 @@ export class HeaderBag {
     return out;
   }
 
-  /** Applies an ext_proc HeaderMutation with Envoy's semantics; returns the names changed. */
+  /**
+   * Applies an ext_proc HeaderMutation with Envoy's semantics: removals first, then sets
+   * (source/extensions/filters/http/ext_proc/mutation_utils.cc, applyHeaderMutations).
+   */
   apply(mutation: HeaderMutation | undefined): void {
     if (!mutation) return;
+    for (const name of mutation.remove_headers ?? []) {
+      const key = name.toLowerCase();
+      if (key.startsWith(':') || key === 'host') continue;
+      this.values.delete(key);
+    }
     for (const option of mutation.set_headers ?? []) {
       const key = option.header.key.toLowerCase();
       if (IMMUTABLE.has(key) || key.startsWith('x-envoy-')) continue;
@@ -91,11 +99,6 @@ export class HeaderBag {
           if (existing) this.values.set(key, [value]);
           break;
       }
-    }
-    for (const name of mutation.remove_headers ?? []) {
-      const key = name.toLowerCase();
-      if (key.startsWith(':') || key === 'host') continue;
-      this.values.delete(key);
     }
   }
 }

@@ -214,7 +214,14 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
           finished = true;
           return;
         }
-        picked = primaryPool.endpoints[failOpenCursor++ % primaryPool.endpoints.length];
+        // The picker set no destination, so Envoy's override_host policy follows whatever destination
+        // header the request still carries if it names a pool endpoint (a host of the cluster), and
+        // balances with its fallback policy otherwise (envoy.load_balancing_policies.override_host).
+        const requested = headers.get(DESTINATION_ENDPOINT_HEADER)?.split(',')[0]?.trim();
+        picked =
+          requested !== undefined && primaryPool.endpoints.includes(requested)
+            ? requested
+            : primaryPool.endpoints[failOpenCursor++ % primaryPool.endpoints.length];
         options.logger.warn(
           { event: 'epp_fail_open', pool: primaryPool.id, endpoint: picked },
           'endpoint picker failed; failing open',

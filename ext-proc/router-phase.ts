@@ -9,6 +9,8 @@ import { AgentRouterError, errors } from './errors.ts';
 import {
   ATTEMPT_HEADER,
   BACKEND_HEADER,
+  CLIENT_FORBIDDEN_HEADERS,
+  CLIENT_INPUT_HEADERS,
   INTERNAL_PREFIX,
   KEY_ID_HEADER,
   LOGICAL_MODEL_HEADER,
@@ -24,8 +26,29 @@ import { decide, type RouteDecision } from './router/route.ts';
 import { OPERATION_BY_PATH } from './translate/translator.ts';
 import { SseUsageScanner, type TokenUsage, usageFromJson } from './usage.ts';
 
-const GATEWAY_KEY_HEADERS = ['authorization', 'x-api-key'];
-const SET_BY_ROUTER = new Set([ROUTE_HEADER, KEY_ID_HEADER, LOGICAL_MODEL_HEADER]);
+/**
+ * Removed in the request-headers answer, the one answer whose header mutations Envoy applies in every
+ * body mode (a body answer's are dropped in STREAMED), so no path that reaches the upstream keeps them:
+ * the gateway key (no provider ever sees it) and every header a client may not forge. Removing an
+ * absent header costs Envoy nothing, so one frozen list serves every request.
+ */
+const STRIPPED: readonly string[] = Object.freeze([
+  'authorization',
+  'x-api-key',
+  ...CLIENT_FORBIDDEN_HEADERS,
+]);
+const KNOWN_UNDER_PREFIX: ReadonlySet<string> = new Set([...STRIPPED, ...CLIENT_INPUT_HEADERS]);
+
+/** STRIPPED, plus any other name under our prefix the client sent (none, on almost every request). */
+function strippedFrom(head: HttpHead): readonly string[] {
+  let more: string[] | undefined;
+  for (const name of head.names()) {
+    if (!name.startsWith(INTERNAL_PREFIX) || KNOWN_UNDER_PREFIX.has(name)) continue;
+    more ??= [...STRIPPED];
+    more.push(name);
+  }
+  return more ?? STRIPPED;
+}
 
 export class RouterPhases implements Phases {
   readonly #started = performance.now();
@@ -41,7 +64,6 @@ export class RouterPhases implements Phases {
   #attempts: number | undefined;
   #usage: TokenUsage | undefined;
   #scanner: SseUsageScanner | undefined;
-  #spoofed: string[] = [];
 
   constructor(
     private readonly store: SnapshotStore,
@@ -52,7 +74,6 @@ export class RouterPhases implements Phases {
   requestHeaders(head: HttpHead, endOfStream: boolean): PhaseResult {
     this.#head = head;
     this.#requestId = head.get(REQUEST_ID_HEADER) ?? randomUUID();
-    for (const name of head.names()) if (name.startsWith(INTERNAL_PREFIX)) this.#spoofed.push(name);
     const method = head.get(':method') ?? 'GET';
     const rawPath = head.get(':path') ?? '/';
     const query = rawPath.indexOf('?');
@@ -80,7 +101,7 @@ export class RouterPhases implements Phases {
       );
     }
     if (endOfStream) throw errors.invalidBody('The request has no body; send a JSON object.');
-    return { needsBody: true };
+    return { needsBody: true, removeHeaders: strippedFrom(head) };
   }
 
   #models(path: string): unknown {
@@ -123,8 +144,6 @@ export class RouterPhases implements Phases {
         [LOGICAL_MODEL_HEADER, decision.logicalModel],
         [REQUEST_ID_HEADER, this.#requestId],
       ],
-      // The gateway key stops here: no provider ever sees it.
-      removeHeaders: [...GATEWAY_KEY_HEADERS, ...this.#spoofed.filter((n) => !SET_BY_ROUTER.has(n))],
       clearRouteCache: true,
       dynamicMetadata: {
         [METADATA_NAMESPACE]: {

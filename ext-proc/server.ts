@@ -1,13 +1,13 @@
 /**
- * The ext-proc service: Envoy's ExternalProcessor over gRPC (TCP and optionally a Unix socket for the
- * sidecar), grpc.health.v1, the admin HTTP server, and the configuration in force.
+ * The ext-proc service: Envoy's ExternalProcessor over gRPC (TCP, a Unix socket for the sidecar, or
+ * both), grpc.health.v1 on the same listeners, the admin HTTP server, and the configuration in force.
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Snapshot } from '../config/snapshot.ts';
 import { SnapshotStore } from '../config/store.ts';
 import { installInPlaceFraming } from '../grpc/in-place-framing.ts';
-import { bindInsecure, drain } from '../grpc/server-lifecycle.ts';
+import { bindInsecure, bindUnixSocket, drain } from '../grpc/server-lifecycle.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createExtProcMetrics, type ExtProcMetrics } from '../observability/metrics.ts';
@@ -26,9 +26,12 @@ export const DEFAULT_MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024;
 export interface ExtProcOptions {
   snapshot: Snapshot;
   logger: Logger;
-  /** "host:port" for gRPC; port 0 picks a free one. */
-  grpcAddress: string;
-  /** Optional Unix socket path (the sidecar deployment talks to ext-proc over it). */
+  /** "host:port" for gRPC over TCP; port 0 picks a free one; undefined: no TCP listener. */
+  grpcAddress?: string;
+  /**
+   * Unix socket path (the sidecar deployment talks to ext-proc over it). Without `grpcAddress` it is the
+   * only listener, so only processes that can reach the socket file can open Process streams.
+   */
   socketPath?: string;
   adminHost?: string;
   /** Admin HTTP port; undefined disables the admin server (e.g. when the caller serves metrics). */
@@ -38,16 +41,21 @@ export interface ExtProcOptions {
 }
 
 export interface ExtProcServer {
-  grpcPort: number;
+  /** The bound TCP port; undefined when ext-proc listens on its Unix socket only. */
+  grpcPort: number | undefined;
   adminUrl: string | undefined;
   store: SnapshotStore;
   metrics: ExtProcMetrics;
+  /** True while every listener accepts streams, false once draining (what /readyz reports). */
+  ready(): boolean;
   /** Stops accepting streams, lets open ones finish (up to `graceMs`), then closes. */
   shutdown(graceMs?: number): Promise<void>;
 }
 
 export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServer> {
   const { logger } = options;
+  if (options.grpcAddress === undefined && !options.socketPath)
+    throw new Error('ext-proc needs a gRPC address, a Unix socket path, or both');
   const store = new SnapshotStore(options.snapshot);
   const metrics = options.metrics ?? createExtProcMetrics();
   const observer = requestLogObserver(logger, metrics);
@@ -80,9 +88,12 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
   const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
   health.addToServer(server);
 
-  const grpcPort = await bindInsecure(server, options.grpcAddress);
-  if (options.socketPath) await bindInsecure(server, `unix:${options.socketPath}`);
+  const grpcPort =
+    options.grpcAddress === undefined ? undefined : await bindInsecure(server, options.grpcAddress);
+  if (options.socketPath) await bindUnixSocket(server, options.socketPath);
+  // grpc-js serves as soon as bindAsync reports a listener, so from here on every listener accepts.
   let draining = false;
+  const ready = () => !draining;
   const admin =
     options.adminPort === undefined
       ? undefined
@@ -90,10 +101,16 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
           host: options.adminHost ?? '0.0.0.0',
           port: options.adminPort,
           registry: metrics.registry,
-          ready: () => !draining,
+          ready,
         });
   logger.info(
-    { event: 'ext_proc_listening', grpcPort, socketPath: options.socketPath, admin: admin?.url },
+    {
+      event: 'ext_proc_listening',
+      grpcAddress: options.grpcAddress,
+      grpcPort,
+      socketPath: options.socketPath,
+      admin: admin?.url,
+    },
     'ext-proc listening',
   );
 
@@ -102,6 +119,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
     adminUrl: admin?.url,
     store,
     metrics,
+    ready,
     async shutdown(graceMs = 10_000) {
       draining = true;
       health.setStatus('', 'NOT_SERVING');

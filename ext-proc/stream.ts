@@ -61,7 +61,8 @@ function headerMutation(result: PhaseResult): HeaderMutation | undefined {
       append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
     }));
   }
-  if (result.removeHeaders?.length) mutation.remove_headers = [...result.removeHeaders];
+  // Shared as it is: the router-level list is one frozen array, and the encoder only reads it.
+  if (result.removeHeaders?.length) mutation.remove_headers = result.removeHeaders;
   return mutation;
 }
 
@@ -371,14 +372,33 @@ export class ProcessingStream {
 }
 
 function mergeResults(a: PhaseResult, b: PhaseResult): PhaseResult {
+  const setHeaders = [...(a.setHeaders ?? []), ...(b.setHeaders ?? [])];
+  // A header the headers phase removes and the body phase sets is set: that is what two answers would
+  // do. In one mutation Envoy happens to remove before it sets (ext_proc mutation_utils.cc,
+  // applyHeaderMutations), but the proto leaves the order open, so one name is never in both lists.
+  const removeHeaders: string[] = [];
+  unsetOnly(a.removeHeaders, setHeaders, removeHeaders);
+  unsetOnly(b.removeHeaders, setHeaders, removeHeaders);
   const merged: PhaseResult = {
-    setHeaders: [...(a.setHeaders ?? []), ...(b.setHeaders ?? [])],
-    removeHeaders: [...(a.removeHeaders ?? []), ...(b.removeHeaders ?? [])],
+    setHeaders,
+    removeHeaders,
     clearRouteCache: a.clearRouteCache === true || b.clearRouteCache === true,
   };
   const metadata = b.dynamicMetadata ?? a.dynamicMetadata;
   if (metadata) merged.dynamicMetadata = metadata;
   return merged;
+}
+
+function unsetOnly(
+  names: readonly string[] | undefined,
+  setHeaders: readonly (readonly [string, string])[],
+  out: string[],
+): void {
+  if (!names) return;
+  outer: for (const name of names) {
+    for (const [key] of setHeaders) if (key === name) continue outer;
+    out.push(name);
+  }
 }
 
 function withMetadata(message: ProcessingResponse, result: PhaseResult): ProcessingResponse {

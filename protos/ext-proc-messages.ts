@@ -101,7 +101,7 @@ export interface HeaderValueOption {
 
 export interface HeaderMutation {
   set_headers?: HeaderValueOption[];
-  remove_headers?: string[];
+  remove_headers?: readonly string[];
 }
 
 export interface StreamedBodyResponse {

@@ -54,7 +54,7 @@ async function start(kind: ServerKind, config: string | undefined): Promise<Star
     logger: createLogger({ level: 'info', destination: pino.destination('/dev/null') }),
     grpcAddress: '127.0.0.1:0',
   });
-  return { grpcPort: server.grpcPort, shutdown: () => server.shutdown(1000) };
+  return { grpcPort: server.grpcPort!, shutdown: () => server.shutdown(1000) };
 }
 
 /** Current and peak resident set size from /proc/self/status (VmRSS, VmHWM; kB). */

@@ -31,7 +31,7 @@ describe('benchmark driver against the real ext-proc server', () => {
       logger: log.logger,
       grpcAddress: '127.0.0.1:0',
     });
-    client = createExtProcClient(server.grpcPort);
+    client = createExtProcClient(server.grpcPort!);
   });
 
   afterAll(async () => {
@@ -51,7 +51,9 @@ describe('benchmark driver against the real ext-proc server', () => {
     expect(router.requestHeaders.mode_override?.request_body_mode).toBe('BUFFERED');
     const mutation = router.requestBody.request_body?.response?.header_mutation;
     expect(setHeader(mutation, 'x-agent-router-route')).toMatch(/^default\/default\/chat-v[12]$/);
-    expect(mutation?.remove_headers).toContain('authorization');
+    expect(router.requestHeaders.request_headers?.response?.header_mutation?.remove_headers).toContain(
+      'authorization',
+    );
     expect(router.requestBody.request_body?.response?.clear_route_cache).toBe(true);
   });
 

@@ -1,0 +1,159 @@
+/**
+ * Headers a client may not forge, at the ext_proc message level over real gRPC: whatever body mode the
+ * router-level filter runs in, the answers whose header mutations Envoy applies remove a client-sent
+ * destination endpoint (GIE docs/proposals/004-endpoint-picker-protocol) and our internal headers, and
+ * keep the client inputs under our prefix.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSnapshot } from '../../config/file-source.ts';
+import { type ExtProcServer, startExtProc } from '../../ext-proc/server.ts';
+import { supportedProviders } from '../../ext-proc/translate/registry.ts';
+import type { HeaderMutation, ProcessingRequest } from '../../protos/ext-proc-messages.ts';
+import { headerMap, rawClient } from '../helpers/ext-proc-client.ts';
+import { capturingLogger } from '../helpers/log-capture.ts';
+
+let server: ExtProcServer;
+let client: ReturnType<typeof rawClient>;
+
+beforeAll(async () => {
+  server = await startExtProc({
+    snapshot: loadSnapshot('examples/local.yaml', { supportedProviders }),
+    logger: capturingLogger().logger,
+    grpcAddress: '127.0.0.1:0',
+  });
+  client = rawClient(`127.0.0.1:${server.grpcPort}`);
+});
+
+afterAll(async () => {
+  client.close();
+  await server.shutdown(1000);
+});
+
+const FORGED = {
+  'x-gateway-destination-endpoint': '10.0.0.9:8000',
+  'x-gateway-destination-endpoint-served': '10.0.0.9:8000',
+  'x-agent-router-route': 'other/ns/entry',
+  'x-agent-router-key-id': 'default/team-b',
+  'x-agent-router-model': 'summarize-model',
+  'x-agent-router-backend': 'default/spoofed',
+  'x-agent-router-made-up': 'anything',
+};
+const HEADERS = {
+  ':method': 'POST',
+  ':path': '/v1/chat/completions',
+  ':authority': 'gateway',
+  'content-type': 'application/json',
+  authorization: 'Bearer sk-agent-router-team-a',
+  'x-agent-router-priority': '-1',
+  ...FORGED,
+};
+const BODY = Buffer.from(
+  JSON.stringify({ model: 'chat-model', messages: [{ role: 'user', content: 'hello there' }] }),
+);
+
+/** The request headers Envoy forwards after applying these mutations in order (removals, then sets). */
+function forwarded(sent: Record<string, string>, mutations: (HeaderMutation | undefined)[]) {
+  const headers = new Map(Object.entries(sent));
+  for (const mutation of mutations) {
+    for (const name of mutation?.remove_headers ?? []) headers.delete(name);
+    for (const { header } of mutation?.set_headers ?? [])
+      headers.set(header.key, header.raw_value?.toString() ?? header.value ?? '');
+  }
+  return Object.fromEntries(headers);
+}
+
+/** Drives one router-level stream; returns the header mutations Envoy applies in that mode. */
+async function applied(
+  mode: 'NONE' | 'BUFFERED' | 'STREAMED' | 'FULL_DUPLEX_STREAMED',
+  headers: Record<string, string>,
+): Promise<(HeaderMutation | undefined)[]> {
+  const s = client.open();
+  const first: ProcessingRequest = {
+    request_headers: { headers: headerMap(headers) },
+    protocol_config: {
+      request_body_mode: mode,
+      send_body_without_waiting_for_header_response: mode === 'FULL_DUPLEX_STREAMED',
+    },
+  };
+  try {
+    if (mode === 'FULL_DUPLEX_STREAMED') {
+      s.send(first);
+      s.send({ request_body: { body: BODY.subarray(0, 9), end_of_stream: false } });
+      s.send({ request_body: { body: BODY.subarray(9), end_of_stream: true } });
+      // The held headers answer carries the mutations; the body comes back as streamed_response.
+      const held = await s.next();
+      expect(held.response).toBe('request_headers');
+      expect((await s.next()).response).toBe('request_body');
+      return [held.request_headers?.response?.header_mutation];
+    }
+    s.send(first);
+    const headersAnswer = await s.next();
+    expect(headersAnswer.response).toBe('request_headers');
+    if (mode === 'STREAMED') {
+      // Allow_mode_override off: the body streams, and Envoy drops a body answer's header mutations.
+      s.send({ request_body: { body: BODY, end_of_stream: true } });
+      await s.next();
+      return [headersAnswer.request_headers?.response?.header_mutation];
+    }
+    // NONE (asks for BUFFERED with mode_override) and BUFFERED: both answers' mutations apply.
+    s.send({ request_body: { body: BODY, end_of_stream: true } });
+    const bodyAnswer = await s.next();
+    expect(bodyAnswer.response).toBe('request_body');
+    return [
+      headersAnswer.request_headers?.response?.header_mutation,
+      bodyAnswer.request_body?.response?.header_mutation,
+    ];
+  } finally {
+    s.end();
+  }
+}
+
+describe('router-level phase: headers a client may not forge', () => {
+  it.each(['NONE', 'BUFFERED', 'STREAMED', 'FULL_DUPLEX_STREAMED'] as const)(
+    'in %s mode, removes a client-sent destination endpoint and route header before the request goes on',
+    async (mode) => {
+      const out = forwarded(HEADERS, await applied(mode, HEADERS));
+      expect(out['x-gateway-destination-endpoint']).toBeUndefined();
+      expect(out['x-gateway-destination-endpoint-served']).toBeUndefined();
+      expect(out['x-agent-router-backend']).toBeUndefined();
+      expect(out['x-agent-router-made-up']).toBeUndefined();
+      expect(out.authorization).toBeUndefined();
+      // The decision's target header, or (STREAMED, whose body answer Envoy cannot apply) none at all.
+      if (mode === 'STREAMED') expect(out['x-agent-router-route']).toBeUndefined();
+      else {
+        expect(out['x-agent-router-route']).toMatch(/^default\/default\/chat-v[12]$/);
+        expect(out['x-agent-router-key-id']).toBe('default/team-a');
+        expect(out['x-agent-router-model']).toBe('chat-model');
+      }
+      // A client input the endpoint picker reads, not ours to take away.
+      expect(out['x-agent-router-priority']).toBe('-1');
+    },
+  );
+
+  it('removes them from a keyless request too', async () => {
+    const { authorization: _, ...keyless } = HEADERS;
+    const out = forwarded(keyless, await applied('NONE', keyless));
+    expect(out['x-gateway-destination-endpoint']).toBeUndefined();
+    expect(out['x-agent-router-route']).toMatch(/^default\/default\/chat-v[12]$/);
+    expect(out['x-agent-router-key-id']).toBe('anonymous');
+  });
+
+  it('names them in the headers answer even when the client sent none (removing an absent header is free)', async () => {
+    const plain: Record<string, string> = { ...HEADERS };
+    for (const name of Object.keys(FORGED)) delete plain[name];
+    const [a, b] = await Promise.all([applied('NONE', plain), applied('NONE', plain)]);
+    const removed = a[0]?.remove_headers;
+    expect(removed).toEqual(
+      expect.arrayContaining([
+        'authorization',
+        'x-api-key',
+        'x-gateway-destination-endpoint',
+        'x-agent-router-route',
+      ]),
+    );
+    expect(removed).not.toContain('x-agent-router-priority');
+    expect(b[0]?.remove_headers).toEqual(removed);
+    // Nothing more to remove once the body is read.
+    expect(a[1]?.remove_headers).toBeUndefined();
+  });
+});
