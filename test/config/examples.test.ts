@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadSnapshot } from '../../config/file-source.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
+import { chartRoutes, routeChains } from '../helpers/route-chains.ts';
 import { runTool } from '../helpers/tools.ts';
 
 describe('shipped examples', () => {
@@ -29,20 +30,10 @@ describe('shipped examples', () => {
 
 describe('the Kubernetes quick start (README "Install on Kubernetes")', () => {
   it('compiles, and its Helm values route every entry along the fallback chain the RouteConfig makes', () => {
-    const snapshot = loadSnapshot('examples/kubernetes.yaml', { supportedProviders });
-    const values = parse(readFileSync('examples/kubernetes-values.yaml', 'utf8')) as {
-      routes: { target: string; backends: string[] }[];
-    };
-    // Applied with `kubectl apply -n ai`, where the file leaves the namespace open.
-    const inAi = (id: string) => id.replace(/^default\//, 'ai/');
-    const chains = Object.fromEntries(
-      [...snapshot.entries.values()].map((e) => [
-        inAi(e.id),
-        e.fallbackChain.slice(0, 2).map((f) => f.backend.id.slice(f.backend.id.indexOf('/') + 1)),
-      ]),
-    );
-    expect(Object.fromEntries(values.routes.map((r) => [r.target, r.backends]))).toEqual(chains);
-    expect(snapshot.keysById.size).toBe(1);
+    const values = parse(readFileSync('examples/helm/kubernetes-values.yaml', 'utf8'));
+    // Applied with `kubectl apply -n ai`.
+    expect(chartRoutes(values.routes)).toEqual(routeChains(['examples/kubernetes.yaml'], 'ai'));
+    expect(loadSnapshot('examples/kubernetes.yaml', { supportedProviders }).keysById.size).toBe(1);
   });
 
   it('renders with the chart', () => {
@@ -53,7 +44,7 @@ describe('the Kubernetes quick start (README "Install on Kubernetes")', () => {
       '--namespace',
       'ai',
       '--values',
-      'examples/kubernetes-values.yaml',
+      'examples/helm/kubernetes-values.yaml',
     ]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);

@@ -7,12 +7,14 @@
  * waits and diagnostics do is tested by running them (run-sh.test.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments, parseDocument } from 'yaml';
+import { parseAllDocuments, parseDocument, stringify } from 'yaml';
+import { chartRoutes, routeChains } from '../helpers/route-chains.ts';
 import { runTool } from '../helpers/tools.ts';
 
 const DIR = 'e2e-kind';
@@ -111,6 +113,17 @@ describe('e2e-kind, statically', () => {
     ]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
+    // Envoy sends attempt N to the route's Nth backend; ext-proc translates it for the chain's Nth
+    // entry, so the values must follow the chains the RouteConfig compiles to (its pools are the chart's).
+    const pools = parseAllDocuments(result.stdout)
+      .map((d) => d.toJS())
+      .filter((m) => m?.kind === 'InferencePool')
+      .map((m) => ({ ...m, metadata: { name: m.metadata.name } }));
+    const dir = mkdtempSync(path.join(tmpdir(), 'e2e-pools-'));
+    writeFileSync(path.join(dir, 'pools.yaml'), pools.map((p) => stringify(p)).join('---\n'));
+    expect(chartRoutes(values.routes)).toEqual(
+      routeChains([`${MANIFESTS}/sample-crs.yaml`, path.join(dir, 'pools.yaml')], 'agent-router-e2e'),
+    );
   });
 
   it('builds the image the manifests run from the root Dockerfile, with the sim script and a non-root user', () => {
