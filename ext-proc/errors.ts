@@ -41,6 +41,14 @@ export const errors = {
       'invalid_json',
       `Request body is not valid JSON: ${detail}`,
     ),
+  duplicateKey: (key: string) =>
+    new AgentRouterError(
+      400,
+      'invalid_request_error',
+      'duplicate_key',
+      `The request body names the top-level key ${JSON.stringify(key)} more than once (counting escaped spellings such as "\\u0065" for "e"); send each key once.`,
+      key,
+    ),
   invalidBody: (message: string, param: string | null = null) =>
     new AgentRouterError(400, 'invalid_request_error', 'invalid_request', message, param),
   missingModel: () =>

@@ -68,6 +68,8 @@ const CONTENT_ROLES = new Set(['system', 'developer', 'user', 'assistant']);
 export interface LargeJson {
   value: unknown;
   standIns: StandIns;
+  /** The first key the top-level object names twice (decoded), which request-json.ts refuses. */
+  duplicateKey?: string | undefined;
 }
 
 /**
@@ -81,13 +83,21 @@ export function parseLargeJson(source: Buffer, longStringBytes: number): LargeJs
     return undefined;
   const parser = new Parser(source, new StandIns(source), longStringBytes);
   const value = parser.parse();
-  return parser.escapedMarker ? undefined : { value, standIns: parser.standIns };
+  return parser.escapedMarker
+    ? undefined
+    : { value, standIns: parser.standIns, duplicateKey: parser.duplicateKey };
 }
 
 class Parser {
   at = 0;
   /** An escaped U+FDD0/U+FDD1 was seen: a decoded string could be mistaken for a marker. */
   escapedMarker = false;
+  /**
+   * The first key of the top-level object seen twice, found in the pass that parses it (no second scan
+   * of a 10 MB body). Recorded, not thrown: a syntax error later in the body still wins, as with
+   * JSON.parse followed by the scan of top-level.ts.
+   */
+  duplicateKey: string | undefined;
 
   constructor(
     readonly source: Buffer,
@@ -131,6 +141,8 @@ class Parser {
       this.skipSpace();
       if (source[this.at] !== 0x22) throw this.unexpected();
       const key = this.string(OTHER) as string;
+      if (slot === ROOT && this.duplicateKey === undefined && Object.hasOwn(out, key))
+        this.duplicateKey = key;
       this.skipSpace();
       if (source[this.at] !== 0x3a) throw this.unexpected();
       this.at++;

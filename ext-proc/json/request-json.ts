@@ -3,11 +3,17 @@
  * bodies take JSON.parse and JSON.stringify, the fastest there is; large ones take the stand-in parser
  * (large-json.ts), whose translated bodies refer to the client's bytes instead of holding copies — the
  * difference between a 10 MB request costing ~3× and ~9× its size in ext-proc memory.
+ *
+ * A body whose top-level object names a key twice, after decoding escapes, is refused (400
+ * `duplicate_key`, see top-level.ts): the object we route on must be the object a provider reads. The
+ * large-body parser finds duplicates in its one pass; after JSON.parse, a byte scan of the top-level
+ * members does (it skips strings with memchr, so it costs a fraction of the parse).
  */
 import { bodyFromString } from '../../protos/body-headroom.ts';
 import { errors } from '../errors.ts';
 import { parseLargeJson } from './large-json.ts';
 import { MARK_OPEN_BYTES, type StandIns } from './stand-ins.ts';
+import { topLevelMembers } from './top-level.ts';
 
 export interface RequestJsonOptions {
   /** Bodies of at least this many bytes are parsed with stand-ins. */
@@ -30,7 +36,10 @@ export class RequestJson {
     private readonly options: RequestJsonOptions = DEFAULT_REQUEST_JSON_OPTIONS,
   ) {}
 
-  /** The parsed body; a 400 `invalid_json` AgentRouterError when it is not JSON. */
+  /**
+   * The parsed body; a 400 AgentRouterError when it is not JSON (`invalid_json`) or names a top-level key
+   * twice (`duplicate_key`).
+   */
   value(): unknown {
     return this.#parse().value;
   }
@@ -58,7 +67,14 @@ export class RequestJson {
         raw.length >= this.options.largeBodyBytes
           ? parseLargeJson(raw, this.options.longStringBytes)
           : undefined;
-      this.#parsed = large ?? { value: JSON.parse(raw.toString('utf8')) };
+      if (large) {
+        if (large.duplicateKey !== undefined) throw errors.duplicateKey(large.duplicateKey);
+        this.#parsed = large;
+      } else {
+        const value: unknown = JSON.parse(raw.toString('utf8'));
+        topLevelMembers(raw); // throws on a duplicate key
+        this.#parsed = { value };
+      }
     } catch (error) {
       if (error instanceof SyntaxError) throw errors.malformedJson(error.message);
       throw error;

@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { errors, errorTypeForStatus, type OpenAIErrorBody } from '../errors.ts';
-import { spliceValues, topLevelValues, type ValueSpan } from './json-top-level.ts';
+import { spliceValues, topLevelMembers, type ValueSpan } from '../json/top-level.ts';
 import { openAIErrorFrom } from './openai-error.ts';
 import {
   apiKeyOf,
@@ -100,11 +100,18 @@ const OPENAI_ONLY_MESSAGE_FIELDS: ReadonlySet<string> = new Set([
 /**
  * Byte patterns in `messages` that may need a rewrite; their absence proves none is needed, their
  * presence only sends the request down the parsing path (which changes nothing if nothing applies).
+ * The markers are spelled in lower-case letters and `_` (U+005F–U+007A), which a client may also write
+ * escaped (`"dev\u0065loper"`, as Mistral's parser decodes it), so any `\u005…`–`\u007…` escape counts
+ * as a marker too. Serialisers escape only control and non-ASCII characters, so ordinary bodies keep
+ * the splice.
  */
 const MESSAGE_REWRITE_MARKERS = [
   '"developer"',
   '"tool_call',
   ...[...OPENAI_ONLY_MESSAGE_FIELDS].map((f) => `"${f}"`),
+  '\\u005',
+  '\\u006',
+  '\\u007',
 ].map((m) => Buffer.from(m));
 
 const MISTRAL_TOOL_CALL_ID = /^[A-Za-z0-9]{9}$/;
@@ -112,14 +119,6 @@ const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 
 /** Headers other providers authenticate with; a gateway key or another provider's key must not leak here. */
 const FOREIGN_AUTH_HEADERS = ['x-api-key', 'api-key', 'x-goog-api-key'];
-
-/** A set that contains every key: makes topLevelValues report all top-level fields. */
-class EveryKey extends Set<string> {
-  override has(): boolean {
-    return true;
-  }
-}
-const EVERY_KEY = new EveryKey();
 
 function schemaFor(operation: Operation): RequestSchema {
   if (operation === 'chat.completions') return CHAT;
@@ -130,18 +129,28 @@ function schemaFor(operation: Operation): RequestSchema {
   );
 }
 
-function valueIs(raw: Buffer, span: ValueSpan, token: string): boolean {
-  return raw.toString('utf8', span.start, span.end) === token;
+/** Whether the value at `span` is `value`, escapes decoded (`"requ\u0069red"` is "required"). */
+function valueIs(raw: Buffer, span: ValueSpan, value: string | null): boolean {
+  const token = raw.subarray(span.start, span.end);
+  if (token.indexOf(0x5c) < 0) return token.toString('utf8') === JSON.stringify(value);
+  try {
+    return JSON.parse(token.toString('utf8')) === value;
+  } catch (error) {
+    throw errors.malformedJson((error as Error).message);
+  }
 }
 
-/** True when the body has something besides `model` that Mistral would reject or name differently. */
+/**
+ * True when the body has something besides `model` that Mistral would reject or name differently. Keys
+ * and values are compared decoded, as Mistral reads them; top-level keys are unique (json/top-level.ts).
+ */
 function needsRewrite(raw: Buffer, spans: readonly ValueSpan[], schema: RequestSchema): boolean {
   for (const span of spans) {
     if (!schema.fields.has(span.key)) return true;
-    if (span.key === 'tool_choice' && valueIs(raw, span, '"required"')) return true;
+    if (span.key === 'tool_choice' && valueIs(raw, span, 'required')) return true;
     if (
       span.key === 'reasoning_effort' &&
-      !(valueIs(raw, span, '"none"') || valueIs(raw, span, '"high"') || valueIs(raw, span, 'null'))
+      !(valueIs(raw, span, 'none') || valueIs(raw, span, 'high') || valueIs(raw, span, null))
     )
       return true;
     if (span.key === 'messages') {
@@ -203,7 +212,7 @@ function rewrite(input: UpstreamRequestInput, schema: RequestSchema): Buffer {
 }
 
 function mistralBody(input: UpstreamRequestInput, schema: RequestSchema): Buffer {
-  const spans = topLevelValues(input.raw, EVERY_KEY);
+  const spans = topLevelMembers(input.raw);
   const model = spans.filter((s) => s.key === 'model');
   if (model.length === 0 || needsRewrite(input.raw, spans, schema)) return rewrite(input, schema);
   return spliceValues(input.raw, model, () => JSON.stringify(input.model));

@@ -3,7 +3,7 @@
  * is the provider's, so a request only changes path, credentials and `model`; responses pass through
  * untouched and are never parsed here.
  */
-import { spliceValues, topLevelValues } from './json-top-level.ts';
+import { spliceValues, topLevelValues } from '../json/top-level.ts';
 import { openAIErrorFrom } from './openai-error.ts';
 import {
   apiKeyOf,
@@ -28,21 +28,23 @@ const BODY_KEYS = new Set(['model', 'stream', 'stream_options']);
  * The client's OpenAI body for a provider: `model` replaced and, when `askUsage` and the request
  * streams, `stream_options.include_usage` on, so every stream reports usage for the request log and
  * token metrics (the router-level phase removes the usage chunk for a client that did not ask).
- * Byte splices of the raw body: everything else is sent byte for byte.
+ * Byte splices of the raw body: everything else is sent byte for byte. Keys are matched decoded, and a
+ * body naming a top-level key twice is refused (json/top-level.ts), so the spliced `model` is the only
+ * `model` any parser can read.
  */
 export function openAIBody(input: UpstreamRequestInput, askUsage: boolean): Buffer {
   const spans = topLevelValues(input.raw, BODY_KEYS);
-  const last = (key: string) => spans.findLast((s) => s.key === key);
+  const find = (key: string) => spans.find((s) => s.key === key);
   const model = spans.filter((s) => s.key === 'model');
   if (model.length === 0) return input.encode({ ...input.json(), model: input.model });
-  const stream = last('stream');
+  const stream = find('stream');
   const streams =
     askUsage &&
     input.operation !== 'embeddings' &&
     stream !== undefined &&
     input.raw.toString('latin1', stream.start, stream.end) === 'true';
   if (!streams) return spliceValues(input.raw, model, () => JSON.stringify(input.model));
-  const options = last('stream_options');
+  const options = find('stream_options');
   if (options === undefined) {
     // No stream_options: added as the last member, before the object's closing brace.
     let close = input.raw.length - 1;

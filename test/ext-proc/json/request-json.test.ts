@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentRouterError } from '../../../ext-proc/errors.ts';
-import { requestJson } from '../../../ext-proc/json/request-json.ts';
+import { DEFAULT_REQUEST_JSON_OPTIONS, requestJson } from '../../../ext-proc/json/request-json.ts';
 import { MARK_OPEN } from '../../../ext-proc/json/stand-ins.ts';
 
 const LARGE = { largeBodyBytes: 1000, longStringBytes: 100 };
@@ -43,5 +43,65 @@ describe('a request body as JSON', () => {
         expect(error).toMatchObject({ status: 400, code: 'invalid_json' });
       }
     }
+  });
+});
+
+/** The AgentRouterError parsing `raw` throws, or undefined when it parses. */
+function refusal(body: Buffer, options?: Parameters<typeof requestJson>[1]): AgentRouterError | undefined {
+  try {
+    requestJson(body, options).value();
+    return undefined;
+  } catch (error) {
+    if (error instanceof AgentRouterError) return error;
+    throw error;
+  }
+}
+
+/** A body of at least 256 KiB, the default large-body threshold: parsed with stand-ins. */
+const LONG = 'A long user message with "quotes", \\ and é. '.repeat(6000);
+const withMembers = (members: string) =>
+  Buffer.from(`{${members},"messages":[{"role":"user","content":${JSON.stringify(LONG)}}]}`);
+
+describe('a request body naming a top-level key twice', () => {
+  const PATHS = [
+    ['a small body', undefined],
+    ['a large body', DEFAULT_REQUEST_JSON_OPTIONS],
+  ] as const;
+
+  it('is refused with a 400 duplicate_key on both parsing paths, keys compared after decoding', () => {
+    const members = [
+      ['"model":"chat-model","mod\\u0065l":"chat-model"', 'model'],
+      ['"m\\u006Fdel":"a","model":"b"', 'model'],
+      ['"model":"a","model":"b"', 'model'],
+      ['"model":"m","stream":false,"\\u0073tream":true', 'stream'],
+      ['"model":"m","a/b":1,"a\\/b":2', 'a/b'],
+      ['"model":"m","\\ud83d\\ude00":1,"😀":2', '😀'],
+    ] as const;
+    for (const [label] of PATHS) {
+      for (const [text, key] of members) {
+        const body = label === 'a small body' ? Buffer.from(`{${text},"messages":[]}`) : withMembers(text);
+        if (label === 'a large body') expect(body.length).toBeGreaterThanOrEqual(256 * 1024);
+        const error = refusal(body);
+        expect(error, `${label}: ${text}`).toMatchObject({
+          status: 400,
+          type: 'invalid_request_error',
+          code: 'duplicate_key',
+          param: key,
+        });
+      }
+    }
+    // A body that is also malformed is invalid_json, on either path, as JSON.parse alone would say.
+    for (const body of [
+      Buffer.from('{"model":"a","mod\\u0065l":"b",'),
+      withMembers('"model":"a","model":"b"}'),
+    ]) {
+      expect(refusal(body)).toMatchObject({ status: 400, code: 'invalid_json' });
+    }
+  });
+
+  it('is refused on the large path’s plain fallback too (a body the stand-ins cannot serve)', () => {
+    // A noncharacter the stand-in markers use sends a large body through JSON.parse (large-json.ts).
+    const body = withMembers(`"model":"chat-model","note":"\uFDD0","mod\\u0065l":"chat-model"`);
+    expect(refusal(body)).toMatchObject({ status: 400, code: 'duplicate_key', param: 'model' });
   });
 });

@@ -222,6 +222,44 @@ describe('Mistral translator, chat bodies', () => {
   });
 });
 
+describe('Mistral translator, keys and values spelled with escapes', () => {
+  const long = JSON.stringify('x'.repeat(300 * 1024));
+
+  it('refuses a body naming a top-level key twice after decoding, small or large, on the splice and the rewrite path', () => {
+    const cases = [
+      ['"model":"chat-model","mod\\u0065l":"chat-model"', 'model'],
+      ['"model":"chat-model","model":"chat-model"', 'model'],
+      ['"model":"m","temperature":0.1,"t\\u0065mperature":2', 'temperature'],
+      ['"model":"m","user":"a","\\u0075ser":"b"', 'user'],
+    ] as const;
+    for (const [members, key] of cases) {
+      for (const content of ['"hi"', long]) {
+        const raw = Buffer.from(`{${members},"messages":[{"role":"user","content":${content}}]}`);
+        expect(() => translate(raw), members).toThrow(
+          expect.objectContaining({ status: 400, code: 'duplicate_key', param: key }),
+        );
+      }
+    }
+  });
+
+  it('rewrites escaped spellings of what it rewrites: tool_choice "required", developer roles, OpenAI-only message fields', () => {
+    for (const content of ['"hi"', long]) {
+      const raw = Buffer.from(
+        '{"model":"chat-model","tool_choice":"requ\\u0069red","tools":[],"messages":[' +
+          '{"role":"dev\\u0065loper","content":"be brief"},' +
+          `{"role":"user","n\\u0061me":"alice","content":${content}}]}`,
+      );
+      const out = bodyOf(translate(raw));
+      expect(out.model).toBe('mistral-small-latest');
+      expect(out.tool_choice).toBe('any');
+      expect(out.messages).toEqual([
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: JSON.parse(content) },
+      ]);
+    }
+  });
+});
+
 describe('Mistral translator, embeddings', () => {
   it('posts to {base}/embeddings, renaming dimensions and dropping user', () => {
     const out = translate(

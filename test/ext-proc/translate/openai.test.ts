@@ -4,6 +4,7 @@ import type { CompiledBackend } from '../../../config/snapshot.ts';
 import { openAITranslator } from '../../../ext-proc/translate/openai.ts';
 import type { UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
 import { bodyInput } from '../../../ext-proc/translate/translator.ts';
+import { fullyEscaped } from '../../helpers/json-spellings.ts';
 
 const backend: CompiledBackend = {
   id: 'default/vllm',
@@ -74,6 +75,44 @@ describe('OpenAI-compatible translator', () => {
     expect(
       JSON.parse(translate({ model: 'm', stream: false, messages: [] }).body.toString()),
     ).not.toHaveProperty('stream_options');
+  });
+
+  it('refuses a body naming model twice in any spelling, small or large, instead of splicing one of them', () => {
+    const long = JSON.stringify('x'.repeat(300 * 1024));
+    for (const key of ['"mod\\u0065l"', '"model"', fullyEscaped('model')]) {
+      for (const content of ['"hi"', long]) {
+        const raw = Buffer.from(
+          `{"model":"gpt-4o",${key}:"gpt-4o","messages":[{"role":"user","content":${content}}]}`,
+        );
+        const send = () =>
+          translator.request({
+            operation: 'chat.completions',
+            ...bodyInput(raw),
+            backend,
+            model: 'gpt-4o-mini',
+            credential: undefined,
+          });
+        expect(send).toThrow(expect.objectContaining({ status: 400, code: 'duplicate_key', param: 'model' }));
+      }
+    }
+  });
+
+  it('reads stream and stream_options spelled with escapes, as the router-level phase does', () => {
+    const raw =
+      '{"model":"chat-model","str\\u0065am":true,"stream_\\u006Fptions":{"include_obfuscation":false},"messages":[]}';
+    const out = translator.request({
+      operation: 'chat.completions',
+      ...bodyInput(Buffer.from(raw)),
+      backend,
+      model: 'llama',
+      credential: undefined,
+    }) as UpstreamRequest;
+    expect(JSON.parse(out.body.toString())).toEqual({
+      model: 'llama',
+      stream: true,
+      stream_options: { include_obfuscation: false, include_usage: true },
+      messages: [],
+    });
   });
 
   it('sends a stream as written when the backend sets streamUsage: false', () => {
