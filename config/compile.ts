@@ -9,6 +9,7 @@ import {
   type CredentialType,
   compileCredential,
   defaultCredentialType,
+  headerProblem,
 } from './credentials.ts';
 import {
   type APIKeyManifest,
@@ -158,9 +159,17 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
       return undefined;
     }
     const value = secretString(secret, key);
-    if (value !== undefined) return new SecretValue(value);
-    problems.push(problemAt(origin, object, path, `Secret "${ref.name}" has no key "${key}"`));
-    return undefined;
+    if (value === undefined) {
+      problems.push(problemAt(origin, object, path, `Secret "${ref.name}" has no key "${key}"`));
+      return undefined;
+    }
+    // A client presents the key in a header; a value no header can carry would never match.
+    const unsendable = headerProblem(ref.name, key, value);
+    if (unsendable) {
+      problems.push(problemAt(origin, object, path, unsendable));
+      return undefined;
+    }
+    return new SecretValue(value);
   };
 
   const readCredential = (

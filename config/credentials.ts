@@ -4,7 +4,7 @@
  */
 import type { Provider, SecretManifest } from './manifests.ts';
 import { SecretValue } from './secret-value.ts';
-import { secretString } from './secrets.ts';
+import { headerValueProblem, secretString } from './secrets.ts';
 
 export const CREDENTIAL_TYPES = ['APIKey', 'AWSAccessKey', 'GCPServiceAccount'] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
@@ -34,6 +34,12 @@ export const SECRET_KEYS = {
   GCPServiceAccount: 'service-account.json',
 } as const;
 
+/** A credential sent in a header must fit one: said here, at load, rather than as a 503 per request. */
+export function headerProblem(secretName: string, key: string, value: string): string | undefined {
+  const problem = headerValueProblem(value);
+  return problem && `Secret "${secretName}" key "${key}" ${problem}`;
+}
+
 /** Google's documented token endpoint, used when the service-account JSON names none. */
 const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 
@@ -47,9 +53,9 @@ export function compileCredential(
     case 'APIKey': {
       const k = key ?? SECRET_KEYS.APIKey;
       const value = secretString(secret, k);
-      return value === undefined
-        ? { problem: `Secret "${name}" has no key "${k}"` }
-        : { credential: { type, apiKey: new SecretValue(value) } };
+      if (value === undefined) return { problem: `Secret "${name}" has no key "${k}"` };
+      const unsendable = headerProblem(name, k, value);
+      return unsendable ? { problem: unsendable } : { credential: { type, apiKey: new SecretValue(value) } };
     }
     case 'AWSAccessKey': {
       const keys = SECRET_KEYS.AWSAccessKey;
@@ -58,6 +64,12 @@ export function compileCredential(
       if (!id || !secretKey)
         return { problem: `Secret "${name}" must hold "${keys.id}" and "${keys.secret}"` };
       const session = secretString(secret, keys.session);
+      // The key id and session token travel in headers; the secret key signs them, so the same holds.
+      const unsendable =
+        headerProblem(name, keys.id, id) ??
+        headerProblem(name, keys.secret, secretKey) ??
+        (session ? headerProblem(name, keys.session, session) : undefined);
+      if (unsendable) return { problem: unsendable };
       const credential: Credential = { type, accessKeyId: id, secretAccessKey: new SecretValue(secretKey) };
       if (session) credential.sessionToken = new SecretValue(session);
       return { credential };

@@ -13,6 +13,7 @@ import {
   type RetryOn,
 } from './manifests.ts';
 import { type ConfigProblem, problemAt } from './problems.ts';
+import { base64DataProblem } from './secrets.ts';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const RETRY_ON: readonly RetryOn[] = ['connect-failure', '5xx', '429', 'timeout'];
@@ -177,7 +178,7 @@ export function validateManifest(
       break;
     case 'Secret':
       expectApi('v1');
-      c.stringMap(obj.data, 'data');
+      checkSecretData(c, obj.data);
       c.stringMap(obj.stringData, 'stringData');
       break;
     case 'Pod':
@@ -294,6 +295,19 @@ function checkAPIKey(c: Checker, value: unknown): void {
     if (ref) c.name(ref.name, `spec.providerCredentials[${i}].backendRef.name`);
     c.secretRef(e.secretRef, `spec.providerCredentials[${i}].secretRef`);
   });
+}
+
+/**
+ * `data` values are base64, checked as the API server decodes them (secrets.ts): a value it would
+ * refuse is refused here too, instead of becoming garbled credential bytes.
+ */
+function checkSecretData(c: Checker, value: unknown): void {
+  c.stringMap(value, 'data');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  for (const [key, v] of Object.entries(value)) {
+    const problem = typeof v === 'string' ? base64DataProblem(v) : undefined;
+    if (problem) c.fail(`data[${key}]`, problem);
+  }
 }
 
 function checkInferencePool(c: Checker, value: unknown): void {

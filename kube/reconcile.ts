@@ -116,7 +116,8 @@ export function reconcile(
     }
   }
 
-  const classify = (c: Candidate, p: ConfigProblem) => classifyProblem(c, p, present, options.secretHint);
+  const classify = (c: Candidate, p: ConfigProblem) =>
+    classifyProblem(c, p, present, validation, options.secretHint);
   const first = compileServable([...current.values()], options, classify);
 
   // Where the current version is out, an earlier accepted version (if different) gets its chance.
@@ -236,14 +237,27 @@ function classifyProblem(
   c: Candidate,
   p: ConfigProblem,
   present: ReadonlySet<string>,
+  invalid: ReadonlyMap<string, readonly ConfigProblem[]>,
   secretHint: string | undefined,
 ): KubeProblem {
   const base = { ...p, source: KUBERNETES_ORIGIN.source, document: 0, object: c.id };
   const path = p.path;
   if (/secretRef$/.test(path)) {
     const ref = valueAt(c.manifest, path) as { name?: string } | undefined;
-    const exists = ref?.name !== undefined && present.has(objectId('Secret', c.namespace, ref.name));
-    if (exists) return { ...base, condition: 'ResolvedRefs', reason: 'InvalidSecret' };
+    const secretId = ref?.name !== undefined ? objectId('Secret', c.namespace, ref.name) : undefined;
+    // A Secret that does not validate is left out of the compile, which then calls it missing; it is
+    // there, and its own problem is what the referring object's status has to say (Secrets have none).
+    const secretProblem = secretId !== undefined ? invalid.get(secretId)?.[0] : undefined;
+    if (secretProblem) {
+      return {
+        ...base,
+        message: `Secret "${ref?.name}" is invalid: ${secretProblem.path ? `${secretProblem.path}: ` : ''}${secretProblem.message}`,
+        condition: 'ResolvedRefs',
+        reason: 'InvalidSecret',
+      };
+    }
+    if (secretId !== undefined && present.has(secretId))
+      return { ...base, condition: 'ResolvedRefs', reason: 'InvalidSecret' };
     return {
       ...base,
       message: secretHint ? `${p.message} (${secretHint})` : p.message,

@@ -127,6 +127,48 @@ describe('reconcile', () => {
     expect(result.outcomes.get('RouteConfig apps/chat')?.problems[0]?.reason).toBe('RefNotAccepted');
   });
 
+  it('calls a Secret whose data is not base64 InvalidSecret on the backend, quoting what is wrong with it', () => {
+    const objects = baseObjects().map((o) =>
+      o.kind === 'Secret' && (o.metadata as { name: string }).name === 'openai'
+        ? { ...o, data: { 'api-key': 'sk-provider-0001' } }
+        : o,
+    );
+    const result = reconcile(cached(objects), new Map());
+    expect(result.outcomes.get('Secret apps/openai')?.problems).toEqual([
+      expect.objectContaining({ path: 'data[api-key]', reason: 'Invalid' }),
+    ]);
+    expect(result.outcomes.get('ProviderBackend apps/openai')?.problems).toEqual([
+      expect.objectContaining({
+        path: 'spec.credentials.secretRef',
+        condition: 'ResolvedRefs',
+        reason: 'InvalidSecret',
+        message: expect.stringMatching(/^Secret "openai" is invalid: data\[api-key\]: is not valid base64/),
+      }),
+    ]);
+    expect(result.snapshot.backends.has('apps/openai')).toBe(false);
+  });
+
+  it('calls a provider key that ends in a newline InvalidSecret, and leaves the backend out rather than 503 every request', () => {
+    const objects = baseObjects().map((o) =>
+      o.kind === 'Secret' && (o.metadata as { name: string }).name === 'openai'
+        ? secret('openai', { 'api-key': 'sk-provider-0001\n' })
+        : o,
+    );
+    const result = reconcile(cached(objects), new Map());
+    expect(result.outcomes.get('ProviderBackend apps/openai')?.problems).toEqual([
+      expect.objectContaining({
+        path: 'spec.credentials.secretRef',
+        condition: 'ResolvedRefs',
+        reason: 'InvalidSecret',
+        message: expect.stringContaining(
+          'Secret "openai" key "api-key" holds a line feed (U+000A) at offset 16',
+        ),
+      }),
+    ]);
+    expect(result.snapshot.backends.has('apps/openai')).toBe(false);
+    expect(result.outcomes.get('RouteConfig apps/chat')?.problems[0]?.reason).toBe('RefNotAccepted');
+  });
+
   it('keeps serving the last good version of an object that became invalid, and serves the fix', () => {
     const v1 = reconcile(cached(baseObjects()), new Map());
     const invalid = baseObjects().map((o) =>

@@ -5,7 +5,7 @@ import { type KubeSource, type KubeSourceOptions, startKubeSource } from '../../
 import { conditionsFor, desiredStatus, StatusWriter, statusKey } from '../../kube/status.ts';
 import { eventually } from '../helpers/log-capture.ts';
 import { FakeApiServer } from './fake-api-server.ts';
-import { apiKey, baseObjects, FAST, NS, route, routeConfig, silentLogger } from './objects.ts';
+import { apiKey, baseObjects, FAST, NS, route, routeConfig, secret, silentLogger } from './objects.ts';
 
 type Json = Record<string, unknown>;
 type Condition = {
@@ -278,6 +278,25 @@ describe('status written to the cluster', () => {
     fake.patch('RouteConfig', NS, 'broken', { spec: { routes: [route('a', 'm', 'openai')] } });
     await eventually(() => accepted('RouteConfig', 'broken') === 'True');
     expect(condition('RouteConfig', 'broken', 'Accepted')?.observedGeneration).toBe(2);
+  });
+
+  it('marks the ProviderBackend ResolvedRefs=False InvalidSecret when its Secret holds a key no header can carry, and Accepted again once fixed', async () => {
+    for (const o of baseObjects()) fake.apply(o);
+    fake.apply(secret('openai', { 'api-key': 'sk-provider-0001\r\n' }));
+    const source = await startWriter('pod-a');
+    await eventually(() => condition('ProviderBackend', 'openai', 'ResolvedRefs')?.status === 'False');
+    expect(condition('ProviderBackend', 'openai', 'ResolvedRefs')).toMatchObject({
+      reason: 'InvalidSecret',
+      message: expect.stringContaining(
+        'spec.credentials.secretRef: Secret "openai" key "api-key" holds a carriage return (U+000D)',
+      ),
+    });
+    expect(source.snapshot.backends.has(`${NS}/openai`)).toBe(false);
+    await eventually(() => condition('RouteConfig', 'chat', 'ResolvedRefs')?.reason === 'RefNotAccepted');
+
+    fake.apply(secret('openai', { 'api-key': 'sk-provider-0002' }));
+    await eventually(allAccepted);
+    expect(source.snapshot.backends.has(`${NS}/openai`)).toBe(true);
   });
 
   it('writes nothing when nothing changed: not on resync, not for a new leader, once per real change', async () => {
