@@ -295,9 +295,33 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
         finished = true;
         return;
       }
-      const status = response.statusCode ?? 502;
-      if (!isLast && retryableStatus(status)) {
+      // Envoy runs the upstream filters on the response before its router sees it
+      // (UpstreamRequestFilterManagerCallbacks::encodeHeaders → Router::Filter::onUpstreamHeaders), so the
+      // retry policy applies to the status they leave: a provider 401 that the per-attempt filter turns
+      // into 502 is retried like any 5xx.
+      const responseHeaders = HeaderBag.from(Object.entries(response.headers));
+      responseHeaders.set(':status', String(response.statusCode ?? 502));
+      // Read from now on, so nothing the upstream sends while the filter answers is lost.
+      const source = receivedThenFailure(response);
+      const discard = () => {
+        response.removeAllListeners('data');
         response.resume();
+      };
+      try {
+        await upstream.responseHeaders(responseHeaders, false);
+      } catch (error) {
+        discard();
+        upstream.cancel();
+        live.delete(upstream);
+        if (!(error instanceof ImmediateReply)) throw asExtProcError(error);
+        if (!isLast && retryableStatus(error.status)) continue;
+        await deliver(res, [router], error.status, immediateHeaders(error), [immediateBody(error)]);
+        finished = true;
+        return;
+      }
+      const status = Number(responseHeaders.get(':status'));
+      if (!isLast && retryableStatus(status)) {
+        discard();
         upstream.cancel();
         live.delete(upstream);
         continue;
@@ -309,14 +333,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
         picker && endpoint
           ? new Map([[picker, { [DESTINATION_METADATA_NAMESPACE]: { [SERVED_ENDPOINT_KEY]: endpoint } }]])
           : undefined;
-      await deliver(
-        res,
-        filters,
-        status,
-        HeaderBag.from(Object.entries(response.headers)),
-        receivedThenFailure(response),
-        served,
-      );
+      await deliver(res, filters, status, responseHeaders, source, served, upstream);
       finished = true;
       return;
     }
@@ -339,11 +356,14 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     headers: HeaderBag,
     source: AsyncIterable<Buffer> | Buffer[],
     metadata?: ReadonlyMap<FilterRun, Record<string, Record<string, unknown>>>,
+    /** A filter that has already answered these response headers (the attempt's upstream filter). */
+    headersSeenBy?: FilterRun,
   ): Promise<void> {
     headers.set(':status', String(status));
     try {
       const bodyless = Array.isArray(source) && source.every((c) => c.length === 0);
-      for (const f of filters) await f.responseHeaders(headers, bodyless, metadata?.get(f));
+      for (const f of filters)
+        if (f !== headersSeenBy) await f.responseHeaders(headers, bodyless, metadata?.get(f));
       if (filters.some((f) => f.buffersResponse)) {
         const parts: Buffer[] = [];
         for await (const chunk of source) parts.push(chunk as Buffer);

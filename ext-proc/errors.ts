@@ -137,6 +137,19 @@ export const errors = {
       'upstream_timeout',
       `The backend did not answer in time: ${detail}`,
     ),
+  /**
+   * A provider's 401/403: the credential the gateway sent was refused, not the client's gateway key.
+   * 502 (the gateway's upstream failed), with `x-should-retry: false` beside it (upstream-phase.ts).
+   */
+  providerAuth: (backend: string, provider: string, status: number, own: boolean, said: string) =>
+    new AgentRouterError(
+      502,
+      'api_error',
+      'provider_auth_error',
+      own
+        ? `The ${provider} backend "${backend}" refused the provider credential this API key brings for it (APIKey providerCredentials) with HTTP ${status}; the gateway key itself was accepted. The provider said: ${said}`
+        : `The ${provider} backend "${backend}" refused the gateway's own credential for it with HTTP ${status}; your API key was accepted, and retrying will not help until an operator fixes the backend's credentials. The provider said: ${said}`,
+    ),
   internal: (detail: string) => new AgentRouterError(500, 'api_error', 'internal_error', detail),
 } as const;
 

@@ -325,10 +325,14 @@ export class ProcessingStream {
           },
         };
       } else {
-        response = {
-          response_body:
-            replacement === undefined ? {} : { response: { body_mutation: { body: replacement } } },
-        };
+        // An empty replacement is said as clear_body: an empty `body` is indistinguishable from none.
+        const mutation =
+          replacement === undefined
+            ? undefined
+            : replacement.length === 0
+              ? { clear_body: true }
+              : { body: replacement };
+        response = { response_body: mutation ? { response: { body_mutation: mutation } } : {} };
       }
     }
     if (endOfStream) {

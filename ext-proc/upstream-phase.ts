@@ -3,9 +3,19 @@
  * the attempt's backend — path, credentials, body, model — and the response back to the OpenAI shape.
  * The attempt's candidate comes from the chosen entry's fallback chain and the attempt count, so a
  * retry on another provider is translated for that provider and its credentials.
+ *
+ * Provider errors are where a provider quotes what it was sent, so on an error status the credential
+ * this attempt injected is redacted from the headers passed on and from the body, before and after
+ * normalisation; in a converted stream, from the error events (the translator's parser has joined an
+ * event split across chunks, so the event is whole when it is searched). Successful bodies are not
+ * searched: a 2xx means the provider accepted the credential, and none quotes it back there. A
+ * provider's 401/403 becomes 502 `provider_auth_error`, which the gateway's retry policy treats like
+ * any 5xx (the next backend of the chain is tried), and which tells the client not to retry.
  */
+import type { Credential } from '../config/credentials.ts';
 import type { CompiledEntry } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
+import { attemptSecrets, type SecretMatcher } from './credentials/secret-matcher.ts';
 import { errors } from './errors.ts';
 import {
   ATTEMPT_HEADER,
@@ -20,6 +30,7 @@ import {
 } from './headers.ts';
 import { type RequestJson, requestJson } from './json/request-json.ts';
 import { type HttpHead, type MetadataReader, NO_CHANGE, type PhaseResult, type Phases } from './phases.ts';
+import { ERROR_EVENT_PREFIX } from './translate/openai-stream.ts';
 import { translators } from './translate/registry.ts';
 import {
   bodyInput,
@@ -30,6 +41,11 @@ import {
   type Translator,
   type UpstreamRequest,
 } from './translate/translator.ts';
+
+/** Provider statuses that mean "your credential was refused" (RFC 9110 §15.5.2, §15.5.4). */
+const PROVIDER_AUTH_STATUSES = new Set([401, 403]);
+/** Error bodies are small; in a streamed body mode, bytes past this are dropped, never held. */
+const MAX_ERROR_BODY_BYTES = 1 << 20;
 
 export interface AttemptObserver {
   onAttempt(backendId: string, provider: string): void;
@@ -46,6 +62,14 @@ export class UpstreamPhases implements Phases {
   #errorStatus = 0;
   #context: ResponseContext | undefined;
   #responseHead: HttpHead | undefined;
+  #credential: Credential | undefined;
+  /** The credential is the caller's own (bring-your-own-key), not the backend's. */
+  #ownCredential = false;
+  #minted: readonly string[] | undefined;
+  #secrets: SecretMatcher | undefined;
+  /** An error body that arrives in chunks (a streamed body mode the gateway would not override). */
+  #errorChunks: Buffer[] = [];
+  #errorBytes = 0;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -102,12 +126,14 @@ export class UpstreamPhases implements Phases {
       this.#keyId === undefined
         ? undefined
         : this.store.current.keysById.get(this.#keyId)?.providerCredentials.get(backend.id);
+    this.#credential = own ?? backend.credential;
+    this.#ownCredential = own !== undefined;
     const translated = translator.request({
       ...input,
       operation: this.#operation,
       backend,
       model: candidate.resolvedModel,
-      credential: own ?? backend.credential,
+      credential: this.#credential,
     });
     return translated instanceof Promise
       ? translated.then((t) => this.#requestResult(t, request))
@@ -119,6 +145,7 @@ export class UpstreamPhases implements Phases {
       throw errors.internal(
         `the ${this.#candidate!.backend.provider} translator serialised a large body without input.encode`,
       );
+    this.#minted = translated.secrets;
     return {
       setHeaders: [
         [':path', translated.path],
@@ -131,7 +158,7 @@ export class UpstreamPhases implements Phases {
     };
   }
 
-  responseHeaders(head: HttpHead): PhaseResult {
+  responseHeaders(head: HttpHead, endOfStream: boolean): PhaseResult {
     const candidate = this.#candidate;
     if (!candidate) return NO_CHANGE;
     const translator = this.#translator!;
@@ -143,11 +170,31 @@ export class UpstreamPhases implements Phases {
       [ATTEMPT_HEADER, String(this.#attempt)],
     ];
     const providerRequestId = translator.requestIdHeader ? head.get(translator.requestIdHeader) : undefined;
-    if (providerRequestId) setHeaders.push([PROVIDER_REQUEST_ID_HEADER, providerRequestId]);
     if (status >= 400) {
       this.#errorStatus = status;
-      return { setHeaders, responseBodyMode: 'BUFFERED' };
+      const secrets = this.#attemptSecrets();
+      if (providerRequestId)
+        setHeaders.push([PROVIDER_REQUEST_ID_HEADER, secrets.redactText(providerRequestId)]);
+      if (!secrets.empty) {
+        for (const name of head.names()) {
+          if (name.startsWith(':')) continue;
+          const value = head.get(name)!;
+          const redacted = secrets.redactText(value);
+          if (redacted !== value) setHeaders.push([name, redacted]);
+        }
+      }
+      if (PROVIDER_AUTH_STATUSES.has(status)) {
+        // Envoy lets ext_proc set `:status` (HeaderMutationRules: only host, :authority, :scheme,
+        // :method and x-envoy-* are protected). `x-should-retry: false` is the OpenAI and Anthropic
+        // SDKs' own signal to skip their retries of a 5xx (openai-node client.ts, shouldRetry).
+        setHeaders.push([':status', '502'], ['x-should-retry', 'false']);
+      }
+      // The converted body has another length (the body answer sets it, or the gateway re-frames it).
+      return endOfStream
+        ? { setHeaders }
+        : { setHeaders, removeHeaders: ['content-length'], responseBodyMode: 'BUFFERED' };
     }
+    if (providerRequestId) setHeaders.push([PROVIDER_REQUEST_ID_HEADER, providerRequestId]);
     const context = this.#context;
     if (!translator.convertsResponses || !context) return { setHeaders };
     const changes = translator.responseHeaders?.(head, context) ?? {};
@@ -165,22 +212,58 @@ export class UpstreamPhases implements Phases {
   responseBody(body: Buffer): PhaseResult {
     const translator = this.#translator!;
     const failed = this.#errorStatus > 0;
+    // Redacted before the translator reads it: its message may keep only part of the body.
+    const received = failed ? this.#attemptSecrets().redact(body) : body;
     const converted = failed
-      ? Buffer.from(JSON.stringify(translator.error(this.#errorStatus, body, this.#responseHead)))
+      ? this.#errorBody(received)
       : translator.responseBody(body, this.#context!, this.#responseHead);
     const setHeaders: [string, string][] = [
       ['content-type', 'application/json'],
       ['content-length', String(converted.length)],
     ];
     if (failed && translator.retryAfter && this.#responseHead?.get('retry-after') === undefined) {
-      const seconds = translator.retryAfter(body);
+      const seconds = translator.retryAfter(received);
       if (seconds !== undefined) setHeaders.push(['retry-after', String(seconds)]);
     }
     return { body: converted, setHeaders };
   }
 
   responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
-    return this.#stream?.chunk(chunk, endOfStream);
+    if (this.#errorStatus > 0) return this.#errorChunk(chunk, endOfStream);
+    const out = this.#stream?.chunk(chunk, endOfStream);
+    return out?.includes(ERROR_EVENT_PREFIX) ? this.#attemptSecrets().redact(out) : out;
+  }
+
+  /** The normalised error for a redacted provider error body, redacted once more as a whole. */
+  #errorBody(received: Buffer): Buffer {
+    const status = this.#errorStatus;
+    const backend = this.#candidate!.backend;
+    let error = this.#translator!.error(status, received, this.#responseHead);
+    if (PROVIDER_AUTH_STATUSES.has(status)) {
+      const said = error.error.code ? `${error.error.message} (${error.error.code})` : error.error.message;
+      error = errors.providerAuth(backend.id, backend.provider, status, this.#ownCredential, said).toBody();
+    }
+    return this.#attemptSecrets().redact(Buffer.from(JSON.stringify(error)));
+  }
+
+  /**
+   * An error body in a streamed body mode (the gateway did not honour the BUFFERED override): held
+   * until its end, then answered as a whole, as in BUFFERED mode.
+   */
+  #errorChunk(chunk: Buffer, endOfStream: boolean): Buffer {
+    if (this.#errorBytes < MAX_ERROR_BODY_BYTES && chunk.length > 0) {
+      this.#errorChunks.push(chunk);
+      this.#errorBytes += chunk.length;
+    }
+    if (!endOfStream) return Buffer.alloc(0);
+    const body = Buffer.concat(this.#errorChunks);
+    this.#errorChunks = [];
+    return this.#errorBody(this.#attemptSecrets().redact(body));
+  }
+
+  #attemptSecrets(): SecretMatcher {
+    this.#secrets ??= attemptSecrets(this.#credential, this.#minted);
+    return this.#secrets;
   }
 
   finish(): void {}

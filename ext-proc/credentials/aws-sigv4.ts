@@ -83,3 +83,14 @@ export async function signAwsRequest(request: SigV4Request): Promise<[string, st
   if (h['x-amz-security-token'] !== undefined) out.push(['x-amz-security-token', h['x-amz-security-token']]);
   return out;
 }
+
+/**
+ * What of a signed request a provider could quote back beyond the credential itself: the whole
+ * `authorization` value and its `Signature=` (valid for this request for 15 minutes, so replayable).
+ */
+export function signatureSecrets(headers: readonly (readonly [string, string])[]): string[] {
+  const authorization = headers.find(([name]) => name === 'authorization')?.[1];
+  if (authorization === undefined) return [];
+  const signature = /Signature=([0-9a-f]+)/.exec(authorization)?.[1];
+  return signature === undefined ? [authorization] : [authorization, signature];
+}

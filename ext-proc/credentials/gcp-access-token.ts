@@ -11,6 +11,7 @@
 import { createPrivateKey, sign } from 'node:crypto';
 import type { Credential } from '../../config/credentials.ts';
 import { AgentRouterError } from '../errors.ts';
+import { SecretMatcher } from './secret-matcher.ts';
 
 export type ServiceAccount = Extract<Credential, { type: 'GCPServiceAccount' }>;
 
@@ -106,7 +107,10 @@ export class GcpAccessTokens {
     const body = parseObject(text);
     if (!response.ok) {
       // Google's OAuth errors are {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}.
-      const reason = [body?.error, body?.error_description].filter((s) => typeof s === 'string').join(': ');
+      // A token endpoint that quotes the assertion (a credential for an hour) must not pass it on.
+      const reason = new SecretMatcher([assertion]).redactText(
+        [body?.error, body?.error_description].filter((s) => typeof s === 'string').join(': '),
+      );
       const detail = `the token endpoint refused ${who} with HTTP ${response.status}${reason ? ` (${reason})` : ''}`;
       throw response.status >= 500 || response.status === 429
         ? tokenUnavailable(detail)

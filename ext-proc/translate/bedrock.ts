@@ -20,7 +20,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { signAwsRequest } from '../credentials/aws-sigv4.ts';
+import { signAwsRequest, signatureSecrets } from '../credentials/aws-sigv4.ts';
 import { errors, errorTypeForStatus, type OpenAIErrorBody } from '../errors.ts';
 import type { HttpHead } from '../phases.ts';
 import { claudeThinking, DEFAULT_MAX_TOKENS } from './anthropic.ts';
@@ -610,6 +610,7 @@ async function request(input: UpstreamRequestInput): Promise<UpstreamRequest> {
     headers: [['content-type', signedHeaders['content-type']], ['accept-encoding', 'identity'], ...auth],
     removeHeaders,
     body,
+    secrets: signatureSecrets(auth),
   };
 }
 

@@ -775,6 +775,7 @@ export function geminiTranslator(api: GoogleApi, tokens?: GcpAccessTokens): Tran
         headers: a.headers,
         removeHeaders: a.removeHeaders,
         body: bytes,
+        secrets: a.secrets,
       });
       return auth instanceof Promise ? auth.then(build) : build(auth);
     },

@@ -14,6 +14,8 @@ const AUTH_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']
 export interface GoogleAuth {
   headers: [string, string][];
   removeHeaders: string[];
+  /** A minted access token (UpstreamRequest.secrets). */
+  secrets?: string[];
 }
 
 /**
@@ -26,7 +28,9 @@ export function googleAuth(
   tokens: GcpAccessTokens = gcpAccessTokens,
 ): GoogleAuth | Promise<GoogleAuth> {
   if (credential?.type === 'GCPServiceAccount')
-    return tokens.token(credential).then((token) => withAuth(['authorization', `Bearer ${token}`]));
+    return tokens
+      .token(credential)
+      .then((token) => ({ ...withAuth(['authorization', `Bearer ${token}`]), secrets: [token] }));
   return withAuth(credential?.type === 'APIKey' ? ['x-goog-api-key', credential.apiKey.reveal()] : undefined);
 }
 

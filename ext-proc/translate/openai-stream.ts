@@ -82,6 +82,9 @@ export function errorEvent(body: OpenAIErrorBody): string {
   return event(body);
 }
 
+/** How every errorEvent begins: what the per-attempt phase looks for before it redacts a chunk. */
+export const ERROR_EVENT_PREFIX = Buffer.from('data: {"error":');
+
 function event(payload: unknown): string {
   return `data: ${JSON.stringify(payload)}\n\n`;
 }

@@ -46,6 +46,12 @@ export interface UpstreamRequest {
   /** Headers the provider must not see (e.g. another provider's auth header). */
   removeHeaders: readonly string[];
   body: Buffer;
+  /**
+   * Credential material this request carries beyond `input.credential`'s own: a minted access token,
+   * a request signature. The per-attempt phase redacts it, with the credential's, from what the
+   * provider answers (ext-proc/credentials/secret-matcher.ts).
+   */
+  secrets?: readonly string[];
 }
 
 /** What response conversion needs to know about the request it answers. */

@@ -81,6 +81,7 @@ export function vertexAnthropicTranslator(tokens?: GcpAccessTokens): Translator 
         // The Anthropic version travels in the body here; a client's header must not contradict it.
         removeHeaders: [...auth.removeHeaders, 'anthropic-version'],
         body,
+        secrets: auth.secrets,
       });
       const auth = googleAuth(input.credential, tokens);
       return auth instanceof Promise ? auth.then(build) : build(auth);

@@ -352,6 +352,36 @@ describe('Bedrock backend through the gateway', () => {
     });
   });
 
+  it('answers a 403 that quotes the access key and the signed header as 502 provider_auth_error, redacted', async () => {
+    const template = fixture('error.unrecognized-client.echo.json').toString();
+    provider.answer((request) => ({
+      status: 403,
+      headers: {
+        'content-type': 'application/json',
+        'x-amzn-requestid': REQUEST_ID,
+        'x-amzn-errortype':
+          'UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.coral.service/',
+      },
+      body: template
+        .replace('{{key}}', ACCESS_KEY_ID)
+        .replace('{{header}}', String(request.headers.authorization)),
+    }));
+    const response = await fetch(`${t.stack.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat-model', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const body = await response.text();
+    const signature = /Signature=([0-9a-f]{64})/.exec(String(lastRequest().headers.authorization))![1]!;
+    expect(response.status).toBe(502);
+    expect(response.headers.get('x-agent-router-provider-request-id')).toBe(REQUEST_ID);
+    expect(JSON.parse(body)).toMatchObject({ error: { type: 'api_error', code: 'provider_auth_error' } });
+    expect(body).toContain('Access key [redacted], Authorization: [redacted]');
+    const everything = `${[...response.headers].join('\n')}\n${body}\n${t.lines.join('\n')}`;
+    for (const secret of [ACCESS_KEY_ID, SECRET_ACCESS_KEY, signature])
+      expect(everything).not.toContain(secret);
+  });
+
   it('makes the SDK’s stream iteration throw when an exception arrives inside the stream', async () => {
     answerStream('converse-stream.throttling.bin');
     const stream = await t.client().chat.completions.create({

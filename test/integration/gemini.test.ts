@@ -332,17 +332,41 @@ describe('Vertex AI through the gateway', () => {
     });
   });
 
-  it('passes Vertex AI’s array-wrapped errors on in the OpenAI shape', async () => {
+  it('reads Vertex AI’s array-wrapped errors; a 403 is the provider refusing the gateway’s credential', async () => {
     google.answer({ status: 403, body: fixture('vertex/error.permission-denied.array.json') });
     const error = await t
       .client()
       .chat.completions.create({ model: 'vertex-chat', messages: [{ role: 'user', content: 'hi' }] })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({
-      type: 'permission_error',
-      code: 'PERMISSION_DENIED',
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    const { message, ...rest } = (error as InstanceType<typeof OpenAI.APIError>).error as { message: string };
+    expect(rest).toMatchObject({ type: 'api_error', code: 'provider_auth_error' });
+    expect(message).toContain("Permission 'aiplatform.endpoints.predict' denied");
+    expect(message).toContain('(PERMISSION_DENIED)');
+  });
+
+  it('answers a 401 that quotes the minted access token as 502 provider_auth_error, the token redacted', async () => {
+    const template = fixture('vertex/error.unauthenticated.echo.json').toString();
+    google.answer((request) => ({
+      status: 401,
+      headers: {
+        'content-type': 'application/json',
+        'x-echo-authorization': String(request.headers.authorization),
+      },
+      body: template.replace('{{header}}', String(request.headers.authorization)),
+    }));
+    const response = await fetch(`${t.stack.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-test-team-a', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'vertex-chat', messages: [{ role: 'user', content: 'hi' }] }),
     });
+    const body = await response.text();
+    expect(last().headers.authorization).toMatch(/^Bearer ya29\./);
+    expect(response.status).toBe(502);
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'provider_auth_error' } });
+    expect(body).toContain('(Authorization: Bearer [redacted])');
+    expect(`${[...response.headers].join('\n')}\n${body}`).not.toContain('ya29.');
+    expect(t.lines.join('\n')).not.toContain('ya29.');
   });
 
   it('serves embeddings from :predict', async () => {

@@ -112,6 +112,25 @@ describe('Google access tokens for a service account', () => {
     expect(error.message).not.toContain('PRIVATE KEY');
   });
 
+  it('never passes on the signed assertion when a token endpoint quotes it back', async () => {
+    let assertion = '';
+    const tokens = new GcpAccessTokens({
+      clock,
+      fetch: async (_url, init) => {
+        assertion = new URLSearchParams(String(init?.body)).get('assertion') ?? '';
+        const description = `assertion ${assertion} is not valid`;
+        return new Response(JSON.stringify({ error: 'invalid_grant', error_description: description }), {
+          status: 400,
+        });
+      },
+    });
+    const error = (await tokens.token(account()).catch((e: unknown) => e)) as AgentRouterError;
+    expect(error.code).toBe('gcp_token_rejected');
+    expect(assertion.length).toBeGreaterThan(100);
+    expect(error.message).toContain('invalid_grant: assertion [redacted] is not valid');
+    expect(error.message).not.toContain(assertion.split('.')[2]!);
+  });
+
   it('does not cache a failure: the next call asks again', async () => {
     const tokens = new GcpAccessTokens({ clock });
     server.fail(503);
