@@ -10,7 +10,7 @@ import type { FilterConfig } from '../dev-gateway/filter-run.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
 import { type DevGateway, startDevGateway } from '../dev-gateway/server.ts';
 import { type EndpointPicker, startEndpointPicker } from '../endpoint-picker/server.ts';
-import { type ExtProcServer, startExtProc } from '../ext-proc/server.ts';
+import { DEFAULT_MAX_REQUEST_BODY_BYTES, type ExtProcServer, startExtProc } from '../ext-proc/server.ts';
 import { supportedProviders } from '../ext-proc/translate/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
@@ -25,6 +25,7 @@ export interface LocalStackOptions {
   grpcPort?: number;
   /** undefined: no admin server. */
   adminPort?: number;
+  /** The request body limit (default 16 MiB), enforced by the dev gateway and by ext-proc alike. */
   maxRequestBodyBytes?: number;
   simTiming?: { ttftMs?: number; msPerToken?: number };
   /** Endpoint-picker ports for the first InferencePool (GIE conventions 9002/9003/9090); others get free ports. */
@@ -73,15 +74,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     pickers.push(picker);
     pickerTargets.set(poolId, `${host}:${picker.grpcPort}`);
   }
+  // One limit for both, as Envoy's buffer limit and ext-proc's --max-body are set together: the gateway
+  // answers 413 before forwarding, so ext-proc never gets a body over what it accepts.
+  const maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
   const extProc = await startExtProc({
     snapshot: compiled.snapshot,
     logger,
     grpcAddress: `${host}:${options.grpcPort ?? 50051}`,
     adminHost: host,
     ...(options.adminPort !== undefined ? { adminPort: options.adminPort } : {}),
-    ...(options.maxRequestBodyBytes !== undefined
-      ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
-      : {}),
+    maxRequestBodyBytes,
   });
   let routes = buildRouteTable(compiled.snapshot);
   const gateway = await startDevGateway({
@@ -91,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     routes: () => routes,
     endpointPickers: (poolId) => pickerTargets.get(poolId),
     logger,
+    maxRequestBodyBytes,
     ...options.filters,
   });
   const watcher = watchConfig(

@@ -57,7 +57,8 @@ options:
   --endpoint-picker NS/NAME=HOST:PORT  envoy-config: a pool's endpoint picker (default 127.0.0.1:<endpointPickerRef port>); repeatable
   --ca-file PATH     envoy-config: CA bundle for providers' TLS (default /etc/ssl/certs/ca-certificates.crt)
   --out FILE         envoy-config: write here instead of stdout (.json: JSON, else YAML)
-  --max-body BYTES   largest request body ext-proc accepts, and Envoy buffers (default 16 MiB)
+  --max-body BYTES   largest request body ext-proc accepts, and Envoy or the dev gateway buffers (default 16 MiB);
+                     dev answers a larger one 413 before forwarding: give ext-proc and dev the same value
   --pool NS/NAME     endpoint-picker: the InferencePool to serve (default: the only one)
   --health-port N    endpoint-picker gRPC health port (default 9003)
   --metrics-port N   endpoint-picker metrics port (default 9090)
@@ -137,8 +138,18 @@ function onShutdown(logger: Logger, close: () => Promise<void>): void {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** --max-body: a byte count (1 … 1 GiB; ext-proc's gRPC limit adds its headroom to it). */
+function maxBodyOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const bytes = Number(text);
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > 2 ** 30)
+    throw new Error(`--max-body ${text}: not a byte count (1 … ${2 ** 30})`);
+  return bytes;
+}
+
 async function main(): Promise<void> {
-  const maxBody = values['max-body'] === undefined ? undefined : Number(values['max-body']);
+  // envoy-config checks the flag against Envoy's own range.
+  const maxBody = command === 'envoy-config' ? undefined : maxBodyOption(values['max-body']);
   switch (command) {
     case 'start': {
       const stack = await startLocalStack({
@@ -219,6 +230,7 @@ async function main(): Promise<void> {
         extProcTarget: values['ext-proc'] ?? '127.0.0.1:50051',
         routes: () => routes,
         logger,
+        ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
       });
       const watcher = watchConfig(
         configPath,

@@ -150,15 +150,19 @@ export class FilterRun {
     if (common.clear_route_cache) this.routeCacheCleared = true;
   }
 
-  /** Request path: headers, then the body in the mode in force. Returns the body to send upstream. */
-  /** `metadata`: dynamic metadata of earlier filters forwarded with the headers (metadata_options). */
+  /**
+   * Request path: headers, then the body in the mode in force. Returns the body to send upstream.
+   * `body` may still be arriving (a promise of it): the headers go out at once, as Envoy sends them when
+   * they arrive, and the body follows once read; `hasBody` then says what the request headers said
+   * (content-length / transfer-encoding), which is what Envoy's `end_of_stream` on headers reflects.
+   * `metadata`: dynamic metadata of earlier filters forwarded with the headers (metadata_options).
+   */
   async request(
     headers: HeaderBag,
-    body: readonly Buffer[],
+    body: readonly Buffer[] | Promise<readonly Buffer[]>,
     metadata?: Record<string, Record<string, unknown>>,
+    hasBody: boolean = Array.isArray(body) && (body as readonly Buffer[]).some((c) => c.length > 0),
   ): Promise<Buffer[]> {
-    const hasBody = body.some((c) => c.length > 0);
-    const chunks = body.filter((c) => c.length > 0);
     const first: ProcessingRequest = {
       request_headers: { headers: headers.toHeaderMap(), end_of_stream: !hasBody },
     };
@@ -167,7 +171,13 @@ export class FilterRun {
         filter_metadata: Object.fromEntries(Object.entries(metadata).map(([ns, v]) => [ns, toStruct(v)])),
       };
     this.#send(first);
+    // A body announced but empty (a chunked upload of nothing) still ends with one empty body message.
+    const read = async () => {
+      const chunks = (await body).filter((c) => c.length > 0);
+      return hasBody && chunks.length === 0 ? [Buffer.alloc(0)] : chunks;
+    };
     if (hasBody && this.requestBodyMode === 'FULL_DUPLEX_STREAMED') {
+      const chunks = await read();
       for (let i = 0; i < chunks.length; i++) {
         this.#send({ request_body: { body: chunks[i]!, end_of_stream: i === chunks.length - 1 } });
       }
@@ -185,8 +195,9 @@ export class FilterRun {
     this.#applyCommon(common, headers, true);
     if (this.config.allowModeOverride && headersResponse.mode_override)
       this.#override(headersResponse.mode_override);
+    const chunks = await read();
     if (common?.status === 'CONTINUE_AND_REPLACE') return replaceBody(common.body_mutation, chunks);
-    if (!hasBody || this.requestBodyMode === 'NONE') return chunks;
+    if (!hasBody || this.requestBodyMode === 'NONE') return chunks.filter((c) => c.length > 0);
     if (this.requestBodyMode === 'STREAMED') {
       const out: Buffer[] = [];
       for (let i = 0; i < chunks.length; i++) {

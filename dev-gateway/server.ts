@@ -15,6 +15,7 @@ import {
 } from '../endpoint-picker/protocol.ts';
 import { AgentRouterError, errors } from '../ext-proc/errors.ts';
 import { FILTER_METADATA_KEY, METADATA_NAMESPACE, ROUTE_HEADER } from '../ext-proc/headers.ts';
+import { DEFAULT_MAX_REQUEST_BODY_BYTES, grpcReceiveLimit } from '../ext-proc/server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { EXT_PROC_SERVICE, extProcPackageDefinition } from '../protos/envoy.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
@@ -35,7 +36,10 @@ export interface DevGatewayOptions {
   upstream?: Partial<FilterConfig>;
   /** gRPC target of the endpoint picker serving an InferencePool (InferencePool endpointPickerRef). */
   endpointPickers?: (poolId: string) => string | undefined;
-  /** Envoy's buffer limit for a request body; ext-proc applies its own, usually lower, limit. */
+  /**
+   * Envoy's buffer limit for a request body (default 16 MiB, ext-proc's default): a larger body is
+   * answered 413 here and never forwarded. Give ext-proc the same limit (`--max-body` to both).
+   */
   maxRequestBodyBytes?: number;
 }
 
@@ -77,13 +81,16 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     credentials: grpc.ChannelCredentials,
     options?: grpc.ChannelOptions,
   ) => ProcessClient;
+  const maxBody = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+  // Bodies travel whole in BUFFERED mode, both ways; grpc-js would cap received messages at 4 MB. Never
+  // below what the body limit lets through, so an accepted body is never a gRPC error on our side.
+  const bodyMessage = grpcReceiveLimit(maxBody);
+  const grpcMessageLimit = bodyMessage < 0 ? -1 : Math.max(64 * 1024 * 1024, bodyMessage);
   const client = new Client(options.extProcTarget, grpc.credentials.createInsecure(), {
-    // Bodies travel whole in BUFFERED mode, both ways; grpc-js would cap received messages at 4 MB.
-    'grpc.max_send_message_length': 64 * 1024 * 1024,
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_send_message_length': grpcMessageLimit,
+    'grpc.max_receive_message_length': grpcMessageLimit,
   });
   const pool = new UpstreamPool();
-  const maxBody = options.maxRequestBodyBytes ?? 64 * 1024 * 1024;
   const filterConfig = (
     level: 'router' | 'upstream',
     overrides: Partial<FilterConfig> | undefined,
@@ -104,8 +111,8 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     let picker = pickerClients.get(target);
     if (!picker) {
       picker = new Client(target, grpc.credentials.createInsecure(), {
-        'grpc.max_send_message_length': 64 * 1024 * 1024,
-        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        'grpc.max_send_message_length': grpcMessageLimit,
+        'grpc.max_receive_message_length': grpcMessageLimit,
       });
       pickerClients.set(target, picker);
     }
@@ -115,6 +122,11 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
+      // A client that went away is no gateway failure: ext-proc logs the request as cancelled (499).
+      if (error instanceof ClientGone) {
+        options.logger.debug({ event: 'client_gone', err: error.message }, 'client went away');
+        return;
+      }
       options.logger.error(
         { event: 'dev_gateway_error', err: error.message },
         'dev gateway failed a request',
@@ -126,11 +138,6 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
   server.keepAliveTimeout = 65_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks = await readBody(req, maxBody);
-    if (chunks === undefined) {
-      sendJson(res, 413, errors.bodyTooLarge(maxBody).toBody());
-      return;
-    }
     const headers = HeaderBag.from(Object.entries(req.headers));
     headers.set(':method', req.method ?? 'GET');
     headers.set(':path', req.url ?? '/');
@@ -140,22 +147,37 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     // Envoy generates x-request-id when the client sends none.
     if (!headers.get('x-request-id')) headers.set('x-request-id', randomUUID());
 
+    // The router filter gets the headers as they arrive and the body once read, as Envoy drives it; so
+    // a client that leaves mid-upload resets a stream ext-proc already knows, and it logs the request.
+    const upload = readBody(req, maxBody);
+    upload.catch(() => {});
     const router = new FilterRun(open, routerConfig);
     const live = new Set<FilterRun>([router]);
     let upstreamRequest: http.ClientRequest | undefined;
     let finished = false;
+    let gone = false;
     res.on('close', () => {
       if (finished) return;
       // Client went away: Envoy resets the upstream request and the ext_proc streams.
+      gone = true;
       upstreamRequest?.destroy();
       for (const f of live) f.cancel();
     });
+    const leftEarly = () => new ClientGone('the client closed the connection');
 
     let body: Buffer[];
     try {
-      body = await router.request(headers, chunks);
+      body = await router.request(headers, upload, undefined, announcesBody(req));
     } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        // Envoy's buffer limit: a local 413 that the router-level filter sees as the response.
+        await deliverLocal(res, [router], errors.bodyTooLarge(maxBody));
+        finished = true;
+        return;
+      }
       router.cancel();
+      if (error instanceof ClientGone) throw error;
+      if (gone) throw leftEarly();
       if (error instanceof ImmediateReply) return writeImmediate(res, error);
       throw asExtProcError(error);
     }
@@ -193,6 +215,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       } catch (error) {
         picker?.cancel();
         picker = undefined;
+        if (gone) throw leftEarly();
         if (error instanceof ImmediateReply) {
           await deliver(res, [router], error.status, immediateHeaders(error), [immediateBody(error)]);
           finished = true;
@@ -237,6 +260,8 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     const retryableStatus = (status: number) =>
       (status >= 500 && route.retry.retryOn.has('5xx')) || (status === 429 && route.retry.retryOn.has('429'));
     for (let attempt = 1; ; attempt++) {
+      // No attempt for a client that left (Envoy destroys the stream, retries included).
+      if (gone) throw leftEarly();
       const chosen = route.clusters[attempt - 1]!;
       const endpoint = chosen.pool
         ? attempt === 1 && picked
@@ -257,6 +282,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       } catch (error) {
         upstream.cancel();
         live.delete(upstream);
+        if (gone) throw leftEarly();
         if (error instanceof ImmediateReply) {
           // Envoy hands an upstream filter's local reply to the router as this attempt's response
           // (UpstreamRequestFilterManagerCallbacks::encodeHeaders → Router::Filter::onUpstreamHeaders),
@@ -283,6 +309,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       } catch (error) {
         upstream.cancel();
         live.delete(upstream);
+        if (gone) throw leftEarly();
         const failure = error as UpstreamFailure;
         const retryable =
           failure.kind === 'reset' ? route.retry.retryOn.has('5xx') : route.retry.retryOn.has(failure.kind);
@@ -477,15 +504,44 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(payload);
 }
 
-/** Reads the request body as it arrived (chunk by chunk); undefined when over the limit. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer[] | undefined> {
+/** The client closed the connection before the exchange ended (Envoy's response flag DC). */
+class ClientGone extends Error {}
+
+/** The request body is over the buffer limit. */
+class BodyTooLarge extends Error {}
+
+/**
+ * Whether the request headers announce a body, as HTTP/1.1 frames it (RFC 9112 §6.3): a
+ * transfer-encoding, or a content-length above 0. Envoy's `end_of_stream` on the headers says the same.
+ */
+function announcesBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && Number(length) > 0;
+}
+
+/**
+ * Reads the request body as it arrives (chunk by chunk), holding at most `limit` bytes: past it, rejects
+ * with BodyTooLarge, with or without a content-length (chunked uploads too). The rest of an over-limit
+ * body is still read and dropped before the 413 goes out: answering mid-upload and closing would leave
+ * unread bytes that make the kernel reset the connection, and the client would see that instead of the
+ * 413. A client that leaves mid-upload rejects it with ClientGone.
+ */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
   let total = 0;
-  let over = false;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > limit) over = true;
-    if (!over) chunks.push(chunk as Buffer);
+  const declared = Number(req.headers['content-length']);
+  let over = Number.isFinite(declared) && declared > limit;
+  try {
+    for await (const chunk of req) {
+      total += (chunk as Buffer).length;
+      if (total > limit) over = true;
+      if (!over) chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    throw new ClientGone(`the client left mid-upload (${(error as Error).message})`);
   }
-  return over ? undefined : chunks;
+  if (!req.complete) throw new ClientGone('the client left mid-upload');
+  if (over) throw new BodyTooLarge();
+  return chunks;
 }

@@ -82,7 +82,9 @@ function accessLog(): JsonObject {
           start_time: '%START_TIME%',
           request_id: `%REQ(${REQUEST_ID_HEADER})%`,
           method: '%REQ(:METHOD)%',
-          path: '%REQ(:PATH)%',
+          // Without the query, which may carry a credential (?key=…); ext-proc refuses such requests,
+          // but Envoy logs every request (%PATH(X:Y)%, NQ: no query; Envoy docs, access log usage).
+          path: '%PATH(NQ:PATH)%',
           status: '%RESPONSE_CODE%',
           response_flags: '%RESPONSE_FLAGS%',
           // The route name is the route entry id (the target header's value).

@@ -22,6 +22,7 @@ import {
 import { requestJson } from './json/request-json.ts';
 import { type HttpHead, NO_CHANGE, type PhaseResult, type Phases, type StreamOutcome } from './phases.ts';
 import type { RequestLogRecord, RequestObserver } from './request-log.ts';
+import { credentialParameter, pathOnly } from './request-path.ts';
 import { decide, type RouteDecision } from './router/route.ts';
 import { OPERATION_BY_PATH } from './translate/translator.ts';
 import { SseUsageScanner, type TokenUsage, usageFromJson } from './usage.ts';
@@ -55,6 +56,8 @@ export class RouterPhases implements Phases {
   #requestId = '';
   #caller: Caller | undefined;
   #head: HttpHead | undefined;
+  /** `:path` without its query: what the log, metadata and errors may show (request-path.ts). */
+  #path: string | undefined;
   #decision: RouteDecision | undefined;
   #stream = false;
   /** The client asked for a usage chunk (stream_options.include_usage); others get it stripped. */
@@ -76,8 +79,23 @@ export class RouterPhases implements Phases {
     this.#requestId = head.get(REQUEST_ID_HEADER) ?? randomUUID();
     const method = head.get(':method') ?? 'GET';
     const rawPath = head.get(':path') ?? '/';
-    const query = rawPath.indexOf('?');
-    const path = query < 0 ? rawPath : rawPath.slice(0, query);
+    const path = pathOnly(rawPath);
+    this.#path = path;
+    // A credential in the query is refused, not stripped and not accepted as the gateway key. It never
+    // reaches a provider either way (translators build the upstream `:path` from the backend's, without
+    // the client's query), but a URL is written to access logs, proxy logs and browser history on its
+    // way here, so the client has to learn to send it in a header; one silently stripped would keep
+    // leaking, one accepted would invite more. The gateway's own logs keep the path only.
+    const credential = credentialParameter(rawPath);
+    if (credential !== undefined) {
+      throw new AgentRouterError(
+        400,
+        'invalid_request_error',
+        'credential_in_query',
+        `The query parameter "${credential}" looks like a credential; URLs are logged, so keys are not accepted there. Send the key in the Authorization header (Bearer) or x-api-key, and remove it from the URL.`,
+        credential,
+      );
+    }
     const snapshot = this.store.current;
     this.#caller = authenticate(snapshot, presentedKey(head.get('authorization'), head.get('x-api-key')));
 
@@ -151,7 +169,7 @@ export class RouterPhases implements Phases {
           // The per-attempt phase reads these two from forwarded metadata: Envoy's upstream filters
           // share one header map across attempts, so headers stripped on attempt 1 are gone on attempt 2.
           route: entry.id,
-          path: this.#head!.get(':path') ?? '',
+          path: this.#path ?? '',
           route_config: decision.routeConfigId,
           route_entry: entry.name,
           logical_model: decision.logicalModel,
@@ -198,7 +216,7 @@ export class RouterPhases implements Phases {
       requestId: this.#requestId,
       keyId: this.#caller?.keyId,
       method: this.#head?.get(':method'),
-      path: this.#head?.get(':path'),
+      path: this.#path,
       routeConfig: decision?.routeConfigId,
       routeEntry: decision?.entry.name,
       decision: decision?.reason,
@@ -208,7 +226,12 @@ export class RouterPhases implements Phases {
       provider: backend === undefined ? undefined : this.store.current.backends.get(backend)?.provider,
       attempts: this.#attempts,
       stream: this.#stream,
-      status: outcome.cancelled && outcome.status === undefined ? 499 : (outcome.status ?? 0),
+      // A stream the gateway reset before the response completed is 499, whatever status the response
+      // headers had: the client got no complete answer. It is nginx's "client closed request" and what
+      // Envoy maps a cancelled gRPC call to (source/common/grpc/status.cc, grpcToHttpStatus); Envoy's
+      // access log flags the same request DC, "downstream connection termination". An upstream that
+      // breaks mid-stream resets the ext_proc stream alike; Envoy's flags (UR, UPE) tell it apart.
+      status: outcome.cancelled ? 499 : (outcome.status ?? 0),
       errorCode: outcome.error?.code,
       cancelled: outcome.cancelled,
       latencyMs: Math.round((performance.now() - this.#started) * 1000) / 1000,

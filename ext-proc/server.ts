@@ -23,6 +23,18 @@ import { UpstreamPhases } from './upstream-phase.ts';
 
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The largest gRPC message ext-proc takes: a whole request body (BUFFERED sends it in one message) plus
+ * everything around it in the ProcessingRequest (field tags and lengths, protocol_config, metadata),
+ * which is bytes, never a mebibyte. So a body the gateway's buffer limit lets through is refused, if at
+ * all, by our own check with a 413, not by grpc-js as RESOURCE_EXHAUSTED (which Envoy answers 500).
+ */
+export function grpcReceiveLimit(maxRequestBodyBytes: number): number {
+  const limit = maxRequestBodyBytes + 1024 * 1024;
+  // grpc-js takes an int32; -1 is "unlimited".
+  return limit > 2 ** 31 - 1 ? -1 : limit;
+}
+
 export interface ExtProcOptions {
   snapshot: Snapshot;
   logger: Logger;
@@ -75,7 +87,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
     );
 
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': limits.maxRequestBodyBytes + 1024 * 1024,
+    'grpc.max_receive_message_length': grpcReceiveLimit(limits.maxRequestBodyBytes),
   });
   server.addService(service, {
     Process(call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) {

@@ -106,13 +106,16 @@ export class ProcessingStream {
     call.on('data', (message: ProcessingRequest) => this.#onMessage(message));
     // The gateway half-closes when it is done with the filter (e.g. after the response headers when the
     // body is not processed). If the response was not complete by then, the request was cut short; a
-    // reset from the gateway also arrives as 'end' first (grpc-js emits 'cancelled' after it).
+    // reset from the gateway also arrives as 'end' first (grpc-js emits 'cancelled' after it). Envoy
+    // resets the stream when the client goes away (the filter is destroyed mid-request); a reset after
+    // the last response message cuts nothing short.
+    const cut = () => this.#finish(undefined, !this.#responseComplete);
     call.on('end', () => {
-      this.#finish(undefined, !this.#responseComplete);
+      cut();
       call.end();
     });
-    call.on('cancelled', () => this.#finish(undefined, true));
-    call.on('error', () => this.#finish(undefined, true));
+    call.on('cancelled', cut);
+    call.on('error', cut);
   }
 
   #onMessage(message: ProcessingRequest): void {
