@@ -1,0 +1,350 @@
+/**
+ * The shared request store: one PostgreSQL database that every ext-proc sidecar writes to and the
+ * console reads, through `pg` (pure JS).
+ *
+ * - Raw rows live in `agent_router_requests`, range-partitioned by day (UTC) on `time`; a partition is
+ *   created before the first write that needs it (and `partitionsAhead` days ahead at start and at each
+ *   prune), and retention drops whole partitions, so old data leaves without DELETE, bloat or vacuum.
+ * - Each batch is one transaction: one multi-row INSERT of every row (`INSERT … SELECT FROM unnest(…)`, one
+ *   array parameter per column: a fixed statement text, prepared once per connection, whatever the batch
+ *   size, and no 65,535-parameter ceiling), then one multi-row upsert of its per-minute rollups
+ *   (`INSERT … ON CONFLICT DO UPDATE`, additive), in a fixed key order so concurrent writers cannot deadlock.
+ * - Schema and partitions are created under a transaction-scoped advisory lock, so sidecars starting at
+ *   once against one database serialise their DDL instead of racing on `IF NOT EXISTS`.
+ */
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import type { RequestRecord } from '../record.ts';
+import { encodeCursor } from './cursor.ts';
+import { checkLimit, requestsQuery } from './filter.ts';
+import {
+  MINUTE_MS,
+  ROLLUP_COLUMNS,
+  ROLLUP_LABELS,
+  ROLLUP_MAXES,
+  ROLLUP_MINS,
+  ROLLUP_SUMS,
+  rollUp,
+  rollupValues,
+} from './rollup.ts';
+import { RECORD_COLUMNS, recordValues, rowToRecord, rowToSample, SAMPLE_COLUMNS } from './rows.ts';
+import type {
+  ExperimentSample,
+  RequestFilter,
+  RequestPage,
+  RequestStore,
+  UsageQuery,
+  UsageResult,
+} from './store.ts';
+import { buildUsage, checkUsageQuery, GROUP_COLUMNS, type UsageCell, usageSelectList } from './usage.ts';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/db?sslmode=…`; or give `pool` (node-postgres PoolConfig) instead. */
+  connectionString?: string;
+  pool?: PoolConfig;
+  /** Days of partitions kept created beyond today. */
+  partitionsAhead?: number;
+  /** The clock `prune` measures age against. */
+  now?: () => number;
+  /** Errors of idle pooled connections (the pool replaces them); without a listener they would crash the process. */
+  onError?: (error: Error) => void;
+}
+
+const RECORDS = 'agent_router_requests';
+const ROLLUPS = 'agent_router_rollups_1m';
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** pg_advisory_xact_lock(int, int) key of all of this store's DDL: "agrt", 1. */
+const DDL_LOCK = 'SELECT pg_advisory_xact_lock(1634169460, 1)';
+const DDL_TRY_LOCK = 'SELECT pg_try_advisory_xact_lock(1634169460, 1) AS locked';
+/** SQLSTATE 23514 with this message: a row's time has no partition (one dropped or created elsewhere). */
+const NO_PARTITION = /no partition of relation/;
+
+/** PostgreSQL type of each raw column, for the schema and the unnest() array casts. */
+const RECORD_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
+  id: 'text',
+  time: 'int8',
+  key_id: 'text',
+  route_config: 'text',
+  route_entry: 'text',
+  decision: 'text',
+  logical_model: 'text',
+  resolved_model: 'text',
+  backend: 'text',
+  provider: 'text',
+  endpoint: 'text',
+  attempts: 'jsonb',
+  status: 'int4',
+  error_code: 'text',
+  stream: 'bool',
+  cancelled: 'bool',
+  latency_ms: 'float8',
+  ttft_ms: 'float8',
+  tpot_ms: 'float8',
+  tokens_prompt: 'int4',
+  tokens_completion: 'int4',
+  tokens_cached: 'int4',
+  tokens_reasoning: 'int4',
+  cost_usd: 'float8',
+  session_hash: 'text',
+};
+const REQUIRED = new Set(['id', 'time', 'attempts', 'status', 'stream', 'cancelled', 'latency_ms']);
+
+const ROLLUP_TYPES: Record<string, string> = Object.fromEntries([
+  ['minute', 'int8'],
+  ...ROLLUP_LABELS.map((c) => [c, 'text']),
+  ...ROLLUP_SUMS.map((c) => [c, c === 'cost_usd' ? 'float8' : 'int8']),
+  ...[...ROLLUP_MINS, ...ROLLUP_MAXES].map((c) => [c, 'float8']),
+]);
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS ${RECORDS} (
+    ${RECORD_COLUMNS.map(
+      (c) =>
+        `${c} ${RECORD_TYPES[c]}${c === 'id' ? ' COLLATE "C"' : ''}${REQUIRED.has(c) ? ' NOT NULL' : ''}`,
+    ).join(',\n    ')},
+    PRIMARY KEY (time, id)
+  ) PARTITION BY RANGE (time)`,
+  `CREATE INDEX IF NOT EXISTS ${RECORDS}_logical_model ON ${RECORDS} (logical_model, time, id)`,
+  `CREATE INDEX IF NOT EXISTS ${RECORDS}_resolved_model ON ${RECORDS} (resolved_model, time, id)`,
+  `CREATE INDEX IF NOT EXISTS ${RECORDS}_key_id ON ${RECORDS} (key_id, time, id)`,
+  `CREATE TABLE IF NOT EXISTS ${ROLLUPS} (
+    ${ROLLUP_COLUMNS.map(
+      (c) => `${c} ${ROLLUP_TYPES[c]}${c === 'ttft_min' || c === 'ttft_max' ? '' : ' NOT NULL'}`,
+    ).join(',\n    ')},
+    PRIMARY KEY (minute, ${ROLLUP_LABELS.join(', ')})
+  )`,
+  `CREATE INDEX IF NOT EXISTS ${ROLLUPS}_logical_model ON ${ROLLUPS} (logical_model, minute)`,
+];
+
+const INSERT_RECORDS = {
+  name: 'agent_router_insert_requests',
+  text: `INSERT INTO ${RECORDS} (${RECORD_COLUMNS.join(', ')})
+    SELECT * FROM unnest(${RECORD_COLUMNS.map((c, i) => `$${i + 1}::${RECORD_TYPES[c]}[]`).join(', ')})
+    ON CONFLICT (time, id) DO NOTHING RETURNING time, id`,
+};
+
+const UPSERT_ROLLUPS = {
+  name: 'agent_router_upsert_rollups',
+  text: `INSERT INTO ${ROLLUPS} AS r (${ROLLUP_COLUMNS.join(', ')})
+    SELECT * FROM unnest(${ROLLUP_COLUMNS.map((c, i) => `$${i + 1}::${ROLLUP_TYPES[c]}[]`).join(', ')})
+    ON CONFLICT (minute, ${ROLLUP_LABELS.join(', ')}) DO UPDATE SET
+    ${[
+      ...ROLLUP_SUMS.map((c) => `${c} = r.${c} + EXCLUDED.${c}`),
+      // LEAST and GREATEST skip NULLs, as the TTFT extremes of a minute without TTFT need.
+      ...ROLLUP_MINS.map((c) => `${c} = LEAST(r.${c}, EXCLUDED.${c})`),
+      ...ROLLUP_MAXES.map((c) => `${c} = GREATEST(r.${c}, EXCLUDED.${c})`),
+    ].join(',\n    ')}`,
+};
+
+const SAMPLES = {
+  name: 'agent_router_experiment_samples',
+  text: `SELECT ${SAMPLE_COLUMNS.join(', ')} FROM ${RECORDS} WHERE logical_model = $1 AND time >= $2
+    ORDER BY time DESC, id DESC LIMIT $3`,
+};
+
+/** Values by row → arrays by column, for unnest(). */
+function columns(rows: readonly (string | number | null)[][], width: number): (string | number | null)[][] {
+  const out = Array.from({ length: width }, () => new Array<string | number | null>(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let c = 0; c < width; c++) out[c]![r] = row[c]!;
+  }
+  return out;
+}
+
+const dayOf = (time: number) => Math.floor(time / DAY_MS);
+const partitionName = (day: number) =>
+  `${RECORDS}_p${new Date(day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')}`;
+const PARTITION_DAY = new RegExp(`^${RECORDS}_p(\\d{4})(\\d{2})(\\d{2})$`);
+
+export class PostgresStore implements RequestStore {
+  private readonly pool: Pool;
+  private readonly now: () => number;
+  private readonly partitionsAhead: number;
+  /** Days whose partition this process has created or seen created. */
+  private readonly partitions = new Set<number>();
+
+  constructor(pool: Pool, options: PostgresStoreOptions) {
+    this.pool = pool;
+    this.now = options.now ?? Date.now;
+    this.partitionsAhead = options.partitionsAhead ?? 2;
+  }
+
+  /** Creates the schema (idempotent, safe against concurrent starts) and the partitions ahead. */
+  async init(): Promise<void> {
+    await this.ddl(async (client) => {
+      for (const statement of SCHEMA) await client.query(statement);
+    });
+    await this.ensureAhead();
+  }
+
+  /** Runs `work` in a transaction holding the store's DDL advisory lock. */
+  private async ddl(work: (client: PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(DDL_LOCK);
+      await work(client);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async ensureAhead(): Promise<void> {
+    const today = dayOf(this.now());
+    await this.ensurePartitions(Array.from({ length: this.partitionsAhead + 1 }, (_, i) => today + i));
+  }
+
+  private async ensurePartitions(days: Iterable<number>): Promise<void> {
+    const missing = [...new Set(days)].filter((d) => !this.partitions.has(d));
+    if (missing.length === 0) return;
+    await this.ddl(async (client) => {
+      for (const day of missing) {
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF ${RECORDS}
+           FOR VALUES FROM (${day * DAY_MS}) TO (${(day + 1) * DAY_MS})`,
+        );
+      }
+    });
+    for (const day of missing) this.partitions.add(day);
+  }
+
+  async write(records: readonly RequestRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const days = new Set(records.map((r) => dayOf(r.time)));
+    await this.ensurePartitions(days);
+    try {
+      await this.insert(records);
+    } catch (error) {
+      if (!NO_PARTITION.test(String((error as Error).message))) throw error;
+      // Another process dropped a partition this one remembered (retention): forget, recreate, retry once.
+      for (const day of days) this.partitions.delete(day);
+      await this.ensurePartitions(days);
+      await this.insert(records);
+    }
+  }
+
+  private async insert(records: readonly RequestRecord[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const values = columns(records.map(recordValues), RECORD_COLUMNS.length);
+      const inserted = await client.query<{ time: string; id: string }>({ ...INSERT_RECORDS, values });
+      let fresh = records;
+      if (inserted.rows.length !== records.length) {
+        // A (time, id) already stored, or repeated in the batch, is skipped: roll up only what was inserted.
+        const keys = new Set(inserted.rows.map((row) => `${row.time}\u0000${row.id}`));
+        fresh = records.filter((r) => keys.delete(`${Math.trunc(r.time)}\u0000${r.id}`));
+      }
+      const rollups = rollUp(fresh);
+      if (rollups.length > 0) {
+        await client.query({
+          ...UPSERT_ROLLUPS,
+          values: columns(rollups.map(rollupValues), ROLLUP_COLUMNS.length),
+        });
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async requests(filter: RequestFilter, limit: number, cursor?: string): Promise<RequestPage> {
+    const query = requestsQuery(filter, limit, cursor, (i) => `$${i}`);
+    const result = await this.pool.query({
+      text: `SELECT ${RECORD_COLUMNS.join(', ')} FROM ${RECORDS} ${query.where}
+        ORDER BY time DESC, id DESC LIMIT $${query.params.length + 1}`,
+      values: [...query.params, query.fetch],
+    });
+    const data = result.rows.slice(0, limit).map(rowToRecord);
+    const last = data[data.length - 1];
+    return result.rows.length > limit && last !== undefined
+      ? { data, nextCursor: encodeCursor({ time: last.time, id: last.id }) }
+      : { data };
+  }
+
+  async usage(usageQuery: UsageQuery): Promise<UsageResult> {
+    const query = checkUsageQuery(usageQuery);
+    const values: (string | number)[] = [query.since, query.intervalMs, query.until];
+    if (query.logicalModel !== undefined) values.push(query.logicalModel);
+    const result = await this.pool.query<UsageCell>({
+      text: `SELECT ${GROUP_COLUMNS[query.groupBy]} AS key, ((minute - $1::int8) / $2::int8)::int4 AS point,
+        ${usageSelectList((e) => `(${e})::float8`)}
+        FROM ${ROLLUPS} WHERE minute >= $1::int8 AND minute < $3::int8
+        ${query.logicalModel !== undefined ? 'AND logical_model = $4' : ''}
+        GROUP BY 1, 2`,
+      values,
+    });
+    return buildUsage(query, result.rows);
+  }
+
+  async experimentSamples(logicalModel: string, since: number, limit: number): Promise<ExperimentSample[]> {
+    checkLimit(limit);
+    const result = await this.pool.query({ ...SAMPLES, values: [logicalModel, since, limit] });
+    return result.rows.map(rowToSample);
+  }
+
+  /**
+   * Drops the day partitions that end at or before the cutoff (so rows are kept up to one day beyond the
+   * retention), deletes rollup minutes before it, and creates the partitions ahead. When another sidecar
+   * is already pruning, this one skips the drops.
+   */
+  async prune(olderThanMs: number): Promise<void> {
+    const cutoff = this.now() - olderThanMs;
+    const dropped: number[] = [];
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const lock = await client.query<{ locked: boolean }>(DDL_TRY_LOCK);
+      if (lock.rows[0]?.locked) {
+        const partitions = await client.query<{ name: string }>(
+          `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent = '${RECORDS}'::regclass`,
+        );
+        for (const { name } of partitions.rows) {
+          const match = PARTITION_DAY.exec(name);
+          if (match === null) continue;
+          const day = dayOf(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+          if ((day + 1) * DAY_MS > cutoff) continue;
+          await client.query(`DROP TABLE IF EXISTS ${name}`);
+          dropped.push(day);
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+    for (const day of dropped) this.partitions.delete(day);
+    await this.pool.query(`DELETE FROM ${ROLLUPS} WHERE minute < $1`, [
+      Math.floor(cutoff / MINUTE_MS) * MINUTE_MS,
+    ]);
+    await this.ensureAhead();
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** Connects, creates the schema if needed and returns the store. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const pool = new Pool({ connectionString: options.connectionString, max: 4, ...options.pool });
+  pool.on('error', (error) => options.onError?.(error));
+  const store = new PostgresStore(pool, options);
+  try {
+    await store.init();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+  return store;
+}

@@ -1,0 +1,249 @@
+/**
+ * The embedded request store: one SQLite file under the data directory, through Node's built-in
+ * `node:sqlite` (no native addon). WAL mode, so the console can read while ext-proc writes; statements
+ * compiled once (queries once per filter shape); each batch inserted in one transaction that also
+ * upserts its per-minute rollups.
+ *
+ * `node:sqlite` is synchronous: a statement holds the event loop until it returns. So no call does an
+ * unbounded amount of work at once: `write` commits at most `chunkSize` records (default 500, a few
+ * milliseconds; see `npm run bench`) per transaction and yields to the event loop (setImmediate) between
+ * chunks; `prune` deletes in chunks the same way; `usage` reads rollups, whose size grows with minutes
+ * rather than requests. `busy_timeout` is short for the same reason: one process writes the file (several
+ * sidecars share PostgreSQL instead), so waiting on a lock only happens around a reader's checkpoint.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { RequestRecord } from '../record.ts';
+import { encodeCursor } from './cursor.ts';
+import { checkLimit, requestsQuery } from './filter.ts';
+import {
+  LATENCY_COLUMNS,
+  MINUTE_MS,
+  ROLLUP_COLUMNS,
+  ROLLUP_LABELS,
+  ROLLUP_MAXES,
+  ROLLUP_MINS,
+  ROLLUP_SUMS,
+  rollUp,
+  rollupValues,
+  TTFT_COLUMNS,
+} from './rollup.ts';
+import { RECORD_COLUMNS, recordValues, rowToRecord, rowToSample, SAMPLE_COLUMNS } from './rows.ts';
+import type {
+  ExperimentSample,
+  RequestFilter,
+  RequestPage,
+  RequestStore,
+  UsageQuery,
+  UsageResult,
+} from './store.ts';
+import { buildUsage, checkUsageQuery, GROUP_COLUMNS, type UsageCell, usageSelectList } from './usage.ts';
+
+/** The database file's name inside the data directory. */
+export const SQLITE_FILE = 'requests.sqlite';
+
+export interface SqliteStoreOptions {
+  /** Directory that holds the database file (created if missing), or ':memory:' for a private in-memory database. */
+  dataDir: string;
+  /** Records per transaction; the event loop runs between transactions. */
+  chunkSize?: number;
+  /** The clock `prune` measures age against. */
+  now?: () => number;
+}
+
+const RECORDS = 'agent_router_requests';
+const ROLLUPS = 'agent_router_rollups_1m';
+/** Rows deleted per statement by `prune`. */
+const PRUNE_CHUNK = 5_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ${RECORDS} (
+  id TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  key_id TEXT,
+  route_config TEXT,
+  route_entry TEXT,
+  decision TEXT,
+  logical_model TEXT,
+  resolved_model TEXT,
+  backend TEXT,
+  provider TEXT,
+  endpoint TEXT,
+  attempts TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  error_code TEXT,
+  stream INTEGER NOT NULL,
+  cancelled INTEGER NOT NULL,
+  latency_ms REAL NOT NULL,
+  ttft_ms REAL,
+  tpot_ms REAL,
+  tokens_prompt INTEGER,
+  tokens_completion INTEGER,
+  tokens_cached INTEGER,
+  tokens_reasoning INTEGER,
+  cost_usd REAL,
+  session_hash TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ${RECORDS}_time_id ON ${RECORDS} (time, id);
+CREATE INDEX IF NOT EXISTS ${RECORDS}_logical_model ON ${RECORDS} (logical_model, time, id);
+CREATE INDEX IF NOT EXISTS ${RECORDS}_resolved_model ON ${RECORDS} (resolved_model, time, id);
+CREATE INDEX IF NOT EXISTS ${RECORDS}_key_id ON ${RECORDS} (key_id, time, id);
+CREATE TABLE IF NOT EXISTS ${ROLLUPS} (
+  minute INTEGER NOT NULL,
+  ${ROLLUP_LABELS.map((c) => `${c} TEXT NOT NULL`).join(',\n  ')},
+  requests INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  tokens_prompt INTEGER NOT NULL,
+  tokens_completion INTEGER NOT NULL,
+  tokens_cached INTEGER NOT NULL,
+  tokens_reasoning INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  ${[...LATENCY_COLUMNS, ...TTFT_COLUMNS].map((c) => `${c} INTEGER NOT NULL`).join(', ')},
+  latency_min REAL NOT NULL,
+  ttft_min REAL,
+  latency_max REAL NOT NULL,
+  ttft_max REAL,
+  PRIMARY KEY (minute, ${ROLLUP_LABELS.join(', ')})
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ${ROLLUPS}_logical_model ON ${ROLLUPS} (logical_model, minute);
+`;
+
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/** SQLite's scalar min()/max() return NULL if either side is NULL; the extremes must skip NULLs instead. */
+const mergeExtreme = (fn: 'min' | 'max', c: string) =>
+  `${c} = ${fn}(coalesce(${c}, excluded.${c}), coalesce(excluded.${c}, ${c}))`;
+
+const UPSERT_ROLLUP = `INSERT INTO ${ROLLUPS} (${ROLLUP_COLUMNS.join(', ')}) VALUES (${placeholders(ROLLUP_COLUMNS.length)})
+ON CONFLICT (minute, ${ROLLUP_LABELS.join(', ')}) DO UPDATE SET
+${[
+  ...ROLLUP_SUMS.map((c) => `${c} = ${c} + excluded.${c}`),
+  ...ROLLUP_MINS.map((c) => mergeExtreme('min', c)),
+  ...ROLLUP_MAXES.map((c) => mergeExtreme('max', c)),
+].join(',\n')}`;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class SqliteStore implements RequestStore {
+  private readonly db: DatabaseSync;
+  private readonly chunkSize: number;
+  private readonly now: () => number;
+  private readonly insertRecord: StatementSync;
+  private readonly upsertRollup: StatementSync;
+  private readonly samples: StatementSync;
+  private readonly pruneRecords: StatementSync;
+  private readonly pruneRollups: StatementSync;
+  /** Requests and usage statements, compiled on first use of each filter shape. */
+  private readonly statements = new Map<string, StatementSync>();
+
+  constructor(options: SqliteStoreOptions) {
+    this.chunkSize = options.chunkSize ?? 500;
+    this.now = options.now ?? Date.now;
+    let file = ':memory:';
+    if (options.dataDir !== ':memory:') {
+      mkdirSync(options.dataDir, { recursive: true });
+      file = path.join(options.dataDir, SQLITE_FILE);
+    }
+    this.db = new DatabaseSync(file);
+    // WAL: readers (the console) never block the writer; NORMAL sync is durable across process crashes
+    // and loses at most the last transactions on power loss, which a request log can afford.
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 250;');
+    this.db.exec(SCHEMA);
+    this.insertRecord = this.db.prepare(
+      `INSERT INTO ${RECORDS} (${RECORD_COLUMNS.join(', ')}) VALUES (${placeholders(RECORD_COLUMNS.length)})
+       ON CONFLICT (time, id) DO NOTHING`,
+    );
+    this.upsertRollup = this.db.prepare(UPSERT_ROLLUP);
+    this.samples = this.db.prepare(
+      `SELECT ${SAMPLE_COLUMNS.join(', ')} FROM ${RECORDS} WHERE logical_model = ? AND time >= ?
+       ORDER BY time DESC, id DESC LIMIT ?`,
+    );
+    this.pruneRecords = this.db.prepare(
+      `DELETE FROM ${RECORDS} WHERE rowid IN (SELECT rowid FROM ${RECORDS} WHERE time < ? LIMIT ${PRUNE_CHUNK})`,
+    );
+    this.pruneRollups = this.db.prepare(`DELETE FROM ${ROLLUPS} WHERE minute < ?`);
+  }
+
+  async write(records: readonly RequestRecord[]): Promise<void> {
+    for (let start = 0; start < records.length; start += this.chunkSize) {
+      if (start > 0) await yieldToLoop();
+      this.writeChunk(records.slice(start, start + this.chunkSize));
+    }
+  }
+
+  /** One transaction: the rows, then the rollups of the rows actually inserted (a repeated (time, id) is skipped). */
+  private writeChunk(records: readonly RequestRecord[]): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const inserted: RequestRecord[] = [];
+      for (const r of records) {
+        if (this.insertRecord.run(...recordValues(r)).changes > 0) inserted.push(r);
+      }
+      for (const row of rollUp(inserted)) this.upsertRollup.run(...rollupValues(row));
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private statement(key: string, sql: () => string): StatementSync {
+    let statement = this.statements.get(key);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql());
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  async requests(filter: RequestFilter, limit: number, cursor?: string): Promise<RequestPage> {
+    const query = requestsQuery(filter, limit, cursor, () => '?');
+    const statement = this.statement(
+      `requests:${query.shape}`,
+      () =>
+        `SELECT ${RECORD_COLUMNS.join(', ')} FROM ${RECORDS} ${query.where} ORDER BY time DESC, id DESC LIMIT ?`,
+    );
+    const rows = statement.all(...query.params, query.fetch);
+    const data = rows.slice(0, limit).map(rowToRecord);
+    const last = data[data.length - 1];
+    return rows.length > limit && last !== undefined
+      ? { data, nextCursor: encodeCursor({ time: last.time, id: last.id }) }
+      : { data };
+  }
+
+  async usage(usageQuery: UsageQuery): Promise<UsageResult> {
+    const query = checkUsageQuery(usageQuery);
+    const byModel = query.logicalModel !== undefined;
+    const statement = this.statement(
+      `usage:${query.groupBy}:${byModel}`,
+      () =>
+        `SELECT ${GROUP_COLUMNS[query.groupBy]} AS key, CAST((minute - ?) / ? AS INTEGER) AS point,
+         ${usageSelectList((e) => e)}
+         FROM ${ROLLUPS} WHERE minute >= ? AND minute < ?${byModel ? ' AND logical_model = ?' : ''}
+         GROUP BY key, point`,
+    );
+    const params: SQLInputValue[] = [query.since, query.intervalMs, query.since, query.until];
+    if (query.logicalModel !== undefined) params.push(query.logicalModel);
+    return buildUsage(query, statement.all(...params) as UsageCell[]);
+  }
+
+  async experimentSamples(logicalModel: string, since: number, limit: number): Promise<ExperimentSample[]> {
+    checkLimit(limit);
+    return this.samples.all(logicalModel, since, limit).map(rowToSample);
+  }
+
+  async prune(olderThanMs: number): Promise<void> {
+    const cutoff = this.now() - olderThanMs;
+    while (this.pruneRecords.run(cutoff).changes === PRUNE_CHUNK) await yieldToLoop();
+    this.pruneRollups.run(Math.floor(cutoff / MINUTE_MS) * MINUTE_MS);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(options);
+}
