@@ -126,8 +126,8 @@ export function toGeminiRequest(
     else contents.push({ role, parts });
   };
   messages.forEach((raw, i) => {
-    if (!raw || typeof raw !== 'object')
-      throw errors.invalidBody('Each message must be an object.', `messages[${i}]`);
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+      throw errors.invalidBody(`messages[${i}] must be an object.`, `messages[${i}]`);
     const m = raw as Message;
     switch (m.role) {
       case 'system':
@@ -159,7 +159,9 @@ export function toGeminiRequest(
       }
       default:
         throw errors.invalidBody(
-          `messages[${i}].role ${JSON.stringify(m.role)} is not supported.`,
+          m.role === undefined
+            ? `messages[${i}] has no role; Gemini backends take system, developer, user, assistant or tool.`
+            : `messages[${i}].role ${JSON.stringify(m.role)} is not supported (use system, developer, user, assistant or tool).`,
           `messages[${i}].role`,
         );
     }

@@ -368,6 +368,16 @@ describe('Gemini request translation', () => {
     );
   });
 
+  it('names a message that is an array or has no role as such, not as role "undefined" (found by fuzzing)', () => {
+    const messageOf = (message: unknown) => () =>
+      toGeminiRequest({ messages: [message, { role: 'user', content: 'x' }] }, { model: 'gemini-2.5-flash' });
+    expect(messageOf([null, 1, 'a'])).toThrow('messages[0] must be an object.');
+    expect(messageOf({ content: 'x' })).toThrow(/^messages\[0\] has no role; Gemini backends take/);
+    expect(messageOf({ role: 'robot', content: 'x' })).toThrow('messages[0].role "robot" is not supported');
+    for (const message of [[null], { content: 'x' }])
+      expect(messageOf(message)).toThrow(expect.objectContaining({ status: 400, code: 'invalid_request' }));
+  });
+
   it('asks Gemini 2.5 for a thinking budget and Gemini 3 for a thinking level, as reasoning_effort says', () => {
     const thinking = (model: string, effort: string) =>
       toGeminiRequest(
