@@ -7,8 +7,9 @@
  *   prune), and retention drops whole partitions, so old data leaves without DELETE, bloat or vacuum.
  * - Each batch is one transaction: one multi-row INSERT of every row (`INSERT … SELECT FROM unnest(…)`, one
  *   array parameter per column: a fixed statement text, prepared once per connection, whatever the batch
- *   size, and no 65,535-parameter ceiling), then one multi-row upsert of its per-minute rollups
- *   (`INSERT … ON CONFLICT DO UPDATE`, additive), in a fixed key order so concurrent writers cannot deadlock.
+ *   size, and no 65,535-parameter ceiling), then one multi-row upsert per rollup table (minute, hour) of
+ *   the batch's rollups (`INSERT … ON CONFLICT DO UPDATE`, additive), in a fixed key order so concurrent
+ *   writers cannot deadlock.
  * - Schema and partitions are created under a transaction-scoped advisory lock, so sidecars starting at
  *   once against one database serialise their DDL instead of racing on `IF NOT EXISTS`.
  */
@@ -17,12 +18,15 @@ import type { RequestRecord } from '../record.ts';
 import { encodeCursor } from './cursor.ts';
 import { checkLimit, requestsQuery } from './filter.ts';
 import {
+  HOUR_MS,
   MINUTE_MS,
   ROLLUP_COLUMNS,
   ROLLUP_LABELS,
   ROLLUP_MAXES,
   ROLLUP_MINS,
+  ROLLUP_PERIODS,
   ROLLUP_SUMS,
+  type RollupPeriod,
   rollUp,
   rollupValues,
 } from './rollup.ts';
@@ -35,7 +39,7 @@ import type {
   UsageQuery,
   UsageResult,
 } from './store.ts';
-import { buildUsage, checkUsageQuery, GROUP_COLUMNS, type UsageCell, usageSelectList } from './usage.ts';
+import { buildUsage, GROUP_COLUMNS, planUsage, type UsageCell, usageSelectList } from './usage.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:5432/db?sslmode=…`; or give `pool` (node-postgres PoolConfig) instead. */
@@ -50,7 +54,11 @@ export interface PostgresStoreOptions {
 }
 
 const RECORDS = 'agent_router_requests';
-const ROLLUPS = 'agent_router_rollups_1m';
+/** One rollup table per period, same columns. */
+const ROLLUPS: Readonly<Record<RollupPeriod, string>> = {
+  [MINUTE_MS]: 'agent_router_rollups_1m',
+  [HOUR_MS]: 'agent_router_rollups_1h',
+};
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** pg_advisory_xact_lock(int, int) key of all of this store's DDL: "agrt", 1. */
 const DDL_LOCK = 'SELECT pg_advisory_xact_lock(1634169460, 1)';
@@ -89,7 +97,7 @@ const RECORD_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
 const REQUIRED = new Set(['id', 'time', 'attempts', 'status', 'stream', 'cancelled', 'latency_ms']);
 
 const ROLLUP_TYPES: Record<string, string> = Object.fromEntries([
-  ['minute', 'int8'],
+  ['start', 'int8'],
   ...ROLLUP_LABELS.map((c) => [c, 'text']),
   ...ROLLUP_SUMS.map((c) => [c, c === 'cost_usd' ? 'float8' : 'int8']),
   ...[...ROLLUP_MINS, ...ROLLUP_MAXES].map((c) => [c, 'float8']),
@@ -106,13 +114,15 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS ${RECORDS}_logical_model ON ${RECORDS} (logical_model, time, id)`,
   `CREATE INDEX IF NOT EXISTS ${RECORDS}_resolved_model ON ${RECORDS} (resolved_model, time, id)`,
   `CREATE INDEX IF NOT EXISTS ${RECORDS}_key_id ON ${RECORDS} (key_id, time, id)`,
-  `CREATE TABLE IF NOT EXISTS ${ROLLUPS} (
+  ...ROLLUP_PERIODS.flatMap((period) => [
+    `CREATE TABLE IF NOT EXISTS ${ROLLUPS[period]} (
     ${ROLLUP_COLUMNS.map(
       (c) => `${c} ${ROLLUP_TYPES[c]}${c === 'ttft_min' || c === 'ttft_max' ? '' : ' NOT NULL'}`,
     ).join(',\n    ')},
-    PRIMARY KEY (minute, ${ROLLUP_LABELS.join(', ')})
+    PRIMARY KEY (start, ${ROLLUP_LABELS.join(', ')})
   )`,
-  `CREATE INDEX IF NOT EXISTS ${ROLLUPS}_logical_model ON ${ROLLUPS} (logical_model, minute)`,
+    `CREATE INDEX IF NOT EXISTS ${ROLLUPS[period]}_logical_model ON ${ROLLUPS[period]} (logical_model, start)`,
+  ]),
 ];
 
 const INSERT_RECORDS = {
@@ -122,18 +132,19 @@ const INSERT_RECORDS = {
     ON CONFLICT (time, id) DO NOTHING RETURNING time, id`,
 };
 
-const UPSERT_ROLLUPS = {
-  name: 'agent_router_upsert_rollups',
-  text: `INSERT INTO ${ROLLUPS} AS r (${ROLLUP_COLUMNS.join(', ')})
+const upsertRollups = (period: RollupPeriod) => ({
+  name: `agent_router_upsert_${ROLLUPS[period]}`,
+  text: `INSERT INTO ${ROLLUPS[period]} AS r (${ROLLUP_COLUMNS.join(', ')})
     SELECT * FROM unnest(${ROLLUP_COLUMNS.map((c, i) => `$${i + 1}::${ROLLUP_TYPES[c]}[]`).join(', ')})
-    ON CONFLICT (minute, ${ROLLUP_LABELS.join(', ')}) DO UPDATE SET
+    ON CONFLICT (start, ${ROLLUP_LABELS.join(', ')}) DO UPDATE SET
     ${[
       ...ROLLUP_SUMS.map((c) => `${c} = r.${c} + EXCLUDED.${c}`),
       // LEAST and GREATEST skip NULLs, as the TTFT extremes of a minute without TTFT need.
       ...ROLLUP_MINS.map((c) => `${c} = LEAST(r.${c}, EXCLUDED.${c})`),
       ...ROLLUP_MAXES.map((c) => `${c} = GREATEST(r.${c}, EXCLUDED.${c})`),
     ].join(',\n    ')}`,
-};
+});
+const UPSERT_ROLLUPS = ROLLUP_PERIODS.map((period) => ({ period, statement: upsertRollups(period) }));
 
 const SAMPLES = {
   name: 'agent_router_experiment_samples',
@@ -239,10 +250,11 @@ export class PostgresStore implements RequestStore {
         const keys = new Set(inserted.rows.map((row) => `${row.time}\u0000${row.id}`));
         fresh = records.filter((r) => keys.delete(`${Math.trunc(r.time)}\u0000${r.id}`));
       }
-      const rollups = rollUp(fresh);
-      if (rollups.length > 0) {
+      for (const { period, statement } of UPSERT_ROLLUPS) {
+        const rollups = rollUp(fresh, period);
+        if (rollups.length === 0) continue;
         await client.query({
-          ...UPSERT_ROLLUPS,
+          ...statement,
           values: columns(rollups.map(rollupValues), ROLLUP_COLUMNS.length),
         });
       }
@@ -269,19 +281,27 @@ export class PostgresStore implements RequestStore {
       : { data };
   }
 
-  async usage(usageQuery: UsageQuery): Promise<UsageResult> {
-    const query = checkUsageQuery(usageQuery);
-    const values: (string | number)[] = [query.since, query.intervalMs, query.until];
-    if (query.logicalModel !== undefined) values.push(query.logicalModel);
-    const result = await this.pool.query<UsageCell>({
-      text: `SELECT ${GROUP_COLUMNS[query.groupBy]} AS key, ((minute - $1::int8) / $2::int8)::int4 AS point,
-        ${usageSelectList((e) => `(${e})::float8`)}
-        FROM ${ROLLUPS} WHERE minute >= $1::int8 AND minute < $3::int8
-        ${query.logicalModel !== undefined ? 'AND logical_model = $4' : ''}
-        GROUP BY 1, 2`,
-      values,
-    });
-    return buildUsage(query, result.rows);
+  async usage(query: UsageQuery): Promise<UsageResult> {
+    const plan = planUsage(query);
+    const results = await Promise.all(
+      plan.segments.map((segment) => {
+        const values: (string | number)[] = [plan.origin, query.intervalMs, segment.from, segment.to];
+        if (query.logicalModel !== undefined) values.push(query.logicalModel);
+        return this.pool.query<UsageCell>({
+          text: `SELECT ${GROUP_COLUMNS[query.groupBy]} AS key, ((start - $1::int8) / $2::int8)::int4 AS point,
+            ${usageSelectList((e) => `(${e})::float8`)}
+            FROM ${ROLLUPS[segment.periodMs]} WHERE start >= $3::int8 AND start < $4::int8
+            ${query.logicalModel !== undefined ? 'AND logical_model = $5' : ''}
+            GROUP BY 1, 2`,
+          values,
+        });
+      }),
+    );
+    return buildUsage(
+      query,
+      plan,
+      results.flatMap((r) => r.rows),
+    );
   }
 
   async experimentSamples(logicalModel: string, since: number, limit: number): Promise<ExperimentSample[]> {
@@ -324,9 +344,11 @@ export class PostgresStore implements RequestStore {
       client.release();
     }
     for (const day of dropped) this.partitions.delete(day);
-    await this.pool.query(`DELETE FROM ${ROLLUPS} WHERE minute < $1`, [
-      Math.floor(cutoff / MINUTE_MS) * MINUTE_MS,
-    ]);
+    for (const period of ROLLUP_PERIODS) {
+      await this.pool.query(`DELETE FROM ${ROLLUPS[period]} WHERE start < $1`, [
+        Math.floor(cutoff / period) * period,
+      ]);
+    }
     await this.ensureAhead();
   }
 

@@ -1,10 +1,11 @@
 /**
- * Per-minute rollups: a batch of records folded, in memory, into one row per (minute, routeConfig,
- * routeEntry, logicalModel, resolvedModel, backend, provider, keyId) with counts, sums, extremes and one
- * count per latency and TTFT bucket. Each store adds these rows to its rollup table in the transaction that
- * inserts the raw rows (additive upsert), so rollups and rows never disagree. Every field is additive
- * except the extremes (min of mins, max of maxes), which is why percentiles can be read from any
- * union of rows.
+ * Rollups: a batch of records folded, in memory, into one row per (period start, routeConfig, routeEntry,
+ * logicalModel, resolvedModel, backend, provider, keyId) with counts, sums, extremes and one count per
+ * latency and TTFT bucket. Two periods, each its own table with the same columns: the minute, and the
+ * hour for queries over days (a week at a few dozen label combinations is 300,000 minute rows but 6,000
+ * hour rows). Each store adds both to its rollup tables in the transaction that inserts the raw rows
+ * (additive upsert), so rollups and rows never disagree. Every field is additive except the extremes (min
+ * of mins, max of maxes), which is why percentiles can be read from any union of rows.
  */
 import type { RequestRecord } from '../record.ts';
 import {
@@ -16,6 +17,11 @@ import {
 } from './histogram.ts';
 
 export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+
+/** The rollup periods, finest first. */
+export const ROLLUP_PERIODS = [MINUTE_MS, HOUR_MS] as const;
+export type RollupPeriod = (typeof ROLLUP_PERIODS)[number];
 
 /** The label columns of a rollup row, in key order. Absent labels are '' so the key is a plain unique key. */
 export const ROLLUP_LABELS = [
@@ -49,9 +55,9 @@ export const ROLLUP_SUMS = [
 export const ROLLUP_MINS = ['latency_min', 'ttft_min'] as const;
 export const ROLLUP_MAXES = ['latency_max', 'ttft_max'] as const;
 
-/** Every rollup column, in the order of `rollupValues`. */
+/** Every rollup column, in the order of `rollupValues`; `start` is the period's start, epoch milliseconds. */
 export const ROLLUP_COLUMNS: readonly string[] = [
-  'minute',
+  'start',
   ...ROLLUP_LABELS,
   ...ROLLUP_SUMS,
   ...ROLLUP_MINS,
@@ -64,8 +70,8 @@ export function isError(status: number): boolean {
 }
 
 export interface RollupRow {
-  /** Start of the minute, epoch milliseconds. */
-  minute: number;
+  /** Start of the period, epoch milliseconds. */
+  start: number;
   labels: string[];
   requests: number;
   errors: number;
@@ -95,19 +101,19 @@ function labelsOf(r: RequestRecord): string[] {
 }
 
 /**
- * The batch's rollup rows, sorted by (minute, labels): stores that lock rows while upserting take the locks
- * in one order, so two writers upserting overlapping minutes cannot deadlock.
+ * The batch's rollup rows for one period, in one fixed order (of their keys): stores that lock rows while
+ * upserting take the locks in that order, so two writers upserting the same periods cannot deadlock.
  */
-export function rollUp(records: readonly RequestRecord[]): RollupRow[] {
+export function rollUp(records: readonly RequestRecord[], periodMs: RollupPeriod): RollupRow[] {
   const rows = new Map<string, RollupRow>();
   for (const r of records) {
-    const minute = Math.floor(r.time / MINUTE_MS) * MINUTE_MS;
+    const start = Math.floor(r.time / periodMs) * periodMs;
     const labels = labelsOf(r);
-    const key = `${minute}\u0000${labels.join('\u0000')}`;
+    const key = `${start}\u0000${labels.join('\u0000')}`;
     let row = rows.get(key);
     if (row === undefined) {
       row = {
-        minute,
+        start,
         labels,
         requests: 0,
         errors: 0,
@@ -149,7 +155,7 @@ export function rollUp(records: readonly RequestRecord[]): RollupRow[] {
 /** A row's values in ROLLUP_COLUMNS order. */
 export function rollupValues(row: RollupRow): (number | string | null)[] {
   return [
-    row.minute,
+    row.start,
     ...row.labels,
     row.requests,
     row.errors,

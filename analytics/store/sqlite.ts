@@ -8,7 +8,7 @@
  * unbounded amount of work at once: `write` commits at most `chunkSize` records (default 500, a few
  * milliseconds; see `npm run bench`) per transaction and yields to the event loop (setImmediate) between
  * chunks; `prune` deletes in chunks the same way; `usage` reads rollups, whose size grows with minutes
- * rather than requests. `busy_timeout` is short for the same reason: one process writes the file (several
+ * and hours rather than requests. `busy_timeout` is short for the same reason: one process writes the file (several
  * sidecars share PostgreSQL instead), so waiting on a lock only happens around a reader's checkpoint.
  */
 import { mkdirSync } from 'node:fs';
@@ -18,13 +18,16 @@ import type { RequestRecord } from '../record.ts';
 import { encodeCursor } from './cursor.ts';
 import { checkLimit, requestsQuery } from './filter.ts';
 import {
+  HOUR_MS,
   LATENCY_COLUMNS,
   MINUTE_MS,
   ROLLUP_COLUMNS,
   ROLLUP_LABELS,
   ROLLUP_MAXES,
   ROLLUP_MINS,
+  ROLLUP_PERIODS,
   ROLLUP_SUMS,
+  type RollupPeriod,
   rollUp,
   rollupValues,
   TTFT_COLUMNS,
@@ -38,7 +41,7 @@ import type {
   UsageQuery,
   UsageResult,
 } from './store.ts';
-import { buildUsage, checkUsageQuery, GROUP_COLUMNS, type UsageCell, usageSelectList } from './usage.ts';
+import { buildUsage, GROUP_COLUMNS, planUsage, type UsageCell, usageSelectList } from './usage.ts';
 
 /** The database file's name inside the data directory. */
 export const SQLITE_FILE = 'requests.sqlite';
@@ -53,9 +56,34 @@ export interface SqliteStoreOptions {
 }
 
 const RECORDS = 'agent_router_requests';
-const ROLLUPS = 'agent_router_rollups_1m';
+/** One rollup table per period, same columns. */
+const ROLLUPS: Readonly<Record<RollupPeriod, string>> = {
+  [MINUTE_MS]: 'agent_router_rollups_1m',
+  [HOUR_MS]: 'agent_router_rollups_1h',
+};
 /** Rows deleted per statement by `prune`. */
 const PRUNE_CHUNK = 5_000;
+
+function rollupTable(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+  start INTEGER NOT NULL,
+  ${ROLLUP_LABELS.map((c) => `${c} TEXT NOT NULL`).join(',\n  ')},
+  requests INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  tokens_prompt INTEGER NOT NULL,
+  tokens_completion INTEGER NOT NULL,
+  tokens_cached INTEGER NOT NULL,
+  tokens_reasoning INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  ${[...LATENCY_COLUMNS, ...TTFT_COLUMNS].map((c) => `${c} INTEGER NOT NULL`).join(', ')},
+  latency_min REAL NOT NULL,
+  ttft_min REAL,
+  latency_max REAL NOT NULL,
+  ttft_max REAL,
+  PRIMARY KEY (start, ${ROLLUP_LABELS.join(', ')})
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ${name}_logical_model ON ${name} (logical_model, start);`;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${RECORDS} (
@@ -89,24 +117,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS ${RECORDS}_time_id ON ${RECORDS} (time, id);
 CREATE INDEX IF NOT EXISTS ${RECORDS}_logical_model ON ${RECORDS} (logical_model, time, id);
 CREATE INDEX IF NOT EXISTS ${RECORDS}_resolved_model ON ${RECORDS} (resolved_model, time, id);
 CREATE INDEX IF NOT EXISTS ${RECORDS}_key_id ON ${RECORDS} (key_id, time, id);
-CREATE TABLE IF NOT EXISTS ${ROLLUPS} (
-  minute INTEGER NOT NULL,
-  ${ROLLUP_LABELS.map((c) => `${c} TEXT NOT NULL`).join(',\n  ')},
-  requests INTEGER NOT NULL,
-  errors INTEGER NOT NULL,
-  tokens_prompt INTEGER NOT NULL,
-  tokens_completion INTEGER NOT NULL,
-  tokens_cached INTEGER NOT NULL,
-  tokens_reasoning INTEGER NOT NULL,
-  cost_usd REAL NOT NULL,
-  ${[...LATENCY_COLUMNS, ...TTFT_COLUMNS].map((c) => `${c} INTEGER NOT NULL`).join(', ')},
-  latency_min REAL NOT NULL,
-  ttft_min REAL,
-  latency_max REAL NOT NULL,
-  ttft_max REAL,
-  PRIMARY KEY (minute, ${ROLLUP_LABELS.join(', ')})
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ${ROLLUPS}_logical_model ON ${ROLLUPS} (logical_model, minute);
+${ROLLUP_PERIODS.map((p) => rollupTable(ROLLUPS[p])).join('\n')}
 `;
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
@@ -115,8 +126,9 @@ const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',
 const mergeExtreme = (fn: 'min' | 'max', c: string) =>
   `${c} = ${fn}(coalesce(${c}, excluded.${c}), coalesce(excluded.${c}, ${c}))`;
 
-const UPSERT_ROLLUP = `INSERT INTO ${ROLLUPS} (${ROLLUP_COLUMNS.join(', ')}) VALUES (${placeholders(ROLLUP_COLUMNS.length)})
-ON CONFLICT (minute, ${ROLLUP_LABELS.join(', ')}) DO UPDATE SET
+const upsertRollup = (table: string) => `INSERT INTO ${table} (${ROLLUP_COLUMNS.join(', ')})
+VALUES (${placeholders(ROLLUP_COLUMNS.length)})
+ON CONFLICT (start, ${ROLLUP_LABELS.join(', ')}) DO UPDATE SET
 ${[
   ...ROLLUP_SUMS.map((c) => `${c} = ${c} + excluded.${c}`),
   ...ROLLUP_MINS.map((c) => mergeExtreme('min', c)),
@@ -130,10 +142,10 @@ export class SqliteStore implements RequestStore {
   private readonly chunkSize: number;
   private readonly now: () => number;
   private readonly insertRecord: StatementSync;
-  private readonly upsertRollup: StatementSync;
+  private readonly upsertRollups: { periodMs: RollupPeriod; statement: StatementSync }[];
   private readonly samples: StatementSync;
   private readonly pruneRecords: StatementSync;
-  private readonly pruneRollups: StatementSync;
+  private readonly pruneRollups: { periodMs: RollupPeriod; statement: StatementSync }[];
   /** Requests and usage statements, compiled on first use of each filter shape. */
   private readonly statements = new Map<string, StatementSync>();
 
@@ -154,7 +166,10 @@ export class SqliteStore implements RequestStore {
       `INSERT INTO ${RECORDS} (${RECORD_COLUMNS.join(', ')}) VALUES (${placeholders(RECORD_COLUMNS.length)})
        ON CONFLICT (time, id) DO NOTHING`,
     );
-    this.upsertRollup = this.db.prepare(UPSERT_ROLLUP);
+    this.upsertRollups = ROLLUP_PERIODS.map((periodMs) => ({
+      periodMs,
+      statement: this.db.prepare(upsertRollup(ROLLUPS[periodMs])),
+    }));
     this.samples = this.db.prepare(
       `SELECT ${SAMPLE_COLUMNS.join(', ')} FROM ${RECORDS} WHERE logical_model = ? AND time >= ?
        ORDER BY time DESC, id DESC LIMIT ?`,
@@ -162,7 +177,10 @@ export class SqliteStore implements RequestStore {
     this.pruneRecords = this.db.prepare(
       `DELETE FROM ${RECORDS} WHERE rowid IN (SELECT rowid FROM ${RECORDS} WHERE time < ? LIMIT ${PRUNE_CHUNK})`,
     );
-    this.pruneRollups = this.db.prepare(`DELETE FROM ${ROLLUPS} WHERE minute < ?`);
+    this.pruneRollups = ROLLUP_PERIODS.map((periodMs) => ({
+      periodMs,
+      statement: this.db.prepare(`DELETE FROM ${ROLLUPS[periodMs]} WHERE start < ?`),
+    }));
   }
 
   async write(records: readonly RequestRecord[]): Promise<void> {
@@ -180,7 +198,9 @@ export class SqliteStore implements RequestStore {
       for (const r of records) {
         if (this.insertRecord.run(...recordValues(r)).changes > 0) inserted.push(r);
       }
-      for (const row of rollUp(inserted)) this.upsertRollup.run(...rollupValues(row));
+      for (const { periodMs, statement } of this.upsertRollups) {
+        for (const row of rollUp(inserted, periodMs)) statement.run(...rollupValues(row));
+      }
       this.db.exec('COMMIT');
     } catch (error) {
       this.db.exec('ROLLBACK');
@@ -212,20 +232,24 @@ export class SqliteStore implements RequestStore {
       : { data };
   }
 
-  async usage(usageQuery: UsageQuery): Promise<UsageResult> {
-    const query = checkUsageQuery(usageQuery);
+  async usage(query: UsageQuery): Promise<UsageResult> {
+    const plan = planUsage(query);
     const byModel = query.logicalModel !== undefined;
-    const statement = this.statement(
-      `usage:${query.groupBy}:${byModel}`,
-      () =>
-        `SELECT ${GROUP_COLUMNS[query.groupBy]} AS key, CAST((minute - ?) / ? AS INTEGER) AS point,
-         ${usageSelectList((e) => e)}
-         FROM ${ROLLUPS} WHERE minute >= ? AND minute < ?${byModel ? ' AND logical_model = ?' : ''}
-         GROUP BY key, point`,
-    );
-    const params: SQLInputValue[] = [query.since, query.intervalMs, query.since, query.until];
-    if (query.logicalModel !== undefined) params.push(query.logicalModel);
-    return buildUsage(query, statement.all(...params) as UsageCell[]);
+    const cells: UsageCell[] = [];
+    for (const segment of plan.segments) {
+      const statement = this.statement(
+        `usage:${segment.periodMs}:${query.groupBy}:${byModel}`,
+        () =>
+          `SELECT ${GROUP_COLUMNS[query.groupBy]} AS key, CAST((start - ?) / ? AS INTEGER) AS point,
+           ${usageSelectList((e) => e)}
+           FROM ${ROLLUPS[segment.periodMs]} WHERE start >= ? AND start < ?${byModel ? ' AND logical_model = ?' : ''}
+           GROUP BY key, point`,
+      );
+      const params: SQLInputValue[] = [plan.origin, query.intervalMs, segment.from, segment.to];
+      if (query.logicalModel !== undefined) params.push(query.logicalModel);
+      cells.push(...(statement.all(...params) as UsageCell[]));
+    }
+    return buildUsage(query, plan, cells);
   }
 
   async experimentSamples(logicalModel: string, since: number, limit: number): Promise<ExperimentSample[]> {
@@ -236,7 +260,9 @@ export class SqliteStore implements RequestStore {
   async prune(olderThanMs: number): Promise<void> {
     const cutoff = this.now() - olderThanMs;
     while (this.pruneRecords.run(cutoff).changes === PRUNE_CHUNK) await yieldToLoop();
-    this.pruneRollups.run(Math.floor(cutoff / MINUTE_MS) * MINUTE_MS);
+    for (const { periodMs, statement } of this.pruneRollups) {
+      statement.run(Math.floor(cutoff / periodMs) * periodMs);
+    }
   }
 
   async close(): Promise<void> {

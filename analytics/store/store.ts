@@ -4,8 +4,9 @@
  * embedded default; postgres.ts, shared by every sidecar). Plain data in and out: records as
  * analytics/record.ts defines them, queries and answers as the types below.
  *
- * Raw rows serve `requests` and `experimentSamples`; `usage` reads only the per-minute rollups written in
- * the same transaction as the rows, so its cost grows with minutes × label combinations, not requests.
+ * Raw rows serve `requests` and `experimentSamples`; `usage` reads only the per-minute (and per-hour)
+ * rollups written in the same transaction as the rows, so its cost grows with minutes (or hours) × label
+ * combinations, not with requests.
  */
 import type { RequestRecord } from '../record.ts';
 
@@ -18,7 +19,7 @@ export interface RequestStore {
   usage(query: UsageQuery): Promise<UsageResult>;
   /** The newest `limit` records of one logical model with time ≥ `since`, reduced to what the statistics use. */
   experimentSamples(logicalModel: string, since: number, limit: number): Promise<ExperimentSample[]>;
-  /** Deletes records (and rollup minutes) older than `olderThanMs` before the store's clock. */
+  /** Deletes records (and rollup periods) older than `olderThanMs` before the store's clock. */
   prune(olderThanMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -49,8 +50,9 @@ export const USAGE_GROUP_BYS: readonly UsageGroupBy[] = ['resolvedModel', 'route
 
 /**
  * Rollups have one-minute resolution: a minute counts when its start lies in
- * [`since` rounded down to the minute, `until`). `intervalMs` is a positive multiple of one minute; the
- * series' points start at the rounded `since`.
+ * [`since` rounded down to the minute, `until`). `intervalMs` is a positive multiple of one minute. Points
+ * are aligned to multiples of the interval since the epoch (hourly points on the hour, daily ones at
+ * 00:00 UTC), so the first point starts at or before `since` and counts from `since` on.
  */
 export interface UsageQuery {
   logicalModel?: string;
@@ -102,7 +104,7 @@ export interface UsageGroup {
 
 export interface UsageResult {
   groupBy: UsageGroupBy;
-  /** The query's `since` rounded down to the minute: the first point's time. */
+  /** The first point's time: the query's `since` rounded down to a multiple of the interval. */
   since: number;
   until: number;
   intervalMs: number;

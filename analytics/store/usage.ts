@@ -1,10 +1,18 @@
 /**
- * The usage answer, built from rollup sums. Each store runs one aggregate query over its rollup table
- * (grouped by the groupBy label and the series interval, see `usageSelectList`) and hands the cells here;
- * group totals and percentiles are then sums over a few cells, never over raw rows.
+ * The usage answer, built from rollup sums. `planUsage` says which rollup rows to read; each store runs
+ * one aggregate query per segment of the plan (grouped by the groupBy label and the series point, see
+ * `usageSelectList`) and hands the cells to `buildUsage`; group totals and percentiles are then sums over
+ * a few cells, never over raw rows.
  */
 import { type BucketCounts, LATENCY_BOUNDS_MS, quantile, TTFT_BOUNDS_MS } from './histogram.ts';
-import { LATENCY_COLUMNS, MINUTE_MS, ROLLUP_SUMS, TTFT_COLUMNS } from './rollup.ts';
+import {
+  HOUR_MS,
+  LATENCY_COLUMNS,
+  MINUTE_MS,
+  ROLLUP_SUMS,
+  type RollupPeriod,
+  TTFT_COLUMNS,
+} from './rollup.ts';
 import type {
   Percentiles,
   TokenTotals,
@@ -27,18 +35,48 @@ export const GROUP_COLUMNS: Readonly<Record<UsageGroupBy, string>> = {
 /** A series longer than this is a mistake in the query (a one-minute interval over a year), not a chart. */
 export const MAX_USAGE_POINTS = 10_000;
 
-/** The query with `since` rounded down to the minute; RangeError for a query no store can answer. */
-export function checkUsageQuery(query: UsageQuery): UsageQuery {
+/** One range of rollup rows to read: period starts in [from, to) of the `periodMs` table. */
+export interface UsageSegment {
+  periodMs: RollupPeriod;
+  from: number;
+  to: number;
+}
+
+export interface UsagePlan {
+  /** The first point's start: `since` rounded down to a multiple of the interval since the epoch. */
+  origin: number;
+  points: number;
+  segments: UsageSegment[];
+}
+
+/**
+ * Which rollup rows answer `query`. Minutes count when their start lies in [since rounded down to the
+ * minute, until). Points are epoch-aligned (hourly ones on the hour, daily ones at 00:00 UTC), so when
+ * the interval is a whole number of hours every hour falls inside one point, and whole hours are read
+ * from the hour table, only the partial hours at either end from the minute table: a week costs 168 hour
+ * rows per label combination, not 10,080 minute rows. RangeError for a query no store can answer.
+ */
+export function planUsage(query: UsageQuery): UsagePlan {
   const { since, until, intervalMs, groupBy } = query;
   if (!USAGE_GROUP_BYS.includes(groupBy)) throw new RangeError(`usage: unknown groupBy ${String(groupBy)}`);
   if (!Number.isFinite(since) || !Number.isFinite(until) || since >= until)
     throw new RangeError(`usage: since (${since}) must be before until (${until})`);
   if (!Number.isInteger(intervalMs) || intervalMs <= 0 || intervalMs % MINUTE_MS !== 0)
     throw new RangeError(`usage: intervalMs (${intervalMs}) must be a positive multiple of ${MINUTE_MS}`);
-  const origin = Math.floor(since / MINUTE_MS) * MINUTE_MS;
-  if (Math.ceil((until - origin) / intervalMs) > MAX_USAGE_POINTS)
+  const first = Math.floor(since / MINUTE_MS) * MINUTE_MS;
+  const end = Math.ceil(until / MINUTE_MS) * MINUTE_MS;
+  const origin = Math.floor(first / intervalMs) * intervalMs;
+  const points = Math.ceil((until - origin) / intervalMs);
+  if (points > MAX_USAGE_POINTS)
     throw new RangeError(`usage: more than ${MAX_USAGE_POINTS} points; use a longer interval`);
-  return { ...query, since: origin };
+  const hourFrom = Math.ceil(first / HOUR_MS) * HOUR_MS;
+  const hourTo = Math.floor(end / HOUR_MS) * HOUR_MS;
+  if (intervalMs % HOUR_MS !== 0 || hourFrom >= hourTo)
+    return { origin, points, segments: [{ periodMs: MINUTE_MS, from: first, to: end }] };
+  const segments: UsageSegment[] = [{ periodMs: HOUR_MS, from: hourFrom, to: hourTo }];
+  if (first < hourFrom) segments.push({ periodMs: MINUTE_MS, from: first, to: hourFrom });
+  if (hourTo < end) segments.push({ periodMs: MINUTE_MS, from: hourTo, to: end });
+  return { origin, points, segments };
 }
 
 /**
@@ -143,10 +181,13 @@ function percentiles(bounds: readonly number[], histogram: BucketCounts): Percen
   };
 }
 
-/** The answer to `query` (already checked) from the cells of its aggregate query. */
-export function buildUsage(query: UsageQuery, cells: readonly UsageCell[]): UsageResult {
-  const { since, until, intervalMs, groupBy } = query;
-  const points = Math.ceil((until - since) / intervalMs);
+/**
+ * The answer to `query` from the cells its plan's segments returned, each cell a group's sums over one
+ * point (`point` = ⌊(start − origin) / interval⌋) of one segment.
+ */
+export function buildUsage(query: UsageQuery, plan: UsagePlan, cells: readonly UsageCell[]): UsageResult {
+  const { until, intervalMs, groupBy } = query;
+  const { origin, points } = plan;
   const byKey = new Map<string, Accumulator[]>();
   for (const cell of cells) {
     const key = String(cell.key);
@@ -173,7 +214,7 @@ export function buildUsage(query: UsageQuery, cells: readonly UsageCell[]): Usag
       costUsd: total.costUsd,
       series: series.map(
         (a, i): UsagePoint => ({
-          time: since + i * intervalMs,
+          time: origin + i * intervalMs,
           requests: a.requests,
           errors: a.errors,
           latencyP50Ms: quantile(LATENCY_BOUNDS_MS, latencyHistogram(a), 0.5),
@@ -185,5 +226,5 @@ export function buildUsage(query: UsageQuery, cells: readonly UsageCell[]): Usag
     });
   }
   groups.sort((a, b) => b.requests - a.requests || String(a.key ?? '').localeCompare(String(b.key ?? '')));
-  return { groupBy, since, until, intervalMs, groups };
+  return { groupBy, since: origin, until, intervalMs, groups };
 }

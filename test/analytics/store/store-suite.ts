@@ -364,6 +364,47 @@ export function storeSuite(name: string, open: OpenStore): void {
       );
 
       it(
+        'answers from hour rollups exactly as from minute rollups, partial hours at both ends included',
+        withStore(async (store) => {
+          // One request every 7 minutes for 5 hours, latencies and TTFTs spread over many buckets.
+          const spread = Array.from({ length: 43 }, (_, i) =>
+            record(`h-${i}`, T0 + i * 7 * MINUTE + 13_000, {
+              resolvedModel: i % 3 === 0 ? 'a' : 'b',
+              status: i % 5 === 0 ? 502 : 200,
+              latencyMs: 5 + ((i * 977) % 30_000),
+              ...(i % 4 === 0 ? {} : { ttftMs: 0.5 + ((i * 131) % 3_000) }),
+              tokens: { prompt: i, completion: 2 * i },
+              costUsd: i / 1000,
+            }),
+          );
+          await store.write(spread);
+          const range = { since: T0 + 20 * MINUTE + 5_000, until: T0 + 4 * 60 * MINUTE + 10 * MINUTE };
+          const hourly = await store.usage({ ...range, groupBy: 'resolvedModel', intervalMs: 60 * MINUTE });
+          const byMinute = await store.usage({ ...range, groupBy: 'resolvedModel', intervalMs: 10 * MINUTE });
+          expect(hourly.since).toBe(T0);
+          expect(hourly.groups.map((g) => g.key)).toEqual(byMinute.groups.map((g) => g.key));
+          for (const h of hourly.groups) {
+            const m = group(byMinute.groups, h.key);
+            const { series: hourSeries, costUsd: hourCost, ...hourTotals } = h;
+            const { series: minuteSeries, costUsd: minuteCost, ...minuteTotals } = m;
+            expect(hourTotals).toEqual(minuteTotals);
+            expect(hourCost).toBeCloseTo(minuteCost, 10);
+            // Each hourly point holds the requests of the 10-minute points inside its hour.
+            expect(hourSeries.map((p) => p.requests)).toEqual(
+              hourSeries.map((p) =>
+                minuteSeries
+                  .filter((q) => q.time >= p.time && q.time < p.time + 60 * MINUTE)
+                  .reduce((n, q) => n + q.requests, 0),
+              ),
+            );
+          }
+          // The first hour counts from since (minute 20) on, not from the point's start.
+          const expected = spread.filter((r) => r.time >= T0 + 20 * MINUTE && r.time < range.until).length;
+          expect(hourly.groups.reduce((n, g) => n + g.requests, 0)).toBe(expected);
+        }),
+      );
+
+      it(
         'refuses an interval that is not a whole number of minutes and an empty range',
         withStore(async (store) => {
           const base = { since: T0, until: T0 + MINUTE, groupBy: 'resolvedModel' } as const;
