@@ -22,7 +22,7 @@ import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-m
 import { ExtProcFailure, type FilterConfig, FilterRun, ImmediateReply } from './filter-run.ts';
 import { HeaderBag } from './header-bag.ts';
 import type { GatewayRoute } from './route-table.ts';
-import { receivedThenFailure, type UpstreamFailure, UpstreamPool } from './upstream.ts';
+import { receivedThenFailure, UpstreamFailure, UpstreamPool } from './upstream.ts';
 
 export interface DevGatewayOptions {
   host: string;
@@ -375,7 +375,15 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     await deliver(res, filters, error.status, headers, [Buffer.from(JSON.stringify(error.toBody()))]);
   }
 
-  /** The encode path: upstream-level filter first, then router-level (Envoy's filter order). */
+  /**
+   * The encode path, in Envoy's filter order (the attempt's upstream-level filter, then the route's and
+   * the router-level ones) and with Envoy's iteration: a filter sees the response headers once the
+   * filters before it let them go. A buffering filter holds them until it has answered the whole body
+   * (its body answer may still change them, status included); a streaming one lets them go at once and
+   * the body follows chunk by chunk. So an immediate response from the attempt's filter on the response
+   * path is, for the filters after it, the attempt's response (Envoy hands an upstream filter's local
+   * reply to the router as the upstream's answer), and the router-level filter logs what the client gets.
+   */
   async function deliver(
     res: ServerResponse,
     filters: FilterRun[],
@@ -387,36 +395,55 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     headersSeenBy?: FilterRun,
   ): Promise<void> {
     headers.set(':status', String(status));
+    let body: AsyncIterable<Buffer> | Buffer[] = source;
     try {
-      const bodyless = Array.isArray(source) && source.every((c) => c.length === 0);
-      for (const f of filters)
-        if (f !== headersSeenBy) await f.responseHeaders(headers, bodyless, metadata?.get(f));
-      if (filters.some((f) => f.buffersResponse)) {
-        const parts: Buffer[] = [];
-        for await (const chunk of source) parts.push(chunk as Buffer);
-        let whole: Buffer = Buffer.concat(parts);
-        for (const f of filters) whole = await f.responseBody(whole, headers);
+      for (const f of filters) {
+        const bodyless = Array.isArray(body) && body.every((c) => c.length === 0);
+        try {
+          if (f !== headersSeenBy) await f.responseHeaders(headers, bodyless, metadata?.get(f));
+          if (bodyless) continue;
+          if (f.buffersResponse) body = [await f.responseBody(Buffer.concat(await collect(body)), headers)];
+          else if (f.responseBodyMode !== 'NONE') body = throughFilter(f, body);
+        } catch (error) {
+          if (f !== headersSeenBy) throw error;
+          const rest = filters.slice(filters.indexOf(f) + 1);
+          if (error instanceof ImmediateReply) {
+            f.cancel();
+            return deliver(
+              res,
+              rest,
+              error.status,
+              immediateHeaders(error),
+              [immediateBody(error)],
+              metadata,
+            );
+          }
+          // The upstream broke while this filter held the response: nothing of it has gone further.
+          if (error instanceof UpstreamFailure) {
+            f.cancel();
+            return deliverLocal(res, rest, errors.badGateway(error.message));
+          }
+          throw error;
+        }
+      }
+      if (Array.isArray(body)) {
+        const whole = Buffer.concat(body);
         headers.set('content-length', String(whole.length));
         writeHead(res, headers);
         res.end(whole);
       } else {
         if (filters.some((f) => f.responseBodyMode !== 'NONE')) headers.delete('content-length');
         writeHead(res, headers);
-        for await (const chunk of source) {
-          let c = chunk as Buffer;
-          for (const f of filters) c = await f.responseChunk(c, false);
-          if (c.length > 0) res.write(c);
-        }
-        let tail: Buffer = Buffer.alloc(0);
-        for (const f of filters) tail = await f.responseChunk(tail, true);
-        res.end(tail);
+        for await (const chunk of body) if (chunk.length > 0) res.write(chunk);
+        res.end();
       }
       for (const f of filters) f.close();
     } catch (error) {
       for (const f of filters) f.cancel();
       if (error instanceof ImmediateReply && !res.headersSent) return writeImmediate(res, error);
       if (!res.headersSent) {
-        const failure = asExtProcError(error);
+        const failure =
+          error instanceof UpstreamFailure ? errors.badGateway(error.message) : asExtProcError(error);
         sendJson(res, failure.status, failure.toBody());
         return;
       }
@@ -459,6 +486,33 @@ function abortStarted(res: ServerResponse): void {
   if (!socket) return;
   socket.end();
   setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+async function collect(body: AsyncIterable<Buffer> | Buffer[]): Promise<Buffer[]> {
+  if (Array.isArray(body)) return body;
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(chunk);
+  return parts;
+}
+
+/** The body as one streaming filter passes it on: chunk by chunk, then the end of the stream. */
+async function* throughFilter(
+  filter: FilterRun,
+  body: AsyncIterable<Buffer> | Buffer[],
+): AsyncIterable<Buffer> {
+  if (Array.isArray(body)) {
+    // A whole body (a filter before this one buffered it) goes as it came, its last chunk ending it.
+    const chunks = body.filter((c) => c.length > 0);
+    if (chunks.length === 0) chunks.push(Buffer.alloc(0));
+    for (let i = 0; i < chunks.length; i++)
+      yield await filter.responseChunk(chunks[i]!, i === chunks.length - 1);
+    return;
+  }
+  for await (const chunk of body) {
+    const out = await filter.responseChunk(chunk, false);
+    if (out.length > 0) yield out;
+  }
+  yield await filter.responseChunk(Buffer.alloc(0), true);
 }
 
 function asExtProcError(error: unknown): AgentRouterError {

@@ -123,7 +123,10 @@ export function receivedThenFailure(response: IncomingMessage, highWater = 64): 
     notify();
   });
   response.on('error', (error) => {
-    failure = error;
+    failure ??= new UpstreamFailure(
+      'reset',
+      `upstream closed the connection mid-response (${error.message})`,
+    );
     notify();
   });
   response.on('aborted', () => {
