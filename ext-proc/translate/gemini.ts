@@ -207,7 +207,13 @@ function userParts(content: unknown, i: number): GeminiPart[] {
     );
   const parts: GeminiPart[] = [];
   content.forEach((raw, j) => {
-    const part = userPart((raw ?? {}) as Record<string, unknown>, `messages[${i}].content[${j}]`);
+    const param = `messages[${i}].content[${j}]`;
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+      throw errors.invalidBody(
+        `${param} must be a content part object, e.g. {"type": "text", "text": "…"}.`,
+        param,
+      );
+    const part = userPart(raw as Record<string, unknown>, param);
     // Google rejects empty text parts.
     if (part.text !== '') parts.push(part);
   });
@@ -241,7 +247,12 @@ function userPart(part: Record<string, unknown>, param: string): GeminiPart {
       return mediaPart(file.file_data, param);
     }
     default:
-      throw errors.invalidBody(`Content part type ${JSON.stringify(part.type)} is not supported.`, param);
+      throw errors.invalidBody(
+        part.type === undefined
+          ? `${param} has no type; Gemini backends take text, image_url, input_audio and file parts.`
+          : `Content part type ${JSON.stringify(part.type)} is not supported.`,
+        param,
+      );
   }
 }
 

@@ -368,12 +368,16 @@ describe('Gemini request translation', () => {
     );
   });
 
-  it('names a message that is an array or has no role as such, not as role "undefined" (found by fuzzing)', () => {
+  it('names a message or content part that is no object, or has no role or type, as such, never as "undefined" (found by fuzzing)', () => {
     const messageOf = (message: unknown) => () =>
       toGeminiRequest({ messages: [message, { role: 'user', content: 'x' }] }, { model: 'gemini-2.5-flash' });
     expect(messageOf([null, 1, 'a'])).toThrow('messages[0] must be an object.');
     expect(messageOf({ content: 'x' })).toThrow(/^messages\[0\] has no role; Gemini backends take/);
     expect(messageOf({ role: 'robot', content: 'x' })).toThrow('messages[0].role "robot" is not supported');
+    const partOf = (part: unknown) => messageOf({ role: 'user', content: [part] });
+    expect(partOf([[['deep']]])).toThrow('messages[0].content[0] must be a content part object');
+    expect(partOf(null)).toThrow('messages[0].content[0] must be a content part object');
+    expect(partOf({ text: 'x' })).toThrow(/^messages\[0\]\.content\[0\] has no type; Gemini backends take/);
     for (const message of [[null], { content: 'x' }])
       expect(messageOf(message)).toThrow(expect.objectContaining({ status: 400, code: 'invalid_request' }));
   });
