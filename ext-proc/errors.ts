@@ -151,6 +151,17 @@ export const errors = {
         : `The ${provider} backend "${backend}" refused the gateway's own credential for it with HTTP ${status}; your API key was accepted, and retrying will not help until an operator fixes the backend's credentials. The provider said: ${said}`,
     ),
   internal: (detail: string) => new AgentRouterError(500, 'api_error', 'internal_error', detail),
+  /** The gateway broke the ext_proc protocol; Envoy answers such a request 500 (failure_mode_allow off). */
+  extProcProtocol: (detail: string) =>
+    new AgentRouterError(
+      500,
+      'api_error',
+      'ext_proc_protocol_error',
+      `The gateway broke the ext_proc protocol: ${detail}.`,
+    ),
+  /** The gateway is not set up the way agent-router needs (a filter missing, metadata not forwarded). */
+  gatewayMisconfigured: (detail: string) =>
+    new AgentRouterError(500, 'api_error', 'gateway_misconfigured', detail),
 } as const;
 
 /** Maps an HTTP status to the OpenAI error type the SDKs expect for it. */

@@ -132,11 +132,7 @@ export class RouterPhases implements Phases {
   }
 
   requestBody(body: Buffer): PhaseResult {
-    const parsed = requestJson(body).value();
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw errors.invalidBody('The request body must be a JSON object.');
-    }
-    const request = parsed as Record<string, unknown>;
+    const request = requestJson(body).object();
     if (typeof request.model !== 'string' || request.model.length === 0) throw errors.missingModel();
     this.#stream = request.stream === true;
     this.#clientUsage =

@@ -77,7 +77,11 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
   const limits = {
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
     warn: (message: string) => logger.warn({ event: 'ext_proc_mode' }, message),
+    protocolError: (detail: string) => logger.warn({ event: 'ext_proc_protocol_error' }, detail),
+    bug: (error: unknown) => logger.error({ event: 'ext_proc_bug', err: error }, 'a phase failed'),
   };
+  const routerStreams = metrics.streams.labels('router');
+  const upstreamStreams = metrics.streams.labels('upstream');
   const service = extProcServerDefinition();
   // A large translated body goes back to Envoy without one more copy of it (grpc/in-place-framing.ts).
   if (!installInPlaceFraming())
@@ -95,6 +99,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
       const phases: Phases =
         level === 'upstream' ? new UpstreamPhases(store, attempts) : new RouterPhases(store, observer);
       new ProcessingStream(call, phases, limits);
+      countOpen(call, level === 'upstream' ? upstreamStreams : routerStreams);
     },
   });
   const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
@@ -140,4 +145,22 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
       await admin?.close();
     },
   };
+}
+
+/**
+ * Counts a stream as open until grpc-js is done with it: it has sent our status ('finish') or the peer
+ * went away ('cancelled', 'error'); 'close' covers a stream destroyed without either.
+ */
+function countOpen(
+  call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>,
+  gauge: { inc(): void; dec(): void },
+): void {
+  gauge.inc();
+  let open = true;
+  const closed = () => {
+    if (!open) return;
+    open = false;
+    gauge.dec();
+  };
+  for (const event of ['finish', 'cancelled', 'error', 'close']) call.once(event, closed);
 }

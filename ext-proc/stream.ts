@@ -12,7 +12,7 @@
  * - `protocol_config` arrives on the first message only and names the configured body modes;
  * - with `observability_mode` the server must not answer at all.
  */
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status as grpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import type {
   BodySendMode,
   CommonResponse,
@@ -22,6 +22,7 @@ import type {
   ProcessingResponse,
 } from '../protos/ext-proc-messages.ts';
 import { AgentRouterError, errors } from './errors.ts';
+import { PhaseOrder } from './phase-order.ts';
 import { HttpHead, type MetadataReader, type PhaseResult, type Phases } from './phases.ts';
 import { fromStruct, toStruct } from './struct.ts';
 
@@ -29,6 +30,10 @@ export interface StreamLimits {
   maxRequestBodyBytes: number;
   /** Called once when a configuration makes routing impossible (e.g. STREAMED without mode override). */
   warn?(message: string): void;
+  /** The peer broke the protocol (see PhaseOrder); the stream is failed with a gRPC status. */
+  protocolError?(detail: string): void;
+  /** A phase threw something that is not an AgentRouterError: a bug, with its stack for the log. */
+  bug?(error: unknown): void;
 }
 
 type Call = ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
@@ -97,6 +102,8 @@ export class ProcessingStream {
   #first = true;
   #busy = false;
   #backlog: ProcessingRequest[] = [];
+  #order = new PhaseOrder();
+  #observing = false;
 
   constructor(
     private readonly call: Call,
@@ -132,22 +139,33 @@ export class ProcessingStream {
       this.#requestBodyMode = this.#configuredRequestMode ?? 'NONE';
       this.#responseBodyMode = this.#configuredResponseMode ?? 'NONE';
     }
+    if (message.observability_mode) this.#observing = true;
+    // Full duplex holds the request-headers answer until the body is read; Envoy holds the request until
+    // then, so no response can exist yet, and answering it first would put answers out of order.
+    const violation =
+      this.#deferredHeaders && message.request?.startsWith('response_')
+        ? `${message.request} arrived while the request headers were still held for their full-duplex body`
+        : this.#order.accept(message);
+    if (violation !== undefined) {
+      this.#refuse(violation, message.request ? grpcStatus.FAILED_PRECONDITION : grpcStatus.INVALID_ARGUMENT);
+      return;
+    }
     let response: Answer;
     try {
       response = this.#handle(message);
     } catch (error) {
-      this.#fail(error, message);
+      this.#fail(error);
       return;
     }
     if (!(response instanceof Promise)) {
-      this.#answer(response, message);
+      this.#answer(response);
       return;
     }
     this.#busy = true;
     response
       .then(
-        (r) => this.#answer(r, message),
-        (error: unknown) => this.#fail(error, message),
+        (r) => this.#answer(r),
+        (error: unknown) => this.#fail(error),
       )
       .finally(() => {
         this.#busy = false;
@@ -155,17 +173,34 @@ export class ProcessingStream {
       });
   }
 
-  #answer(response: ProcessingResponse | undefined, message: ProcessingRequest): void {
-    if (response && !message.observability_mode && !this.call.cancelled) this.call.write(response);
+  #answer(response: ProcessingResponse | undefined): void {
+    if (response) this.#write(response);
   }
 
-  #fail(error: unknown, message: ProcessingRequest): void {
+  /** Every answer goes out here: none in observability mode (a filter setting, so once seen it holds). */
+  #write(response: ProcessingResponse): void {
+    if (!this.#observing && !this.call.cancelled) this.call.write(response);
+  }
+
+  #fail(error: unknown): void {
+    // A bug's own text (a TypeError, a stack) is for the log, never for the client.
+    if (!(error instanceof AgentRouterError)) this.limits.bug?.(error);
     const failure =
       error instanceof AgentRouterError
         ? error
-        : errors.internal(`ext-proc failed: ${(error as Error).message}`);
-    if (!message.observability_mode && !this.call.cancelled) this.call.write(errorResponse(failure));
+        : errors.internal('agent-router failed to process this request; the ext-proc log has the details.');
+    this.#write(errorResponse(failure));
     this.#finish(failure, false);
+  }
+
+  /**
+   * Fails the stream with a gRPC status: what Envoy does with a broken ext_proc stream is its own
+   * configuration (failure_mode_allow), and answering in kind would guess at a protocol state.
+   */
+  #refuse(detail: string, code: grpcStatus): void {
+    this.#finish(errors.extProcProtocol(detail), false);
+    this.limits.protocolError?.(detail);
+    this.call.emit('error', Object.assign(new Error(detail), { code, details: `agent-router: ${detail}` }));
   }
 
   #handle(message: ProcessingRequest): Answer {
@@ -188,7 +223,7 @@ export class ProcessingStream {
         this.#finish(undefined, false);
         return { response_trailers: {} };
       default:
-        throw errors.internal('ext_proc message without a request phase');
+        throw errors.extProcProtocol('a ProcessingRequest with no phase set');
     }
   }
 
@@ -213,6 +248,9 @@ export class ProcessingStream {
     if (this.#requestBodyMode === 'NONE' || this.#requestBodyMode === 'STREAMED') {
       // Routing on the body needs the headers held until the body is read: ask for BUFFERED.
       response.mode_override = { request_body_mode: 'BUFFERED' };
+      // From NONE the body then comes BUFFERED, or not at all if the filter ignores overrides. From
+      // STREAMED it may still stream (allow_mode_override off), so that mode is kept and handled.
+      if (this.#requestBodyMode === 'NONE') this.#requestBodyMode = 'BUFFERED';
     }
     return response;
   }
@@ -236,17 +274,23 @@ export class ProcessingStream {
   }
 
   #onRequestTrailers(): Answer {
-    // Trailers end a body that streamed without end_of_stream on its last chunk.
+    // Trailers end a body that streamed without end_of_stream on its last chunk. Only a full-duplex
+    // body can still be answered then (streamed_response); in STREAMED mode every chunk was answered as
+    // it came, and Envoy takes no body answer to a trailers message.
+    if (this.#requestChunks.length > 0 && this.#requestBodyMode !== 'FULL_DUPLEX_STREAMED')
+      throw errors.gatewayMisconfigured(
+        `The request body arrived in ${this.#requestBodyMode} mode and ended with trailers, so it cannot be rewritten; configure the ext_proc filter with request_body_mode BUFFERED or FULL_DUPLEX_STREAMED.`,
+      );
     if (this.#requestChunks.length > 0 || this.#deferredHeaders) {
       const body = this.#completeRequestBody(this.#requestBodyMode);
       const trailers: ProcessingResponse = { request_trailers: {} };
       if (body instanceof Promise) {
         return body.then((r) => {
-          if (r) this.call.write(r);
+          if (r) this.#write(r);
           return trailers;
         });
       }
-      if (body) this.call.write(body);
+      if (body) this.#write(body);
       return trailers;
     }
     return { request_trailers: {} };
@@ -266,7 +310,7 @@ export class ProcessingStream {
     if (mode === 'FULL_DUPLEX_STREAMED') {
       const held = this.#deferredHeaders ?? {};
       this.#deferredHeaders = undefined;
-      this.call.write(this.#headersResponse('request_headers', mergeResults(held, result)));
+      this.#write(this.#headersResponse('request_headers', mergeResults(held, result)));
       const body = result.body ?? original;
       return {
         request_body: { response: { body_mutation: { streamed_response: { body, end_of_stream: true } } } },

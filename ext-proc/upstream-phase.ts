@@ -84,7 +84,9 @@ export class UpstreamPhases implements Phases {
       typeof decision?.[key] === 'string' ? (decision[key] as string) : undefined;
     const routeId = fromMetadata('route') ?? head.get(ROUTE_HEADER);
     if (routeId === undefined)
-      throw errors.internal('per-attempt phase saw no route header; is the router-level filter installed?');
+      throw errors.gatewayMisconfigured(
+        'The per-attempt phase saw no route decision (neither forwarded agent-router metadata nor the route header); is the router-level filter installed?',
+      );
     const entry = this.store.current.entries.get(routeId);
     if (!entry) throw errors.routeGone(routeId);
     const attempt = Number(head.get(ENVOY_ATTEMPT_COUNT_HEADER) ?? '1');
@@ -214,6 +216,9 @@ export class UpstreamPhases implements Phases {
     const failed = this.#errorStatus > 0;
     // Redacted before the translator reads it: its message may keep only part of the body.
     const received = failed ? this.#attemptSecrets().redact(body) : body;
+    // No context: the provider answered before the request body reached this filter, so nothing was
+    // translated for it and there is nothing to translate back; its answer passes as it is.
+    if (!failed && !this.#context) return NO_CHANGE;
     const converted = failed
       ? this.#errorBody(received)
       : translator.responseBody(body, this.#context!, this.#responseHead);

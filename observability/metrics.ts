@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** ext-proc's Prometheus metrics. Labels name logical and resolved model; never a key. */
 export function createExtProcMetrics(registry = new Registry()) {
@@ -36,6 +36,12 @@ export function createExtProcMetrics(registry = new Registry()) {
       name: 'agent_router_upstream_attempts_total',
       help: 'Upstream attempts translated by the per-attempt phase, by backend.',
       labelNames: ['backend', 'provider'] as const,
+      registers: [registry],
+    }),
+    streams: new Gauge({
+      name: 'agent_router_ext_proc_streams',
+      help: 'ext_proc Process streams open now, by filter level (router, upstream).',
+      labelNames: ['filter'] as const,
       registers: [registry],
     }),
     configReloads: new Counter({

@@ -44,6 +44,18 @@ export class RequestJson {
     return this.#parse().value;
   }
 
+  /**
+   * The parsed body as the object every OpenAI request is; a 400 `invalid_request` when it is JSON of
+   * another kind (`null`, an array, a string). Both filter levels read it so, each on its own: the
+   * per-attempt phase must not depend on the router-level phase having refused such a body.
+   */
+  object(): Record<string, unknown> {
+    const value = this.value();
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw errors.invalidBody('The request body must be a JSON object.');
+    return value as Record<string, unknown>;
+  }
+
   /** JSON bytes of a body built from `value()` — content it carried over is copied from `raw` once. */
   encode(body: unknown): Buffer {
     const standIns = this.#parse().standIns;

@@ -323,7 +323,9 @@ function convertMessages(list: unknown): { system: string[]; messages: Anthropic
         break;
       default:
         throw errors.invalidBody(
-          `messages[${i}].role ${JSON.stringify(message.role)} is not supported by Anthropic backends (use system, developer, user, assistant or tool).`,
+          message.role === undefined
+            ? `messages[${i}] has no role; Anthropic backends take system, developer, user, assistant or tool.`
+            : `messages[${i}].role ${JSON.stringify(message.role)} is not supported by Anthropic backends (use system, developer, user, assistant or tool).`,
           `messages[${i}].role`,
         );
     }

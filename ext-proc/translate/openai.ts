@@ -3,6 +3,7 @@
  * is the provider's, so a request only changes path, credentials and `model`; responses pass through
  * untouched and are never parsed here.
  */
+import { errors } from '../errors.ts';
 import { spliceValues, topLevelValues } from '../json/top-level.ts';
 import { openAIErrorFrom } from './openai-error.ts';
 import {
@@ -57,7 +58,7 @@ export function openAIBody(input: UpstreamRequestInput, askUsage: boolean): Buff
         span.key === 'model' ? JSON.stringify(input.model) : ',"stream_options":{"include_usage":true}',
     );
   }
-  const current = JSON.parse(input.raw.toString('utf8', options.start, options.end)) as unknown;
+  const current = parseSpan(input.raw.toString('utf8', options.start, options.end));
   const merged = {
     ...(current && typeof current === 'object' && !Array.isArray(current) ? current : {}),
     include_usage: true,
@@ -66,6 +67,18 @@ export function openAIBody(input: UpstreamRequestInput, askUsage: boolean): Buff
   return spliceValues(input.raw, edits, (span) =>
     JSON.stringify(span.key === 'model' ? input.model : merged),
   );
+}
+
+/**
+ * One member's value. The router-level phase parsed the whole body, but this filter runs on its own
+ * and must not fail with a parser's exception on a body that filter never saw.
+ */
+function parseSpan(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw errors.malformedJson((error as Error).message);
+  }
 }
 
 export function openAITranslator(providerName: string): Translator {

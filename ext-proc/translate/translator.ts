@@ -107,7 +107,7 @@ export function bodyInput(
   const json = Buffer.isBuffer(body) ? requestJson(body, options) : body;
   return {
     raw: json.raw,
-    json: () => json.value() as Record<string, unknown>,
+    json: () => json.object(),
     encode: (body) => json.encode(body),
   };
 }

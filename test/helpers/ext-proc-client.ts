@@ -14,6 +14,8 @@ export interface RawStream {
   end(): void;
   cancel(): void;
   done: Promise<void>;
+  /** How the server ended the stream (OK, or the gRPC status of a failed one). */
+  status: Promise<grpc.StatusObject>;
 }
 
 export function rawClient(target: string) {
@@ -36,6 +38,7 @@ export function rawClient(target: string) {
         received.push(r);
         waiters.shift()?.();
       });
+      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
       const done = new Promise<void>((resolve) => {
         call.on('end', () => resolve());
         call.on('error', () => resolve());
@@ -50,6 +53,7 @@ export function rawClient(target: string) {
         end: () => call.end(),
         cancel: () => call.cancel(),
         done,
+        status,
       };
     },
     close: () => client.close(),
