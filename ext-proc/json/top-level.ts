@@ -16,6 +16,7 @@
  */
 import { allocBody } from '../../protos/body-headroom.ts';
 import { errors } from '../errors.ts';
+import { MAX_DEPTH } from './large-json.ts';
 
 export interface ValueSpan {
   /** The key, decoded. */
@@ -75,7 +76,8 @@ function decodeKey(buf: Buffer, open: number, close: number): string {
 
 /**
  * Every member of the top-level object, in order, with its key decoded. Throws a 400 `duplicate_key`
- * AgentRouterError when two keys are equal after decoding. The body is expected to be valid JSON (the
+ * AgentRouterError when two keys are equal after decoding, a 400 `invalid_json` when a value is nested
+ * deeper than MAX_DEPTH. The body is expected to be valid JSON (the
  * router-level phase parsed it); on anything else the scan stops without throwing, and a body that is
  * not an object has no members.
  */
@@ -107,7 +109,12 @@ export function topLevelValues(buf: Buffer, keys: ReadonlySet<string>): ValueSpa
   return topLevelMembers(buf).filter((member) => keys.has(member.key));
 }
 
-/** The end of the value token at `start`: after its closing quote or bracket, or at the byte after a scalar. */
+/**
+ * The end of the value token at `start`: after its closing quote or bracket, or at the byte after a
+ * scalar. Refuses a value nested deeper than MAX_DEPTH (counting the top-level object) as the large-body
+ * parser does: JSON.parse reads any depth, but serialising such a body again (a translator's
+ * JSON.stringify) or walking it recursively would run out of stack and fail the request with a 500.
+ */
 function valueEnd(buf: Buffer, start: number): number {
   if (buf[start] === QUOTE) return skipString(buf, start);
   let depth = 0;
@@ -117,8 +124,9 @@ function valueEnd(buf: Buffer, start: number): number {
       j = skipString(buf, j) - 1;
       continue;
     }
-    if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === 0x7d || c === 0x5d) {
+    if (c === 0x7b || c === 0x5b) {
+      if (++depth >= MAX_DEPTH) throw errors.malformedJson(`JSON nested deeper than ${MAX_DEPTH} levels`);
+    } else if (c === 0x7d || c === 0x5d) {
       if (depth === 0) return j;
       depth--;
       if (depth === 0) return j + 1;

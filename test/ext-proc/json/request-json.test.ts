@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentRouterError } from '../../../ext-proc/errors.ts';
+import { MAX_DEPTH } from '../../../ext-proc/json/large-json.ts';
 import { DEFAULT_REQUEST_JSON_OPTIONS, requestJson } from '../../../ext-proc/json/request-json.ts';
 import { MARK_OPEN } from '../../../ext-proc/json/stand-ins.ts';
 
@@ -103,5 +104,31 @@ describe('a request body naming a top-level key twice', () => {
     // A noncharacter the stand-in markers use sends a large body through JSON.parse (large-json.ts).
     const body = withMembers(`"model":"chat-model","note":"\uFDD0","mod\\u0065l":"chat-model"`);
     expect(refusal(body)).toMatchObject({ status: 400, code: 'duplicate_key', param: 'model' });
+  });
+});
+
+describe('a request body nested very deep', () => {
+  /** A body whose messages[0].content is nested `levels` deep, counting the top-level object as 1. */
+  const nested = (levels: number, pad = 0) => {
+    const inner = levels - 4; // the object, messages, messages[0] and content's own bracket
+    const content = `${'['.repeat(inner + 1)}"deep"${']'.repeat(inner + 1)}`;
+    return Buffer.from(
+      `{"model":"m","pad":${JSON.stringify('p'.repeat(pad))},"messages":[{"role":"user","content":${content}}]}`,
+    );
+  };
+
+  it(`is refused past ${MAX_DEPTH} levels with a 400 invalid_json on both paths, as no serialiser could send it on (found by fuzzing)`, () => {
+    for (const pad of [0, 300 * 1024]) {
+      const label = pad === 0 ? 'small' : 'large';
+      expect(refusal(nested(MAX_DEPTH + 1, pad)), label).toMatchObject({
+        status: 400,
+        code: 'invalid_json',
+        message: `Request body is not valid JSON: JSON nested deeper than ${MAX_DEPTH} levels`,
+      });
+      const json = requestJson(nested(MAX_DEPTH, pad));
+      expect(() => json.encode(json.value()), label).not.toThrow();
+    }
+    // What the fuzz sent: JSON.parse takes it, JSON.stringify of it overflowed the stack (a 500).
+    expect(refusal(nested(6_000))).toMatchObject({ status: 400, code: 'invalid_json' });
   });
 });
