@@ -126,7 +126,19 @@ export class RouterPhases implements Phases {
     const names = this.#caller!.routeConfig.modelNames;
     const entry = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'agent-router' });
     if (path === '/v1/models') return { object: 'list', data: names.map(entry) };
-    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    const encoded = path.slice('/v1/models/'.length);
+    let id: string;
+    try {
+      id = decodeURIComponent(encoded);
+    } catch {
+      // `%` not followed by two hex digits, or escapes that are not UTF-8 (RFC 3986 §2.1).
+      throw new AgentRouterError(
+        400,
+        'invalid_request_error',
+        'invalid_url',
+        `The model id in ${path} is not valid percent-encoding (RFC 3986 §2.1); encode it with encodeURIComponent.`,
+      );
+    }
     if (!this.#caller!.routeConfig.models.has(id)) throw errors.modelNotFound(id);
     return entry(id);
   }

@@ -6,6 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../config/file-source.ts';
+import { SnapshotStore } from '../../config/store.ts';
+import { AgentRouterError } from '../../ext-proc/errors.ts';
+import { HttpHead } from '../../ext-proc/phases.ts';
+import { RouterPhases } from '../../ext-proc/router-phase.ts';
 import { type ExtProcServer, startExtProc } from '../../ext-proc/server.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
 import type { HeaderMutation, ProcessingRequest } from '../../protos/ext-proc-messages.ts';
@@ -155,5 +159,45 @@ describe('router-level phase: headers a client may not forge', () => {
     expect(b[0]?.remove_headers).toEqual(removed);
     // Nothing more to remove once the body is read.
     expect(a[1]?.remove_headers).toBeUndefined();
+  });
+});
+
+describe('router-level phase: GET /v1/models/<id>', () => {
+  const phases = () =>
+    new RouterPhases(new SnapshotStore(loadSnapshot('examples/local.yaml', { supportedProviders })), {
+      onRequest() {},
+    });
+  const get = (path: string) =>
+    phases().requestHeaders(
+      new HttpHead(
+        new Map([
+          [':method', 'GET'],
+          [':path', path],
+          ['authorization', 'Bearer sk-agent-router-team-a'],
+        ]),
+      ),
+      true,
+      () => undefined,
+    );
+  const refusal = (path: string) => {
+    try {
+      get(path);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('answers a model named with percent-encoding, and 404 for one that does not exist', () => {
+    expect(get('/v1/models/chat%2Dmodel').respond?.body).toMatchObject({ id: 'chat-model', object: 'model' });
+    expect(refusal('/v1/models/nope')).toMatchObject({ status: 404, code: 'model_not_found' });
+  });
+
+  it('refuses malformed percent-encoding with a 400 invalid_url, not a URIError (found by fuzzing)', () => {
+    for (const path of ['/v1/models/%', '/v1/models/%ZZ', '/v1/models/%E0%A4%A', '/v1/models/%C0%AF']) {
+      const error = refusal(path);
+      expect(error, path).toBeInstanceOf(AgentRouterError);
+      expect(error, path).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'invalid_url' });
+    }
   });
 });
