@@ -157,11 +157,18 @@ export function toAnthropicRequest(
  */
 function outputFormat(format: unknown): NonNullable<AnthropicRequest['output_config']>['format'] {
   if (format === undefined || format === null) return undefined;
+  if (typeof format !== 'object' || Array.isArray(format))
+    throw errors.invalidBody(
+      'response_format must be an object, e.g. {"type": "json_object"}.',
+      'response_format',
+    );
   const type = (format as { type?: unknown }).type;
   if (type === 'text' || type === 'json_object') return undefined;
   if (type !== 'json_schema')
     throw errors.invalidBody(
-      `response_format.type ${JSON.stringify(type)} is not supported (use text, json_object or json_schema).`,
+      type === undefined
+        ? 'response_format has no type (use text, json_object or json_schema).'
+        : `response_format.type ${JSON.stringify(type)} is not supported (use text, json_object or json_schema).`,
       'response_format',
     );
   const schema = (format as { json_schema?: { schema?: unknown } }).json_schema?.schema;
@@ -376,7 +383,11 @@ function userBlocks(content: unknown, i: number): AnthropicContentBlock[] {
       blocks.push({ type: 'image', source: imageSource(url, param) });
     } else {
       throw errors.invalidBody(
-        `${param}: content parts of type ${JSON.stringify(part?.type)} are not supported by Anthropic backends (text and image_url are).`,
+        !part || typeof part !== 'object' || Array.isArray(part)
+          ? `${param} must be a content part object, e.g. {"type": "text", "text": "…"}.`
+          : part.type === undefined
+            ? `${param} has no type; Anthropic backends take text and image_url parts.`
+            : `${param}: content parts of type ${JSON.stringify(part.type)} are not supported by Anthropic backends (text and image_url are).`,
         param,
       );
     }

@@ -179,6 +179,37 @@ describe('Anthropic request translation', () => {
     }
   });
 
+  it('names a response format or content part that is no object, or has no type, as such, never as "undefined" (found by fuzzing)', () => {
+    const base = { model: 'chat-model', messages: [{ role: 'user', content: 'JSON please' }] };
+    const refusal = (body: Record<string, unknown>) => {
+      try {
+        toAnthropicRequest({ ...base, ...body }, { model: MODEL });
+      } catch (error) {
+        return error as AgentRouterError;
+      }
+      throw new Error('not refused');
+    };
+    const messages = (part: unknown) => ({ messages: [{ role: 'user', content: [part] }] });
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ response_format: 'json' }, 'response_format must be an object', 'response_format'],
+      [{ response_format: [] }, 'response_format must be an object', 'response_format'],
+      [{ response_format: {} }, 'response_format has no type', 'response_format'],
+      [
+        messages([['deep']]),
+        'messages[0].content[0] must be a content part object',
+        'messages[0].content[0]',
+      ],
+      [messages(null), 'messages[0].content[0] must be a content part object', 'messages[0].content[0]'],
+      [messages({ text: 'x' }), 'messages[0].content[0] has no type', 'messages[0].content[0]'],
+    ];
+    for (const [body, message, param] of cases) {
+      const error = refusal(body);
+      expect(error, JSON.stringify(body)).toMatchObject({ status: 400, code: 'invalid_request', param });
+      expect(error.message).toContain(message);
+      expect(error.message).not.toContain('undefined');
+    }
+  });
+
   it('leaves thinking off where the Messages API would refuse it or the budget is below 1,024', () => {
     const user = { role: 'user', content: 'Think.' };
     const weather = {
