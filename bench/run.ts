@@ -4,6 +4,7 @@
  * A new benchmark is a module exporting a `Benchmark` plus one line in BENCHMARKS.
  */
 import { parseArgs } from 'node:util';
+import { analyticsExperiments } from './analytics-experiments.ts';
 import type { Benchmark } from './benchmark.ts';
 import { body10mb } from './body-10mb.ts';
 import { extProcCpu } from './ext-proc-cpu.ts';
@@ -12,7 +13,14 @@ import { pickerCpu } from './picker-cpu.ts';
 import { prefixHash } from './prefix-hash.ts';
 import { type BenchResult, report } from './report.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [extProcCpu, extProcStream, body10mb, pickerCpu, prefixHash];
+const BENCHMARKS: readonly Benchmark[] = [
+  extProcCpu,
+  extProcStream,
+  body10mb,
+  pickerCpu,
+  prefixHash,
+  analyticsExperiments,
+];
 
 const { values } = parseArgs({
   options: { requests: { type: 'string' }, 'cpu-prof': { type: 'string' } },
