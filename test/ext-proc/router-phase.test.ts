@@ -177,7 +177,6 @@ describe('router-level phase: GET /v1/models/<id>', () => {
         ]),
       ),
       true,
-      () => undefined,
     );
   const refusal = (path: string) => {
     try {
