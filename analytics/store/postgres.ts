@@ -5,9 +5,11 @@
  * - Raw rows live in `agent_router_requests`, range-partitioned by day (UTC) on `time`; a partition is
  *   created before the first write that needs it (and `partitionsAhead` days ahead at start and at each
  *   prune), and retention drops whole partitions, so old data leaves without DELETE, bloat or vacuum.
- * - Each batch is one transaction: one multi-row INSERT of every row (`INSERT … SELECT FROM unnest(…)`, one
- *   array parameter per column: a fixed statement text, prepared once per connection, whatever the batch
- *   size, and no 65,535-parameter ceiling), then one multi-row upsert per rollup table (minute, hour) of
+ * - Each batch is one transaction: one multi-row INSERT of every row, the rows sent as one JSON array that
+ *   `json_populate_recordset` turns into table rows (a fixed statement text, prepared once per connection,
+ *   whatever the batch size; no 65,535-parameter ceiling; and the cheapest encoding for the sidecar's CPU:
+ *   one native JSON.stringify, where per-column array parameters cost node-postgres an escaping pass per
+ *   value), then one multi-row upsert per rollup table (minute, hour) of
  *   the batch's rollups (`INSERT … ON CONFLICT DO UPDATE`, additive), in a fixed key order so concurrent
  *   writers cannot deadlock.
  * - Schema and partitions are created under a transaction-scoped advisory lock, so sidecars starting at
@@ -66,7 +68,7 @@ const DDL_TRY_LOCK = 'SELECT pg_try_advisory_xact_lock(1634169460, 1) AS locked'
 /** SQLSTATE 23514 with this message: a row's time has no partition (one dropped or created elsewhere). */
 const NO_PARTITION = /no partition of relation/;
 
-/** PostgreSQL type of each raw column, for the schema and the unnest() array casts. */
+/** PostgreSQL type of each raw column. */
 const RECORD_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
   id: 'text',
   time: 'int8',
@@ -79,7 +81,7 @@ const RECORD_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
   backend: 'text',
   provider: 'text',
   endpoint: 'text',
-  attempts: 'jsonb',
+  attempts: 'text',
   status: 'int4',
   error_code: 'text',
   stream: 'bool',
@@ -103,6 +105,9 @@ const ROLLUP_TYPES: Record<string, string> = Object.fromEntries([
   ...[...ROLLUP_MINS, ...ROLLUP_MAXES].map((c) => [c, 'float8']),
 ]);
 
+/** Rollup count columns left out of the JSON when zero. */
+const ROLLUP_ZEROS: ReadonlySet<string> = new Set(ROLLUP_SUMS);
+
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS ${RECORDS} (
     ${RECORD_COLUMNS.map(
@@ -125,17 +130,21 @@ const SCHEMA = [
   ]),
 ];
 
-const INSERT_RECORDS = {
-  name: 'agent_router_insert_requests',
-  text: `INSERT INTO ${RECORDS} (${RECORD_COLUMNS.join(', ')})
-    SELECT * FROM unnest(${RECORD_COLUMNS.map((c, i) => `$${i + 1}::${RECORD_TYPES[c]}[]`).join(', ')})
-    ON CONFLICT (time, id) DO NOTHING RETURNING time, id`,
+const INSERT_TEXT = `INSERT INTO ${RECORDS} (${RECORD_COLUMNS.join(', ')})
+    SELECT ${RECORD_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::${RECORDS}, $1::json)
+    ON CONFLICT (time, id) DO NOTHING`;
+const INSERT_RECORDS = { name: 'agent_router_insert_requests', text: INSERT_TEXT };
+/** The same insert naming the rows it inserted, for the rare batch that holds an already stored record. */
+const INSERT_RECORDS_RETURNING = {
+  name: 'agent_router_insert_requests_returning',
+  text: `${INSERT_TEXT} RETURNING time, id`,
 };
 
 const upsertRollups = (period: RollupPeriod) => ({
   name: `agent_router_upsert_${ROLLUPS[period]}`,
   text: `INSERT INTO ${ROLLUPS[period]} AS r (${ROLLUP_COLUMNS.join(', ')})
-    SELECT * FROM unnest(${ROLLUP_COLUMNS.map((c, i) => `$${i + 1}::${ROLLUP_TYPES[c]}[]`).join(', ')})
+    SELECT ${ROLLUP_COLUMNS.map((c) => (ROLLUP_ZEROS.has(c) ? `COALESCE(${c}, 0)` : c)).join(', ')}
+    FROM json_populate_recordset(NULL::${ROLLUPS[period]}, $1::json)
     ON CONFLICT (start, ${ROLLUP_LABELS.join(', ')}) DO UPDATE SET
     ${[
       ...ROLLUP_SUMS.map((c) => `${c} = r.${c} + EXCLUDED.${c}`),
@@ -152,14 +161,37 @@ const SAMPLES = {
     ORDER BY time DESC, id DESC LIMIT $3`,
 };
 
-/** Values by row → arrays by column, for unnest(). */
-function columns(rows: readonly (string | number | null)[][], width: number): (string | number | null)[][] {
-  const out = Array.from({ length: width }, () => new Array<string | number | null>(rows.length));
+/**
+ * Rows as the JSON array of objects json_populate_recordset reads, written out directly (objects with 25
+ * or 52 computed keys would be slow dictionary-mode objects). A key left out reads as NULL, so NULLs are
+ * left out, and so are the zero counts of `zeros` columns (most histogram buckets of a rollup row), which
+ * the statement reads back through COALESCE. A JSON scalar is read through its column type's text input,
+ * so recordValues' 0/1 booleans fill bool columns; a non-finite number becomes null, as in JSON.stringify.
+ */
+function rowsJson(
+  rows: readonly (string | number | null)[][],
+  names: readonly string[],
+  zeros: ReadonlySet<string> = new Set(),
+): string {
+  const keys = names.map((name) => `"${name}":`);
+  const omitZero = names.map((name) => zeros.has(name));
+  let out = '[';
   for (let r = 0; r < rows.length; r++) {
+    out += r === 0 ? '{' : ',{';
     const row = rows[r]!;
-    for (let c = 0; c < width; c++) out[c]![r] = row[c]!;
+    let first = true;
+    for (let c = 0; c < keys.length; c++) {
+      const v = row[c];
+      if (v === null || v === undefined || (v === 0 && omitZero[c])) continue;
+      out +=
+        (first ? '' : ',') +
+        keys[c]! +
+        (typeof v === 'string' ? JSON.stringify(v) : Number.isFinite(v) ? v : 'null');
+      first = false;
+    }
+    out += '}';
   }
-  return out;
+  return `${out}]`;
 }
 
 const dayOf = (time: number) => Math.floor(time / DAY_MS);
@@ -239,15 +271,22 @@ export class PostgresStore implements RequestStore {
   }
 
   private async insert(records: readonly RequestRecord[]): Promise<void> {
+    const values = [rowsJson(records.map(recordValues), RECORD_COLUMNS)];
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const values = columns(records.map(recordValues), RECORD_COLUMNS.length);
-      const inserted = await client.query<{ time: string; id: string }>({ ...INSERT_RECORDS, values });
+      const inserted = await client.query({ ...INSERT_RECORDS, values });
       let fresh = records;
-      if (inserted.rows.length !== records.length) {
-        // A (time, id) already stored, or repeated in the batch, is skipped: roll up only what was inserted.
-        const keys = new Set(inserted.rows.map((row) => `${row.time}\u0000${row.id}`));
+      if (inserted.rowCount !== records.length) {
+        // A (time, id) already stored, or repeated in the batch, was skipped: redo the batch learning which
+        // rows went in, and roll up only those.
+        await client.query('ROLLBACK');
+        await client.query('BEGIN');
+        const returned = await client.query<{ time: string; id: string }>({
+          ...INSERT_RECORDS_RETURNING,
+          values,
+        });
+        const keys = new Set(returned.rows.map((row) => `${row.time}\u0000${row.id}`));
         fresh = records.filter((r) => keys.delete(`${Math.trunc(r.time)}\u0000${r.id}`));
       }
       for (const { period, statement } of UPSERT_ROLLUPS) {
@@ -255,7 +294,7 @@ export class PostgresStore implements RequestStore {
         if (rollups.length === 0) continue;
         await client.query({
           ...statement,
-          values: columns(rollups.map(rollupValues), ROLLUP_COLUMNS.length),
+          values: [rowsJson(rollups.map(rollupValues), ROLLUP_COLUMNS, ROLLUP_ZEROS)],
         });
       }
       await client.query('COMMIT');

@@ -119,6 +119,24 @@ describe('RecordWriter', () => {
     await writer.close();
   });
 
+  it('keeps at most `concurrency` writes in flight', async () => {
+    const release: (() => void)[] = [];
+    const store = new ScriptedStore(() => new Promise<void>((resolve) => release.push(resolve)));
+    const writer = new RecordWriter(store, { batchSize: 10, concurrency: 2, retentionMs: 0 });
+    for (const r of records(50)) writer.enqueue(r);
+    const flushed = writer.flush();
+    await eventually(() => release.length === 2 || undefined);
+    expect(store.batches).toEqual([10, 10]);
+    while (store.batches.length < 5 || release.length > 0) {
+      release.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    await flushed;
+    expect(store.batches).toEqual([10, 10, 10, 10, 10]);
+    expect(writer.counters.written).toBe(50);
+    await writer.close();
+  });
+
   it('flushes everything queued on close, in batches, into a real store', async () => {
     const sqlite = openSqliteStore({ dataDir: ':memory:' });
     const sizes: number[] = [];
