@@ -11,6 +11,11 @@ export interface AttemptRecord {
   /** HTTP status the backend answered; 0 when it never answered (connect failure, timeout). */
   status: number;
   errorCode?: string;
+  /** The pod the endpoint picker chose for this attempt (`ip:port`), for InferencePool targets. */
+  endpoint?: string;
+  /** When the attempt started and ended, epoch milliseconds (ended: its response headers arrived). */
+  startMs?: number;
+  endMs?: number;
 }
 
 export interface TokenCounts {
@@ -28,6 +33,11 @@ export interface RequestRecord {
   /** When the request's headers reached the router, epoch milliseconds. */
   time: number;
   keyId?: string;
+  method?: string;
+  /** `:path` without its query (a query may carry what must not be logged). */
+  path?: string;
+  /** What the path asks for: chat.completions, completions, embeddings. */
+  operation?: string;
   routeConfig?: string;
   routeEntry?: string;
   /** How the entry was chosen (ext-proc/router/route.ts DecisionReason): policy, sticky-split, weighted-split. */

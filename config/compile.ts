@@ -239,6 +239,18 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
     if (spec.region !== undefined) backend.region = spec.region;
     if (spec.apiVersion !== undefined) backend.apiVersion = spec.apiVersion;
     if (spec.streamUsage === false) backend.streamUsage = false;
+    if (spec.pricing?.length) {
+      backend.prices = new Map(
+        spec.pricing.map((p) => [
+          p.model,
+          {
+            input: p.inputPerMillionTokens / 1e6,
+            output: p.outputPerMillionTokens / 1e6,
+            cachedInput: (p.cachedInputPerMillionTokens ?? p.inputPerMillionTokens) / 1e6,
+          },
+        ]),
+      );
+    }
     const project =
       spec.project ?? (credential?.type === 'GCPServiceAccount' ? credential.projectId : undefined);
     if (project !== undefined) backend.project = project;

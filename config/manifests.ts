@@ -110,6 +110,17 @@ export interface ProviderBackendSpec {
    * request log and token metrics have it; default true. Off for a server that refuses the field.
    */
   streamUsage?: boolean;
+  /** Prices per model, in US dollars per million tokens: the request records' cost. */
+  pricing?: ModelPrice[];
+}
+
+export interface ModelPrice {
+  /** The provider model id, as sent upstream (a route entry's modelNameOverride, or its model). */
+  model: string;
+  inputPerMillionTokens: number;
+  outputPerMillionTokens: number;
+  /** Prompt tokens served from the provider's cache; billed as input when unset. */
+  cachedInputPerMillionTokens?: number;
 }
 
 export interface APIKeySpec {

@@ -36,6 +36,14 @@ export interface CompiledBackend {
   defaults: { maxTokens?: number };
   /** False: streams are sent without asking for usage (ProviderBackend spec.streamUsage). */
   streamUsage?: false;
+  /** US dollars per token by provider model id (ProviderBackend spec.pricing, divided once). */
+  prices?: ReadonlyMap<string, TokenPrice>;
+}
+
+export interface TokenPrice {
+  input: number;
+  output: number;
+  cachedInput: number;
 }
 
 export interface CompiledEntry {

@@ -86,6 +86,16 @@ class Checker {
     }
   }
 
+  /** US dollars per million tokens: a finite number, zero or more. */
+  price(value: unknown, path: string, required: boolean): void {
+    if (value === undefined) {
+      if (required) this.fail(path, 'is required');
+      return;
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      this.fail(path, 'must be a number of US dollars per million tokens, 0 or more');
+  }
+
   oneOf(value: unknown, path: string, allowed: readonly string[], required = true): void {
     if (value === undefined && !required) return;
     if (typeof value !== 'string' || !allowed.includes(value)) {
@@ -277,6 +287,21 @@ function checkProviderBackend(c: Checker, value: unknown): void {
   const defaults = c.object_(spec.defaults, 'spec.defaults', false);
   if (defaults) c.integer(defaults.maxTokens, 'spec.defaults.maxTokens', 1);
   c.boolean(spec.streamUsage, 'spec.streamUsage');
+  const pricing = c.array(spec.pricing, 'spec.pricing', false);
+  const priced = new Set<string>();
+  pricing?.forEach((item, i) => {
+    const path = `spec.pricing[${i}]`;
+    const price = c.object_(item, path);
+    if (!price) return;
+    const model = c.string(price.model, `${path}.model`);
+    if (model !== undefined) {
+      if (priced.has(model)) c.fail(`${path}.model`, `prices ${JSON.stringify(model)} a second time`);
+      priced.add(model);
+    }
+    c.price(price.inputPerMillionTokens, `${path}.inputPerMillionTokens`, true);
+    c.price(price.outputPerMillionTokens, `${path}.outputPerMillionTokens`, true);
+    c.price(price.cachedInputPerMillionTokens, `${path}.cachedInputPerMillionTokens`, false);
+  });
 }
 
 function checkAPIKey(c: Checker, value: unknown): void {

@@ -1,35 +1,30 @@
 /**
- * The request log: one structured line per request, and the metrics derived from the same record.
- * The record names the key by its APIKey id only; keys never reach this module.
+ * The request record's first readers: one structured log line per request and the Prometheus metrics,
+ * both from the same value (analytics/record.ts), which the store and the OTel exporter also receive.
+ * The record names the key by its APIKey id and the session by a keyed hash; keys never reach here.
  */
+import type { RequestRecord } from '../analytics/record.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ExtProcMetrics } from '../observability/metrics.ts';
-import type { DecisionReason } from './router/route.ts';
-import type { TokenUsage } from './usage.ts';
-
-export interface RequestLogRecord {
-  requestId: string;
-  keyId: string | undefined;
-  method: string | undefined;
-  path: string | undefined;
-  routeConfig: string | undefined;
-  routeEntry: string | undefined;
-  decision: DecisionReason | undefined;
-  logicalModel: string | undefined;
-  resolvedModel: string | undefined;
-  backend: string | undefined;
-  provider: string | undefined;
-  attempts: number | undefined;
-  stream: boolean;
-  status: number;
-  errorCode: string | undefined;
-  cancelled: boolean;
-  latencyMs: number;
-  usage: TokenUsage | undefined;
-}
 
 export interface RequestObserver {
-  onRequest(record: RequestLogRecord): void;
+  onRequest(record: RequestRecord): void;
+}
+
+/** Every observer sees every record; one that throws does not keep the others from it. */
+export function allObservers(observers: readonly RequestObserver[], logger: Logger): RequestObserver {
+  if (observers.length === 1) return observers[0]!;
+  return {
+    onRequest(record) {
+      for (const observer of observers) {
+        try {
+          observer.onRequest(record);
+        } catch (error) {
+          logger.warn({ event: 'request_observer_failed', err: error }, 'a request observer failed');
+        }
+      }
+    },
+  };
 }
 
 /**
@@ -40,13 +35,16 @@ export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): Req
   type Children = {
     requests: ReturnType<ExtProcMetrics['requests']['labels']>;
     latency: ReturnType<ExtProcMetrics['latency']['labels']>;
+    ttft: ReturnType<ExtProcMetrics['timeToFirstToken']['labels']>;
+    tpot: ReturnType<ExtProcMetrics['timePerOutputToken']['labels']>;
     prompt: ReturnType<ExtProcMetrics['tokens']['labels']>;
     completion: ReturnType<ExtProcMetrics['tokens']['labels']>;
     cached: ReturnType<ExtProcMetrics['tokens']['labels']>;
+    reasoning: ReturnType<ExtProcMetrics['tokens']['labels']>;
   };
   const children = new Map<string, Children>();
   const MAX_CHILDREN = 10_000;
-  const childrenFor = (r: RequestLogRecord): Children => {
+  const childrenFor = (r: RequestRecord): Children => {
     const routeConfig = r.routeConfig ?? '';
     const entry = r.routeEntry ?? '';
     const logical = r.logicalModel ?? '';
@@ -64,9 +62,12 @@ export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): Req
       found = {
         requests: metrics.requests.labels(...labels),
         latency: metrics.latency.labels(...labels),
+        ttft: metrics.timeToFirstToken.labels(...labels),
+        tpot: metrics.timePerOutputToken.labels(...labels),
         prompt: token('prompt'),
         completion: token('completion'),
         cached: token('cached'),
+        reasoning: token('reasoning'),
       };
       children.set(key, found);
     }
@@ -74,15 +75,20 @@ export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): Req
   };
   return {
     onRequest(record) {
-      logger.info({ event: 'request', ...record }, 'request');
+      // The record as it is, its id under the name log pipelines already know it by.
+      const { id, ...fields } = record;
+      logger.info({ event: 'request', requestId: id, ...fields }, 'request');
       const c = childrenFor(record);
       c.requests.inc();
       c.latency.observe(record.latencyMs / 1000);
-      const usage = record.usage;
-      if (usage) {
-        c.prompt.inc(usage.promptTokens);
-        c.completion.inc(usage.completionTokens);
-        if (usage.cachedTokens) c.cached.inc(usage.cachedTokens);
+      if (record.ttftMs !== undefined) c.ttft.observe(record.ttftMs / 1000);
+      if (record.tpotMs !== undefined) c.tpot.observe(record.tpotMs / 1000);
+      const tokens = record.tokens;
+      if (tokens) {
+        c.prompt.inc(tokens.prompt);
+        c.completion.inc(tokens.completion);
+        if (tokens.cached) c.cached.inc(tokens.cached);
+        if (tokens.reasoning) c.reasoning.inc(tokens.reasoning);
       }
     },
   };

@@ -3,7 +3,10 @@
  * decide the route, set the target header; on the way back read usage and write the request log line.
  */
 import { randomUUID } from 'node:crypto';
+import type { AttemptRecord, RequestRecord, TokenCounts } from '../analytics/record.ts';
+import type { TokenPrice } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
+import type { AttemptLedger } from './attempt-ledger.ts';
 import { authenticate, type Caller, presentedKey } from './auth/authenticate.ts';
 import { AgentRouterError, errors } from './errors.ts';
 import {
@@ -21,9 +24,10 @@ import {
 } from './headers.ts';
 import { requestJson } from './json/request-json.ts';
 import { type HttpHead, NO_CHANGE, type PhaseResult, type Phases, type StreamOutcome } from './phases.ts';
-import type { RequestLogRecord, RequestObserver } from './request-log.ts';
+import type { RequestObserver } from './request-log.ts';
 import { credentialParameter, pathOnly } from './request-path.ts';
 import { decide, type RouteDecision } from './router/route.ts';
+import { type SessionHasher, sessionHasher } from './session-hash.ts';
 import { OPERATION_BY_PATH } from './translate/translator.ts';
 import { SseUsageScanner, type TokenUsage, usageFromJson } from './usage.ts';
 
@@ -51,8 +55,21 @@ function strippedFrom(head: HttpHead): readonly string[] {
   return more ?? STRIPPED;
 }
 
+/** What every router-level stream of one server shares. */
+export interface RouterShared {
+  /** Attempts the per-attempt phase noted for a request (same process, the sidecar deployment). */
+  attempts?: AttemptLedger;
+  hashSession?: SessionHasher;
+  random?: () => number;
+}
+
+const defaultHasher = sessionHasher();
+
 export class RouterPhases implements Phases {
   readonly #started = performance.now();
+  readonly #startedAt = Date.now();
+  #firstByte: number | undefined;
+  #sessionHash: string | undefined;
   #requestId = '';
   #caller: Caller | undefined;
   #head: HttpHead | undefined;
@@ -71,7 +88,7 @@ export class RouterPhases implements Phases {
   constructor(
     private readonly store: SnapshotStore,
     private readonly observer: RequestObserver,
-    private readonly random: () => number = Math.random,
+    private readonly shared: RouterShared = {},
   ) {}
 
   requestHeaders(head: HttpHead, endOfStream: boolean): PhaseResult {
@@ -154,10 +171,11 @@ export class RouterPhases implements Phases {
     const sessionKey =
       head.get(caller.routeConfig.sessionHeader) ??
       (typeof request.user === 'string' ? request.user : undefined);
+    if (sessionKey !== undefined) this.#sessionHash = (this.shared.hashSession ?? defaultHasher)(sessionKey);
     const decision = decide(caller.routeConfig, {
       model: request.model,
       sessionKey,
-      random: this.random(),
+      random: (this.shared.random ?? Math.random)(),
       header: (name) => head.get(name),
       attributes: caller.attributes,
     });
@@ -207,46 +225,100 @@ export class RouterPhases implements Phases {
   }
 
   responseBody(body: Buffer): PhaseResult {
+    this.#firstByte ??= performance.now();
     this.#usage = usageFromJson(body);
     if (!this.#usage) return NO_CHANGE;
     return { dynamicMetadata: { [METADATA_NAMESPACE]: usageMetadata(this.#usage) } };
   }
 
   responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
+    if (chunk.length > 0) this.#firstByte ??= performance.now();
     return this.#scanner?.push(chunk, endOfStream);
   }
 
   finish(outcome: StreamOutcome): void {
     const decision = this.#decision;
     const usage = this.#usage ?? this.#scanner?.usage;
-    const backend = this.#backend ?? decision?.entry.backend.id;
-    const record: RequestLogRecord = {
-      requestId: this.#requestId,
-      keyId: this.#caller?.keyId,
-      method: this.#head?.get(':method'),
-      path: this.#path,
-      routeConfig: decision?.routeConfigId,
-      routeEntry: decision?.entry.name,
-      decision: decision?.reason,
-      logicalModel: decision?.logicalModel,
-      resolvedModel: this.#resolvedModel ?? decision?.entry.resolvedModel,
-      backend,
-      provider: backend === undefined ? undefined : this.store.current.backends.get(backend)?.provider,
-      attempts: this.#attempts,
+    const backendId = this.#backend ?? decision?.entry.backend.id;
+    const backend = backendId === undefined ? undefined : this.store.current.backends.get(backendId);
+    const resolvedModel = this.#resolvedModel ?? decision?.entry.resolvedModel;
+    // A stream the gateway reset before the response completed is 499, whatever status the response
+    // headers had: the client got no complete answer. It is nginx's "client closed request" and what
+    // Envoy maps a cancelled gRPC call to (source/common/grpc/status.cc, grpcToHttpStatus); Envoy's
+    // access log flags the same request DC, "downstream connection termination". An upstream that
+    // breaks mid-stream resets the ext_proc stream alike; Envoy's flags (UR, UPE) tell it apart.
+    const status = outcome.cancelled ? 499 : (outcome.status ?? 0);
+    const now = performance.now();
+    const latencyMs = round(now - this.#started);
+    const record: RequestRecord = {
+      id: this.#requestId,
+      time: this.#startedAt,
+      attempts: this.#attemptsOf(backendId, status),
+      status,
       stream: this.#stream,
-      // A stream the gateway reset before the response completed is 499, whatever status the response
-      // headers had: the client got no complete answer. It is nginx's "client closed request" and what
-      // Envoy maps a cancelled gRPC call to (source/common/grpc/status.cc, grpcToHttpStatus); Envoy's
-      // access log flags the same request DC, "downstream connection termination". An upstream that
-      // breaks mid-stream resets the ext_proc stream alike; Envoy's flags (UR, UPE) tell it apart.
-      status: outcome.cancelled ? 499 : (outcome.status ?? 0),
-      errorCode: outcome.error?.code,
       cancelled: outcome.cancelled,
-      latencyMs: Math.round((performance.now() - this.#started) * 1000) / 1000,
-      usage,
+      latencyMs,
     };
+    const method = this.#head?.get(':method');
+    if (method !== undefined) record.method = method;
+    if (this.#path !== undefined) {
+      record.path = this.#path;
+      const operation = OPERATION_BY_PATH.get(this.#path);
+      if (operation) record.operation = operation;
+    }
+    if (this.#caller) record.keyId = this.#caller.keyId;
+    if (decision) {
+      record.routeConfig = decision.routeConfigId;
+      record.routeEntry = decision.entry.name;
+      record.decision = decision.reason;
+      record.logicalModel = decision.logicalModel;
+    }
+    if (resolvedModel !== undefined) record.resolvedModel = resolvedModel;
+    if (backendId !== undefined) record.backend = backendId;
+    if (backend) record.provider = backend.provider;
+    const endpoint = record.attempts.at(-1)?.endpoint;
+    if (endpoint !== undefined) record.endpoint = endpoint;
+    if (outcome.error) record.errorCode = outcome.error.code;
+    if (this.#firstByte !== undefined) {
+      record.ttftMs = round(this.#firstByte - this.#started);
+      // Time per output token after the first (OTel gen_ai.server.time_per_output_token).
+      if (this.#stream && usage && usage.completionTokens > 1)
+        record.tpotMs = round((now - this.#firstByte) / (usage.completionTokens - 1));
+    }
+    if (usage) {
+      const tokens: TokenCounts = { prompt: usage.promptTokens, completion: usage.completionTokens };
+      if (usage.cachedTokens !== undefined) tokens.cached = usage.cachedTokens;
+      if (usage.reasoningTokens !== undefined) tokens.reasoning = usage.reasoningTokens;
+      record.tokens = tokens;
+      const price = resolvedModel === undefined ? undefined : backend?.prices?.get(resolvedModel);
+      if (price) record.costUsd = costOf(price, tokens);
+    }
+    if (this.#sessionHash !== undefined) record.sessionHash = this.#sessionHash;
     this.observer.onRequest(record);
   }
+
+  /**
+   * The attempts the per-attempt phase noted for this request; without them (a gateway whose
+   * per-attempt filter reaches another process) the one the response headers named, if any.
+   */
+  #attemptsOf(backend: string | undefined, status: number): AttemptRecord[] {
+    const noted = this.#requestId ? this.shared.attempts?.take(this.#requestId) : undefined;
+    if (noted?.length) return noted;
+    if (this.#backend === undefined || backend === undefined) return [];
+    return [{ backend, status }];
+  }
+}
+
+/** Cost in US dollars: cached prompt tokens at the cached price, the rest of the prompt at the input price. */
+export function costOf(price: TokenPrice, tokens: TokenCounts): number {
+  const cached = Math.min(tokens.cached ?? 0, tokens.prompt);
+  return (
+    (tokens.prompt - cached) * price.input + cached * price.cachedInput + tokens.completion * price.output
+  );
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 function usageMetadata(usage: TokenUsage): Record<string, unknown> {

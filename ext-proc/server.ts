@@ -14,9 +14,10 @@ import { createExtProcMetrics, type ExtProcMetrics } from '../observability/metr
 import { EXT_PROC_SERVICE } from '../protos/envoy.ts';
 import { extProcServerDefinition } from '../protos/ext-proc-codec.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
+import { AttemptLedger } from './attempt-ledger.ts';
 import { FILTER_METADATA_KEY } from './headers.ts';
 import type { Phases } from './phases.ts';
-import { requestLogObserver } from './request-log.ts';
+import { allObservers, type RequestObserver, requestLogObserver } from './request-log.ts';
 import { RouterPhases } from './router-phase.ts';
 import { ProcessingStream } from './stream.ts';
 import { UpstreamPhases } from './upstream-phase.ts';
@@ -50,6 +51,8 @@ export interface ExtProcOptions {
   adminPort?: number;
   maxRequestBodyBytes?: number;
   metrics?: ExtProcMetrics;
+  /** Further readers of every request record (the request store's writer, the OTel exporter). */
+  recorders?: readonly RequestObserver[];
 }
 
 export interface ExtProcServer {
@@ -70,7 +73,9 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
     throw new Error('ext-proc needs a gRPC address, a Unix socket path, or both');
   const store = new SnapshotStore(options.snapshot);
   const metrics = options.metrics ?? createExtProcMetrics();
-  const observer = requestLogObserver(logger, metrics);
+  const observer = allObservers([requestLogObserver(logger, metrics), ...(options.recorders ?? [])], logger);
+  const ledger = new AttemptLedger();
+  const routerShared = { attempts: ledger };
   const attempts = {
     onAttempt: (backend: string, provider: string) => metrics.attempts.inc({ backend, provider }),
   };
@@ -97,7 +102,9 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
     Process(call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) {
       const level = call.metadata.get(FILTER_METADATA_KEY)[0];
       const phases: Phases =
-        level === 'upstream' ? new UpstreamPhases(store, attempts) : new RouterPhases(store, observer);
+        level === 'upstream'
+          ? new UpstreamPhases(store, attempts, ledger)
+          : new RouterPhases(store, observer, routerShared);
       new ProcessingStream(call, phases, limits);
       countOpen(call, level === 'upstream' ? upstreamStreams : routerStreams);
     },

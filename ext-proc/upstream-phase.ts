@@ -12,9 +12,12 @@
  * provider's 401/403 becomes 502 `provider_auth_error`, which the gateway's retry policy treats like
  * any 5xx (the next backend of the chain is tried), and which tells the client not to retry.
  */
+import type { AttemptRecord } from '../analytics/record.ts';
 import type { Credential } from '../config/credentials.ts';
 import type { CompiledEntry } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
+import { DESTINATION_ENDPOINT_HEADER } from '../endpoint-picker/protocol.ts';
+import type { AttemptLedger } from './attempt-ledger.ts';
 import { attemptSecrets, type SecretMatcher } from './credentials/secret-matcher.ts';
 import { errors } from './errors.ts';
 import {
@@ -25,11 +28,19 @@ import {
   KEY_ID_HEADER,
   METADATA_NAMESPACE,
   PROVIDER_REQUEST_ID_HEADER,
+  REQUEST_ID_HEADER,
   RESOLVED_MODEL_HEADER,
   ROUTE_HEADER,
 } from './headers.ts';
 import { type RequestJson, requestJson } from './json/request-json.ts';
-import { type HttpHead, type MetadataReader, NO_CHANGE, type PhaseResult, type Phases } from './phases.ts';
+import {
+  type HttpHead,
+  type MetadataReader,
+  NO_CHANGE,
+  type PhaseResult,
+  type Phases,
+  type StreamOutcome,
+} from './phases.ts';
 import { ERROR_EVENT_PREFIX } from './translate/openai-stream.ts';
 import { translators } from './translate/registry.ts';
 import {
@@ -70,10 +81,13 @@ export class UpstreamPhases implements Phases {
   /** An error body that arrives in chunks (a streamed body mode the gateway would not override). */
   #errorChunks: Buffer[] = [];
   #errorBytes = 0;
+  /** This attempt as the request record will show it, once the router-level phase takes it. */
+  #record: AttemptRecord | undefined;
 
   constructor(
     private readonly store: SnapshotStore,
     private readonly observer: AttemptObserver,
+    private readonly ledger?: AttemptLedger,
   ) {}
 
   requestHeaders(head: HttpHead, endOfStream: boolean, metadata: MetadataReader): PhaseResult {
@@ -102,6 +116,13 @@ export class UpstreamPhases implements Phases {
     this.#keyId = fromMetadata('key_id') ?? head.get(KEY_ID_HEADER);
     for (const name of head.names()) if (name.startsWith(INTERNAL_PREFIX)) this.#internalHeaders.push(name);
     this.observer.onAttempt(this.#candidate.backend.id, this.#candidate.backend.provider);
+    const requestId = head.get(REQUEST_ID_HEADER);
+    if (this.ledger && requestId !== undefined) {
+      this.#record = { backend: this.#candidate.backend.id, status: 0, startMs: Date.now() };
+      const endpoint = head.get(DESTINATION_ENDPOINT_HEADER)?.split(',')[0]?.trim();
+      if (endpoint) this.#record.endpoint = endpoint;
+      this.ledger.note(requestId, this.#record);
+    }
     if (endOfStream) throw errors.invalidBody('The request has no body; send a JSON object.');
     return { needsBody: true };
   }
@@ -172,6 +193,11 @@ export class UpstreamPhases implements Phases {
       [ATTEMPT_HEADER, String(this.#attempt)],
     ];
     const providerRequestId = translator.requestIdHeader ? head.get(translator.requestIdHeader) : undefined;
+    if (this.#record) {
+      this.#record.status = Number.isInteger(status) ? status : 0;
+      this.#record.endMs = Date.now();
+      if (PROVIDER_AUTH_STATUSES.has(status)) this.#record.errorCode = 'provider_auth_error';
+    }
     if (status >= 400) {
       this.#errorStatus = status;
       const secrets = this.#attemptSecrets();
@@ -244,6 +270,8 @@ export class UpstreamPhases implements Phases {
     const status = this.#errorStatus;
     const backend = this.#candidate!.backend;
     let error = this.#translator!.error(status, received, this.#responseHead);
+    if (this.#record && this.#record.errorCode === undefined && error.error.code)
+      this.#record.errorCode = error.error.code;
     if (PROVIDER_AUTH_STATUSES.has(status)) {
       const said = error.error.code ? `${error.error.message} (${error.error.code})` : error.error.message;
       error = errors.providerAuth(backend.id, backend.provider, status, this.#ownCredential, said).toBody();
@@ -271,5 +299,11 @@ export class UpstreamPhases implements Phases {
     return this.#secrets;
   }
 
-  finish(): void {}
+  finish(outcome: StreamOutcome): void {
+    const record = this.#record;
+    if (!record) return;
+    // Refused here before the provider answered (a body this phase would not send): its own error.
+    if (outcome.error && record.errorCode === undefined) record.errorCode = outcome.error.code;
+    record.endMs ??= Date.now();
+  }
 }

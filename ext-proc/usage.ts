@@ -7,6 +7,8 @@ export interface TokenUsage {
   completionTokens: number;
   totalTokens: number;
   cachedTokens?: number;
+  /** completion_tokens_details.reasoning_tokens: part of the completion spent on reasoning. */
+  reasoningTokens?: number;
 }
 
 const USAGE_MARKER = Buffer.from('"usage"');
@@ -23,6 +25,8 @@ function fromUsageObject(usage: unknown): TokenUsage | undefined {
   };
   const cached = (u.prompt_tokens_details as Record<string, unknown> | undefined)?.cached_tokens;
   if (typeof cached === 'number') result.cachedTokens = cached;
+  const reasoning = (u.completion_tokens_details as Record<string, unknown> | undefined)?.reasoning_tokens;
+  if (typeof reasoning === 'number') result.reasoningTokens = reasoning;
   return result;
 }
 

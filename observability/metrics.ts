@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { TIME_PER_OUTPUT_TOKEN_BUCKETS_S, TIME_TO_FIRST_TOKEN_BUCKETS_S } from './genai-buckets.ts';
 
 /** ext-proc's Prometheus metrics. Labels name logical and resolved model; never a key. */
 export function createExtProcMetrics(registry = new Registry()) {
@@ -26,9 +27,23 @@ export function createExtProcMetrics(registry = new Registry()) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
+    timeToFirstToken: new Histogram({
+      name: 'agent_router_time_to_first_token_seconds',
+      help: 'Time from request headers to the first response body byte, as seen by ext-proc (OTel gen_ai.server.time_to_first_token buckets).',
+      labelNames,
+      buckets: [...TIME_TO_FIRST_TOKEN_BUCKETS_S],
+      registers: [registry],
+    }),
+    timePerOutputToken: new Histogram({
+      name: 'agent_router_time_per_output_token_seconds',
+      help: 'Streams: time after the first token per further output token (OTel gen_ai.server.time_per_output_token buckets).',
+      labelNames,
+      buckets: [...TIME_PER_OUTPUT_TOKEN_BUCKETS_S],
+      registers: [registry],
+    }),
     tokens: new Counter({
       name: 'agent_router_tokens_total',
-      help: 'Tokens reported by the provider, by type (prompt, completion, cached).',
+      help: 'Tokens reported by the provider, by type (prompt, completion, cached, reasoning).',
       labelNames: ['route_config', 'logical_model', 'resolved_model', 'backend', 'provider', 'type'] as const,
       registers: [registry],
     }),

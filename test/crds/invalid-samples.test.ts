@@ -187,6 +187,17 @@ const EXPECTED: Record<string, Expectation> = {
     ),
     fileMode: { path: 'spec.defaults.maxTokens' },
   },
+  'providerbackend-negative-price.yaml': {
+    crd: invalid(
+      'spec.pricing[0].inputPerMillionTokens',
+      'spec.pricing[0].inputPerMillionTokens in body should be greater than or equal to 0',
+    ),
+    fileMode: { path: 'spec.pricing[0].inputPerMillionTokens' },
+  },
+  'providerbackend-model-priced-twice.yaml': {
+    crd: invalid('spec.pricing', 'each model is priced once; remove the duplicate entry'),
+    fileMode: { path: 'spec.pricing[1].model' },
+  },
   'providerbackend-stream-usage-not-boolean.yaml': {
     crd: {
       type: 'FieldValueTypeInvalid',

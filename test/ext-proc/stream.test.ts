@@ -223,7 +223,7 @@ describe('router-level response processing', () => {
     expect(line).toMatchObject({
       status: 200,
       stream: true,
-      usage: { promptTokens: 5, completionTokens: 1, totalTokens: 6 },
+      tokens: { prompt: 5, completion: 1 },
       resolvedModel: 'llama-3.1-8b-instruct',
     });
   });
@@ -248,7 +248,7 @@ describe('router-level response processing', () => {
     s.end();
     await s.done;
     const line = lastRequestLog();
-    expect(line).toMatchObject({ usage: { promptTokens: 5, completionTokens: 1, totalTokens: 6 } });
+    expect(line).toMatchObject({ tokens: { prompt: 5, completion: 1 } });
   });
 
   it('answers response chunks with streamed_response when the response mode is FULL_DUPLEX_STREAMED', async () => {

@@ -40,7 +40,13 @@ const COMPLETION = {
   system_fingerprint: 'fp_fc9f1d7035',
 };
 
-const STREAM_USAGE: TokenUsage = { promptTokens: 19, completionTokens: 10, totalTokens: 29, cachedTokens: 0 };
+const STREAM_USAGE: TokenUsage = {
+  promptTokens: 19,
+  completionTokens: 10,
+  totalTokens: 29,
+  cachedTokens: 0,
+  reasoningTokens: 0,
+};
 
 function chunk(choices: unknown[], usage: unknown, withUsageField = true): string {
   const body: Record<string, unknown> = {
@@ -133,6 +139,7 @@ describe('usageFromJson', () => {
       completionTokens: 46,
       totalTokens: 1163,
       cachedTokens: 1024,
+      reasoningTokens: 0,
     });
   });
 

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
+import { expect } from 'vitest';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../cli/local-stack.ts';
 import { type ModelServer, type ModelServerOptions, startModelServer } from '../../sim/model-server.ts';
 import { capturingLogger, eventually } from './log-capture.ts';
@@ -111,4 +112,11 @@ spec:
   baseURL: ${url}/v1
 ${withKey ? '  credentials: { secretRef: { name: keys, key: provider } }' : ''}
 `;
+}
+
+/** What a request log line's `attempts` holds for a request that made `n` attempts, in order. */
+export function attemptsOf(n: number): unknown[] {
+  return Array.from({ length: n }, () =>
+    expect.objectContaining({ backend: expect.any(String), status: expect.any(Number) }),
+  );
 }

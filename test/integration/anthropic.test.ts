@@ -141,7 +141,7 @@ describe('Anthropic backend through the gateway', () => {
     expect(await t.logFor(response)).toMatchObject({
       provider: 'Anthropic',
       status: 200,
-      usage: { promptTokens: 1045, completionTokens: 14, cachedTokens: 1024 },
+      tokens: { prompt: 1045, completion: 14, cached: 1024 },
     });
   });
 
@@ -318,7 +318,7 @@ describe('Anthropic backend through the gateway', () => {
     expect(await t.logFor(response)).toMatchObject({
       provider: 'Anthropic',
       stream: true,
-      usage: { promptTokens: 537, completionTokens: 15 },
+      tokens: { prompt: 537, completion: 15 },
     });
   });
 
@@ -339,7 +339,7 @@ describe('Anthropic backend through the gateway', () => {
     expect(chunks.map((c) => c.choices[0]!.delta.content ?? '').join('')).toBe('Héllo wörld 👋!');
     expect(await t.logFor(response)).toMatchObject({
       stream: true,
-      usage: { promptTokens: 537, completionTokens: 15, cachedTokens: 512 },
+      tokens: { prompt: 537, completion: 15, cached: 512 },
     });
   });
 

@@ -187,7 +187,7 @@ describe('Bedrock backend through the gateway', () => {
     expect(await t.logFor(response)).toMatchObject({
       provider: 'Bedrock',
       status: 200,
-      usage: { promptTokens: 125, completionTokens: 21, totalTokens: 146 },
+      tokens: { prompt: 125, completion: 21 },
     });
   });
 
@@ -301,7 +301,7 @@ describe('Bedrock backend through the gateway', () => {
     expect(await t.logFor(response)).toMatchObject({
       stream: true,
       status: 200,
-      usage: { promptTokens: 12, completionTokens: 5 },
+      tokens: { prompt: 12, completion: 5 },
     });
   });
 

@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeProvider, type RecordedRequest, startFakeProvider } from '../helpers/fake-provider.ts';
 import { serviceAccountKeys, startTokenServer, type TokenServer } from '../helpers/google-token-server.ts';
-import { COMMON_YAML, refusedPort, startTestStack, type TestStack } from '../helpers/stack.ts';
+import { attemptsOf, COMMON_YAML, refusedPort, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));
 
@@ -325,7 +325,7 @@ describe('Vertex AI through the gateway', () => {
     expect(google.requests.map((r) => r.path)).toEqual(['/v1beta/models/gemini-2.5-flash:generateContent']);
     expect(last().headers['x-goog-api-key']).toBe('provider-secret');
     expect(await t.logFor(response)).toMatchObject({
-      attempts: 2,
+      attempts: attemptsOf(2),
       provider: 'Gemini',
       resolvedModel: 'gemini-2.5-flash',
       status: 200,

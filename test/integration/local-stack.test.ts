@@ -148,7 +148,7 @@ describe('local stack from examples/local.yaml', () => {
     expect(line).toMatchObject({
       status: 200,
       logicalModel: 'chat-model',
-      usage: { completionTokens: usage!.completion_tokens },
+      tokens: { completion: usage!.completion_tokens },
     });
   });
 
@@ -172,7 +172,7 @@ describe('local stack from examples/local.yaml', () => {
       logs.records().find((r) => r.event === 'request' && r.requestId === requestId),
     );
     // The simulated vLLM counts one token per word.
-    expect(line).toMatchObject({ stream: true, usage: { completionTokens: text.split(' ').length } });
+    expect(line).toMatchObject({ stream: true, tokens: { completion: text.split(' ').length } });
   });
 
   it('writes one log line per request with the logical and the resolved model, never the key', async () => {
@@ -188,14 +188,18 @@ describe('local stack from examples/local.yaml', () => {
       resolvedModel: response.headers.get('x-agent-router-resolved-model'),
       backend: response.headers.get('x-agent-router-backend'),
       provider: 'OpenAICompatible',
-      attempts: 1,
+      attempts: [{ backend: response.headers.get('x-agent-router-backend'), status: 200 }],
       status: 200,
+      method: 'POST',
+      path: '/v1/chat/completions',
+      operation: 'chat.completions',
+      decision: 'weighted-split',
     });
-    expect(typeof line.latencyMs).toBe('number');
-    expect(line.usage).toMatchObject({
-      promptTokens: expect.any(Number),
-      completionTokens: expect.any(Number),
-    });
+    expect(line.time).toBeGreaterThan(Date.now() - 60_000);
+    expect(line.latencyMs).toBeGreaterThan(0);
+    expect(line.ttftMs).toBeGreaterThan(0);
+    expect(line.ttftMs).toBeLessThanOrEqual(line.latencyMs as number);
+    expect(line.tokens).toMatchObject({ prompt: expect.any(Number), completion: expect.any(Number) });
     expect(logs.lines.join('\n')).not.toContain(TEAM_A);
     expect(logs.lines.join('\n')).not.toContain('sim-provider-secret');
   });

@@ -1,0 +1,19 @@
+/**
+ * The session a request belongs to, as the request record may keep it: an HMAC-SHA256 of the session
+ * key, truncated to 128 bits. Keyed, because session ids are often guessable ("user-42"), and a plain
+ * hash of a guessable id is the id. Every ext-proc replica that writes to one store must hash with the
+ * same key for sessions to count once across replicas: AGENT_ROUTER_SESSION_HASH_KEY sets it (the chart
+ * takes it from a Secret); without it each process draws its own, which is right for one process only.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+
+export const SESSION_HASH_KEY_ENV = 'AGENT_ROUTER_SESSION_HASH_KEY';
+
+export type SessionHasher = (sessionKey: string) => string;
+
+export function sessionHasher(
+  key: string | Buffer | undefined = process.env[SESSION_HASH_KEY_ENV],
+): SessionHasher {
+  const secret = key === undefined || key.length === 0 ? randomBytes(32) : key;
+  return (sessionKey) => createHmac('sha256', secret).update(sessionKey).digest('hex').slice(0, 32);
+}
