@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { analyticsExperiments } from './analytics-experiments.ts';
+import { analyticsStore } from './analytics-store.ts';
 import type { Benchmark } from './benchmark.ts';
 import { body10mb } from './body-10mb.ts';
 import { extProcCpu } from './ext-proc-cpu.ts';
@@ -20,6 +21,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   pickerCpu,
   prefixHash,
   analyticsExperiments,
+  analyticsStore,
 ];
 
 const { values } = parseArgs({

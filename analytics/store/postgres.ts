@@ -7,11 +7,10 @@
  *   prune), and retention drops whole partitions, so old data leaves without DELETE, bloat or vacuum.
  * - Each batch is one transaction: one multi-row INSERT of every row, the rows sent as one JSON array that
  *   `json_populate_recordset` turns into table rows (a fixed statement text, prepared once per connection,
- *   whatever the batch size; no 65,535-parameter ceiling; and the cheapest encoding for the sidecar's CPU:
- *   one native JSON.stringify, where per-column array parameters cost node-postgres an escaping pass per
- *   value), then one multi-row upsert per rollup table (minute, hour) of
- *   the batch's rollups (`INSERT … ON CONFLICT DO UPDATE`, additive), in a fixed key order so concurrent
- *   writers cannot deadlock.
+ *   whatever the batch size; no 65,535-parameter ceiling; and the cheapest encoding for the sidecar's
+ *   CPU, where per-column array parameters cost node-postgres an escaping pass per value), then one
+ *   multi-row upsert per rollup table (minute, hour) of the batch's rollups (`INSERT … ON CONFLICT DO
+ *   UPDATE`, additive), in a fixed key order so concurrent writers cannot deadlock.
  * - Schema and partitions are created under a transaction-scoped advisory lock, so sidecars starting at
  *   once against one database serialise their DDL instead of racing on `IF NOT EXISTS`.
  */
@@ -169,12 +168,26 @@ const SAMPLES = {
     ORDER BY time DESC, id DESC LIMIT $3`,
 };
 
+/** NUL and unpaired surrogates: PostgreSQL text cannot hold the first, its JSON input refuses the second. */
+const UNSTORABLE = /[\u0000\ud800-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * `text` as PostgreSQL can store it: NUL and unpaired surrogates become U+FFFD. Such text comes from
+ * clients (a `model` of "\u0000"); left as is, it would fail the whole batch it is in.
+ */
+function storable(text: string): string {
+  if (!UNSTORABLE.test(text)) return text;
+  return text.replace(LONE_SURROGATE, '\ufffd').replaceAll('\u0000', '\ufffd');
+}
+
 /**
  * Rows as the JSON array of objects json_populate_recordset reads, written out directly (objects with 25
  * or 52 computed keys would be slow dictionary-mode objects). A key left out reads as NULL, so NULLs are
  * left out, and so are the zero counts of `zeros` columns (most histogram buckets of a rollup row), which
  * the statement reads back through COALESCE. A JSON scalar is read through its column type's text input,
- * so recordValues' 0/1 booleans fill bool columns; a non-finite number becomes null, as in JSON.stringify.
+ * so recordValues' 0/1 booleans fill bool columns; a non-finite number becomes null, as in JSON.stringify;
+ * text goes through `storable`.
  */
 function rowsJson(
   rows: readonly (string | number | null)[][],
@@ -194,7 +207,7 @@ function rowsJson(
       out +=
         (first ? '' : ',') +
         keys[c]! +
-        (typeof v === 'string' ? JSON.stringify(v) : Number.isFinite(v) ? v : 'null');
+        (typeof v === 'string' ? JSON.stringify(storable(v)) : Number.isFinite(v) ? v : 'null');
       first = false;
     }
     out += '}';
@@ -359,7 +372,7 @@ export class PostgresStore implements RequestStore {
 
   /**
    * Drops the day partitions that end at or before the cutoff (so rows are kept up to one day beyond the
-   * retention), deletes rollup minutes before it, and creates the partitions ahead. When another sidecar
+   * retention), deletes the rollup periods that start before it, and creates the partitions ahead. When another sidecar
    * is already pruning, this one skips the drops.
    */
   async prune(olderThanMs: number): Promise<void> {

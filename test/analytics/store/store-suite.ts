@@ -133,6 +133,20 @@ export function storeSuite(name: string, open: OpenStore): void {
     );
 
     it(
+      'keeps a batch whose client-supplied text holds a NUL or an unpaired surrogate',
+      withStore(async (store) => {
+        await store.write([
+          record('nul', T0, { logicalModel: 'chat\u0000model', sessionHash: 'ab' }),
+          record('surrogate', T0 + 1, { logicalModel: 'chat\ud800', errorCode: '\udfffx' }),
+          record('plain', T0 + 2, { logicalModel: 'chat' }),
+        ]);
+        const { data } = await store.requests({}, 10);
+        expect(data.map((r) => r.id)).toEqual(['plain', 'surrogate', 'nul']);
+        expect(data[0]).toStrictEqual(record('plain', T0 + 2, { logicalModel: 'chat' }));
+      }),
+    );
+
+    it(
       'stores a record written twice (same time and id) once, in rows and in usage',
       withStore(async (store) => {
         const r = record('req-1', T0, { resolvedModel: 'm' });
