@@ -1,16 +1,17 @@
 /**
  * The embedded request store: one SQLite file under the data directory, through Node's built-in
  * `node:sqlite` (no native addon). WAL mode, so the console can read while ext-proc writes; statements
- * compiled once (queries once per filter shape); each batch inserted in one transaction that also
- * upserts its per-minute rollups.
+ * compiled once (queries once per filter shape); each chunk of a batch inserted in one transaction that
+ * also upserts its per-minute and per-hour rollups.
  *
  * `node:sqlite` is synchronous: a statement holds the event loop until it returns. So no call does an
  * unbounded amount of work at once: `write` commits at most `chunkSize` records per transaction (default
- * 200: about 5 ms of CPU in `npm run bench`'s workload, which reports the event loop delay while writing
- * as analytics.ingest.sqlite.event-loop-delay.p99-ms; 500 doubles that for a quarter more throughput)
- * and yields to the event loop (setImmediate) between chunks; `prune` deletes in chunks the same way; `usage` reads rollups, whose size grows with minutes
- * and hours rather than requests. `busy_timeout` is short for the same reason: one process writes the file (several
- * sidecars share PostgreSQL instead), so waiting on a lock only happens around a reader's checkpoint.
+ * 200, about 5 ms of CPU in `npm run bench`'s workload, which reports it as
+ * analytics.ingest.sqlite.write-blocks-loop.ms; 500 doubles that for a quarter more throughput) and
+ * yields to the event loop (setImmediate) between chunks; `prune` deletes in chunks the same way; `usage`
+ * reads rollups, whose size grows with minutes and hours rather than requests. `busy_timeout` is short
+ * for the same reason: one process writes the file (several sidecars share PostgreSQL instead), so
+ * waiting on a lock only happens around a reader's checkpoint.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -204,7 +205,8 @@ export class SqliteStore implements RequestStore {
       }
       this.db.exec('COMMIT');
     } catch (error) {
-      this.db.exec('ROLLBACK');
+      // Some errors (SQLITE_FULL, for one) have rolled the transaction back already.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
   }
