@@ -1,7 +1,7 @@
 /**
  * The request store under load: ingest rate through the batched write path (RecordWriter → store.write,
- * 500-record batches with their rollups; one write in flight for SQLite, two for PostgreSQL, as writer.ts
- * advises), and one `usage` query over 1M records spread over 7 days, on SQLite (a file in a temp dir,
+ * batches with their rollups: the writer's defaults for SQLite, 500 records one at a time; for PostgreSQL
+ * its POSTGRES_WRITER_OPTIONS, 1,000 records two at a time), and one `usage` query over 1M records spread over 7 days, on SQLite (a file in a temp dir,
  * the store's own settings: WAL, synchronous=NORMAL, 200 records per transaction) and on PostgreSQL (a
  * private server started as the tests start theirs, test/helpers/postgres.ts, with the server's default
  * settings, fsync on; the store's write transactions commit asynchronously, see postgres.ts). The 1M
@@ -20,10 +20,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RequestRecord } from '../analytics/record.ts';
-import { openPostgresStore } from '../analytics/store/postgres.ts';
+import { openPostgresStore, POSTGRES_WRITER_OPTIONS } from '../analytics/store/postgres.ts';
 import { openSqliteStore, type SqliteStore } from '../analytics/store/sqlite.ts';
 import type { RequestStore, UsageQuery } from '../analytics/store/store.ts';
-import { RecordWriter } from '../analytics/store/writer.ts';
+import { RecordWriter, type RecordWriterOptions } from '../analytics/store/writer.ts';
 import { postgresBinDir, startPostgres } from '../test/helpers/postgres.ts';
 import type { Benchmark } from './benchmark.ts';
 import { type BenchResult, report } from './report.ts';
@@ -95,10 +95,10 @@ export function workload(count: number): (i: number) => RequestRecord {
  * Records/s of `count` records through a RecordWriter (default queue and batch sizes) into `store`, the
  * queue kept nearly full, as under sustained traffic: PRODUCER_STEP records per event loop turn.
  */
-async function ingest(store: RequestStore, count: number, concurrency: number): Promise<number> {
+async function ingest(store: RequestStore, count: number, options: RecordWriterOptions): Promise<number> {
   const make = workload(count);
   const queueSize = 10_000;
-  const writer = new RecordWriter(store, { queueSize, concurrency, retentionMs: 0 });
+  const writer = new RecordWriter(store, { ...options, queueSize, retentionMs: 0 });
   const started = performance.now();
   for (let i = 0; i < count; ) {
     if (writer.pending + PRODUCER_STEP > queueSize) {
@@ -142,9 +142,16 @@ const QUERY: UsageQuery = {
   intervalMs: 60 * 60 * 1000,
 };
 
-async function measureStore(label: string, store: RequestStore, records: number, concurrency: number) {
-  console.error(`${label}: writing ${records} records, ${concurrency} write(s) in flight…`);
-  const rate = await ingest(store, records, concurrency);
+async function measureStore(
+  label: string,
+  store: RequestStore,
+  records: number,
+  writer: RecordWriterOptions,
+) {
+  console.error(
+    `${label}: writing ${records} records, batches of ${writer.batchSize ?? 500}, ${writer.concurrency ?? 1} in flight…`,
+  );
+  const rate = await ingest(store, records, writer);
   console.error(`  ${Math.round(rate)} records/s`);
   const ms = await usageMs(store, QUERY);
   await usageMs(store, { ...QUERY, logicalModel: undefined, groupBy: 'keyId' });
@@ -181,7 +188,7 @@ async function measure(records: number): Promise<BenchResult[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'agent-router-bench-store-'));
   try {
     const sqlite = openSqliteStore({ dataDir: dir });
-    const s = await measureStore('sqlite', sqlite, records, 1);
+    const s = await measureStore('sqlite', sqlite, records, {});
     const blockMs = await sqliteBlockMs(sqlite, records);
     await sqlite.close();
     results.push(
@@ -200,7 +207,7 @@ async function measure(records: number): Promise<BenchResult[]> {
   const server = await startPostgres();
   try {
     const store = await openPostgresStore({ connectionString: await server.createDatabase('bench') });
-    const p = await measureStore('postgres', store, records, 2);
+    const p = await measureStore('postgres', store, records, POSTGRES_WRITER_OPTIONS);
     await store.close();
     results.push(
       { name: 'analytics.ingest.postgres.records-per-s', value: Math.round(p.rate), unit: 'records/s' },

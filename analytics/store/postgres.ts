@@ -54,6 +54,14 @@ export interface PostgresStoreOptions {
   onError?: (error: Error) => void;
 }
 
+/**
+ * How a RecordWriter should feed this store: `new RecordWriter(store, { ...POSTGRES_WRITER_OPTIONS, … })`.
+ * A batch costs five round trips whatever its size, so larger batches and two in flight (one encoded
+ * while the server stores the other, two server processes sharing the work) roughly double what the
+ * writer's defaults (500, one at a time, which suit SQLite) reach; see `npm run bench`.
+ */
+export const POSTGRES_WRITER_OPTIONS = { batchSize: 1000, concurrency: 2 } as const;
+
 const RECORDS = 'agent_router_requests';
 /** One rollup table per period, same columns. */
 const ROLLUPS: Readonly<Record<RollupPeriod, string>> = {

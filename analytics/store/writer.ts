@@ -28,8 +28,8 @@ export interface RecordWriterOptions {
   /** Records per `store.write`. */
   batchSize?: number;
   /**
-   * Writes in flight at once (default 1). PostgreSQL gains from 2: one batch is encoded while the server
-   * stores the other, and two server processes share the work. SQLite writes synchronously: keep 1.
+   * Writes in flight at once (default 1). PostgreSQL gains from 2 (postgres.ts POSTGRES_WRITER_OPTIONS);
+   * SQLite writes synchronously: keep 1.
    */
   concurrency?: number;
   flushIntervalMs?: number;

@@ -111,6 +111,21 @@ export async function startPostgres(
     throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${stderr}\n${logText}`);
   }
   const url = (database: string) => `postgres://${USER}@127.0.0.1:${port}/${database}`;
+  let stopped = false;
+  const shutDown = (mode: 'fast' | 'immediate') => {
+    if (stopped) return;
+    stopped = true;
+    process.off('exit', onExit);
+    try {
+      run('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  // A process that exits before stop() (an uncaught error, process.exit) must not leave a server behind;
+  // a signal that kills it outright still can.
+  const onExit = () => shutDown('immediate');
+  process.once('exit', onExit);
   return {
     url: url('postgres'),
     port,
@@ -125,11 +140,7 @@ export async function startPostgres(
       return url(name);
     },
     async stop() {
-      try {
-        run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      shutDown('fast');
     },
   };
 }
