@@ -13,6 +13,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY analytics ./analytics
 COPY cli ./cli
 COPY config ./config
 COPY dev-gateway ./dev-gateway
