@@ -40,7 +40,9 @@ export type RecordColumn = (typeof RECORD_COLUMNS)[number];
 
 /** The columns `experimentSamples` reads. */
 export const SAMPLE_COLUMNS: readonly RecordColumn[] = [
+  'route_config',
   'route_entry',
+  'decision',
   'resolved_model',
   'session_hash',
   'status',
@@ -154,7 +156,9 @@ export function rowToRecord(row: Row): RequestRecord {
 /** A row with SAMPLE_COLUMNS selected as an experiment sample. */
 export function rowToSample(row: Row): ExperimentSample {
   const s: Record<string, unknown> = {};
+  text(s, 'routeConfig', row.route_config);
   text(s, 'routeEntry', row.route_entry);
+  text(s, 'decision', row.decision);
   text(s, 'resolvedModel', row.resolved_model);
   text(s, 'sessionHash', row.session_hash);
   s.status = Number(row.status);

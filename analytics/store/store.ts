@@ -114,7 +114,10 @@ export interface UsageResult {
 
 /** One request as the experiments statistics see it; absent fields are omitted, as in the record. */
 export interface ExperimentSample {
+  /** Which RouteConfig and how the entry was chosen: a logical model may be split in several RouteConfigs, and only split decisions were randomised. */
+  routeConfig?: string;
   routeEntry?: string;
+  decision?: string;
   resolvedModel?: string;
   sessionHash?: string;
   status: number;

@@ -436,7 +436,9 @@ export function storeSuite(name: string, open: OpenStore): void {
           record('old', T0 - 1, { logicalModel: 'chat' }),
           record('s1', T0, {
             logicalModel: 'chat',
+            routeConfig: 'default/main',
             routeEntry: 'v1',
+            decision: 'sticky-split',
             resolvedModel: 'm1',
             sessionHash: 'h1',
             status: 500,
@@ -454,7 +456,9 @@ export function storeSuite(name: string, open: OpenStore): void {
           { routeEntry: 'v2', status: 200, latencyMs: 95 },
           { routeEntry: 'v2', status: 200, latencyMs: 90 },
           {
+            routeConfig: 'default/main',
             routeEntry: 'v1',
+            decision: 'sticky-split',
             resolvedModel: 'm1',
             sessionHash: 'h1',
             status: 500,
