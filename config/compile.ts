@@ -465,6 +465,7 @@ function compileEntry(routeConfigId: string, spec: RouteEntrySpec, backend: Comp
     fallbackChain: [],
   };
   if (spec.match) entry.match = compileMatch(spec.match);
+  if (spec.baseline === true) entry.baseline = true;
   return entry;
 }
 

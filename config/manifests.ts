@@ -64,6 +64,8 @@ export interface RouteEntrySpec {
   weight?: number;
   priority?: number;
   match?: RouteMatch;
+  /** The variant the others of the model's split are compared with in experiments; at most one per model. */
+  baseline?: boolean;
 }
 
 export type RetryOn = 'connect-failure' | '5xx' | '429' | 'timeout';

@@ -58,6 +58,8 @@ export interface CompiledEntry {
   weight: number;
   priority: number;
   match?: CompiledMatch;
+  /** Marked as the variant the others of its split are compared with (experiments); no effect on routing. */
+  baseline?: true;
   /** Seed for sticky-session hashing, derived from the id once. */
   stickySeed: number;
   /** Attempt order when this entry is chosen: itself first, then its fallbacks. */

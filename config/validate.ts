@@ -213,6 +213,7 @@ function checkRouteConfig(c: Checker, value: unknown): void {
   c.string(spec.sessionHeader, 'spec.sessionHeader', false);
   const routes = c.array(spec.routes, 'spec.routes');
   const names = new Set<string>();
+  const baselines = new Set<string>();
   routes?.forEach((r, i) => {
     const path = `spec.routes[${i}]`;
     const route = c.object_(r, path);
@@ -231,6 +232,15 @@ function checkRouteConfig(c: Checker, value: unknown): void {
     c.string(route.modelNameOverride, `${path}.modelNameOverride`, false);
     c.integer(route.weight, `${path}.weight`, 0, 1_000_000);
     c.integer(route.priority, `${path}.priority`, 0, 1000);
+    c.boolean(route.baseline, `${path}.baseline`);
+    if (route.baseline === true && typeof route.model === 'string') {
+      if (baselines.has(route.model))
+        c.fail(
+          `${path}.baseline`,
+          `model "${route.model}" already has a baseline entry; at most one entry per model may set baseline`,
+        );
+      baselines.add(route.model);
+    }
     const match = c.object_(route.match, `${path}.match`, false);
     if (match) {
       const headers = c.array(match.headers, `${path}.match.headers`, false);

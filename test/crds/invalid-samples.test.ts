@@ -122,6 +122,21 @@ const EXPECTED: Record<string, Expectation> = {
     ),
     fileMode: { path: 'spec.routes[0].name' },
   },
+  'routeconfig-two-baselines.yaml': {
+    crd: invalid(
+      'spec.routes',
+      'at most one route entry per model may set baseline; keep baseline true on one entry of that model and remove it from the others',
+    ),
+    fileMode: { path: 'spec.routes[1].baseline' },
+  },
+  'routeconfig-baseline-not-boolean.yaml': {
+    crd: {
+      type: 'FieldValueTypeInvalid',
+      field: 'spec.routes[0].baseline',
+      detail: 'spec.routes[0].baseline in body must be of type boolean: "string"',
+    },
+    fileMode: { path: 'spec.routes[0].baseline' },
+  },
   'providerbackend-unknown-provider.yaml': {
     crd: {
       type: 'FieldValueNotSupported',
