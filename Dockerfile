@@ -15,6 +15,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY analytics ./analytics
 COPY cli ./cli
+COPY console ./console
 COPY config ./config
 COPY dev-gateway ./dev-gateway
 COPY endpoint-picker ./endpoint-picker

@@ -1,21 +1,30 @@
 /**
  * The local stack behind `npm start`: simulated backends, ext-proc and the dev gateway, each on its own
  * loopback port and talking over real HTTP and gRPC, all fed from one manifest file that is watched.
+ * With a request store, ext-proc writes every request record into it (through a RecordWriter) and the
+ * console serves the analytics and experiments API over it, in this process, next to the gateway.
  */
+import type { RequestStore } from '../analytics/store/store.ts';
+import type { RecordWriter, RecordWriterOptions } from '../analytics/store/writer.ts';
 import { compile } from '../config/compile.ts';
 import { readManifests, watchConfig } from '../config/file-source.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
+import type { AdminToken } from '../console/auth.ts';
+import { type ConsoleServer, startConsole } from '../console/server.ts';
 import type { FilterConfig } from '../dev-gateway/filter-run.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
 import { type DevGateway, startDevGateway } from '../dev-gateway/server.ts';
 import { type EndpointPicker, startEndpointPicker } from '../endpoint-picker/server.ts';
+import type { RequestObserver } from '../ext-proc/request-log.ts';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES, type ExtProcServer, startExtProc } from '../ext-proc/server.ts';
 import { supportedProviders } from '../ext-proc/translate/registry.ts';
 import type { Logger } from '../observability/logger.ts';
+import { createExtProcMetrics } from '../observability/metrics.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
 import type { ModelServer } from '../sim/model-server.ts';
 import { reloadHandlers } from './reload-handlers.ts';
+import { closeWriter, recordInto } from './request-store.ts';
 
 export interface LocalStackOptions {
   configPath: string;
@@ -34,6 +43,14 @@ export interface LocalStackOptions {
   pickerScheduler?: unknown;
   /** ext_proc filter settings of the dev gateway (defaults: ours, see DEFAULT_FILTER). */
   filters?: { router?: Partial<FilterConfig>; upstream?: Partial<FilterConfig> };
+  /** Where every request record goes (the stack closes it); undefined: nowhere but the log line. */
+  store?: RequestStore;
+  /** The writer in front of the store: queue, batches, retention (default 30 days). */
+  writer?: Omit<RecordWriterOptions, 'logger' | 'onDrop'>;
+  /** The console (analytics API over `store`) on `host`; undefined: none. Needs `store`. */
+  console?: { port: number; adminToken?: AdminToken };
+  /** Further readers of every request record (the OTel exporter). */
+  recorders?: readonly RequestObserver[];
 }
 
 export interface LocalStack {
@@ -42,6 +59,9 @@ export interface LocalStack {
   pickers: EndpointPicker[];
   gateway: DevGateway;
   sims: ModelServer[];
+  /** Present with a store. */
+  writer?: RecordWriter;
+  console?: ConsoleServer;
   close(): Promise<void>;
 }
 
@@ -77,14 +97,35 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // One limit for both, as Envoy's buffer limit and ext-proc's --max-body are set together: the gateway
   // answers 413 before forwarding, so ext-proc never gets a body over what it accepts.
   const maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+  const metrics = createExtProcMetrics();
+  const recording =
+    options.store === undefined
+      ? undefined
+      : recordInto(options.store, { ...options.writer, logger, dropped: metrics.recordsDropped });
+  const recorders = [...(recording ? [recording.recorder] : []), ...(options.recorders ?? [])];
   const extProc = await startExtProc({
     snapshot: compiled.snapshot,
     logger,
+    metrics,
     grpcAddress: `${host}:${options.grpcPort ?? 50051}`,
     adminHost: host,
     ...(options.adminPort !== undefined ? { adminPort: options.adminPort } : {}),
     maxRequestBodyBytes,
+    recorders,
   });
+  if (options.console !== undefined && options.store === undefined)
+    throw new Error('the console needs a request store');
+  const consoleServer =
+    options.console === undefined || options.store === undefined
+      ? undefined
+      : await startConsole({
+          host,
+          port: options.console.port,
+          store: options.store,
+          config: extProc.store,
+          adminToken: options.console.adminToken,
+          logger,
+        });
   let routes = buildRouteTable(compiled.snapshot);
   const gateway = await startDevGateway({
     host,
@@ -115,10 +156,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     pickers,
     gateway,
     sims,
+    ...(recording ? { writer: recording.writer } : {}),
+    ...(consoleServer ? { console: consoleServer } : {}),
     async close() {
       watcher.close();
       await gateway.close();
       await extProc.shutdown(2_000);
+      await consoleServer?.close();
+      if (recording) await closeWriter(recording.writer, 2_000);
+      await options.store?.close();
       await Promise.all(pickers.map((p) => p.shutdown(1_000)));
       await Promise.all(sims.map((s) => s.close()));
     },

@@ -1,18 +1,22 @@
 /**
- * agent-router <ext-proc|dev|sim|start> [--config FILE] …
+ * agent-router <ext-proc|dev|sim|start|console|…> [--config FILE] …
  * Each command runs until SIGTERM/SIGINT, then drains and exits.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { POSTGRES_WRITER_OPTIONS } from '../analytics/store/postgres.ts';
 import { loadSnapshot, readManifests, watchConfig } from '../config/file-source.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
+import { SnapshotStore } from '../config/store.ts';
+import { DEFAULT_CONSOLE_PORT, startConsole } from '../console/server.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
 import { startDevGateway } from '../dev-gateway/server.ts';
 import { parseSchedulerConfigYaml } from '../endpoint-picker/scheduling/config.ts';
 import { PRESETS } from '../endpoint-picker/scheduling/presets.ts';
 import { startEndpointPicker } from '../endpoint-picker/server.ts';
 import { writeEnvoyConfig } from '../envoy-config/command.ts';
+import type { RequestObserver } from '../ext-proc/request-log.ts';
 import { type ExtProcServer, startExtProc } from '../ext-proc/server.ts';
 import { supportedProviders } from '../ext-proc/translate/registry.ts';
 import { isKubernetesConfig, kubeSourceOptionsFromEnvironment } from '../kube/environment.ts';
@@ -20,19 +24,31 @@ import { startKubeSource } from '../kube/source.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createExtProcMetrics } from '../observability/metrics.ts';
+import { createOtelExporter, type OtelExporter } from '../observability/otel.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
+import { adminTokenFrom, checkOpenConsole } from './console-auth.ts';
 import { startLocalStack } from './local-stack.ts';
 import { reloadHandlers } from './reload-handlers.ts';
+import {
+  closeWriter,
+  DEFAULT_DATA_DIR,
+  describeStore,
+  openStore,
+  parseStoreSpec,
+  recordInto,
+  retentionMs,
+} from './request-store.ts';
 
 const USAGE = `usage: agent-router <command> [options]
 
 commands:
-  start          local stack: simulated backends + ext-proc + dev gateway (default config examples/local.yaml)
+  start          local stack: simulated backends + ext-proc + dev gateway + console (default config examples/local.yaml)
   ext-proc       Envoy ext_proc server (gRPC :50051, or only the Unix socket with --socket; admin :9190)
   dev            dev gateway on :8080 in front of a running ext-proc (--ext-proc host:port)
   endpoint-picker  Gateway API Inference Extension endpoint picker (ext_proc :9002, health :9003, metrics :9090)
   sim            simulated model servers for the backends and pods annotated agentrouter.dev/simulated
   envoy-config   an Envoy bootstrap for the config (Envoy without Kubernetes), to stdout or --out
+  console        the analytics and experiments API (/api/v1/requests, /usage, /experiments/{model}) on :8081
 
 options:
   --config FILE      manifests: a multi-document YAML file or a folder of them; kubernetes:// = --kubernetes
@@ -63,6 +79,17 @@ options:
   --health-port N    endpoint-picker gRPC health port (default 9003)
   --metrics-port N   endpoint-picker metrics port (default 9090)
   --scheduler NAME   endpoint-picker: preset (ours, gie-default, least-queue, round-robin, random) or a YAML file
+  --store SPEC       request store: sqlite (under --data-dir), sqlite:DIR, postgres (DATABASE_URL or PG* variables,
+                     never on the command line) or none; also AGENT_ROUTER_STORE. Default: start and console
+                     sqlite, ext-proc none
+  --data-dir DIR     where --store sqlite keeps requests.sqlite (default .agent-router in the working directory;
+                     also AGENT_ROUTER_DATA_DIR)
+  --retention-days N start, ext-proc: records older than N days are pruned (default 30; 0 keeps everything)
+  --console-port N   start: console port (default 8081; 0 = a free port)
+  --admin-token-file PATH  console, start: the admin token the API requires (Authorization: Bearer); or
+                     AGENT_ROUTER_CONSOLE_TOKEN. Without one the console is open, on loopback only
+  --admin-token-secret [NS/]NAME  console with --kubernetes: the admin token from this Secret (labelled
+                     agentrouter.dev/secret=true), key --admin-token-key (default token)
   --log-level LEVEL  pino level (default info)
 `;
 
@@ -91,6 +118,13 @@ const { positionals, values } = parseArgs({
     'health-port': { type: 'string' },
     'metrics-port': { type: 'string' },
     scheduler: { type: 'string' },
+    store: { type: 'string' },
+    'data-dir': { type: 'string' },
+    'retention-days': { type: 'string' },
+    'console-port': { type: 'string' },
+    'admin-token-file': { type: 'string' },
+    'admin-token-secret': { type: 'string' },
+    'admin-token-key': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -106,6 +140,13 @@ const kubernetes = values.kubernetes === true || isKubernetesConfig(values.confi
 /** The first pool's picker on the GIE ports (gRPC, health = gRPC + 1, metrics 9090); 0 picks free ones. */
 const pickerPorts = (grpc: number) =>
   grpc === 0 ? { grpc: 0, health: 0 } : { grpc, health: grpc + 1, metrics: 9090 };
+const dataDir = values['data-dir'] ?? process.env.AGENT_ROUTER_DATA_DIR ?? DEFAULT_DATA_DIR;
+const storeSpec = (fallback: 'sqlite' | 'none') => parseStoreSpec(values.store, { dataDir, fallback });
+const adminTokenFlags = {
+  file: values['admin-token-file'],
+  secret: values['admin-token-secret'],
+  key: values['admin-token-key'],
+};
 /** "host:port" as gRPC parses it: an IPv6 literal goes in brackets. */
 const hostPort = (host: string, port: number) =>
   host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -147,11 +188,47 @@ function maxBodyOption(text: string | undefined): number | undefined {
   return bytes;
 }
 
+/**
+ * OTLP export of the request records when OTEL_EXPORTER_OTLP_* asks for it (observability/otel.ts), as
+ * one more reader of every record; undefined otherwise.
+ */
+function otelRecorder(): { exporter: OtelExporter; recorder: RequestObserver } | undefined {
+  const exporter = createOtelExporter(process.env);
+  if (exporter === undefined) return undefined;
+  logger.info({ event: 'otel_export_on' }, 'exporting request spans and GenAI metrics over OTLP');
+  return { exporter, recorder: { onRequest: (record) => exporter.onRecord(record) } };
+}
+
+/** Shuts the exporter down (its last export) for at most `graceMs`: an unreachable collector must not hold up an exit. */
+async function shutdownOtel(otel: { exporter: OtelExporter } | undefined, graceMs: number): Promise<void> {
+  if (otel === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    otel.exporter.shutdown().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** The writer's batches and writes in flight for the store (PostgreSQL's; SQLite keeps the defaults). */
+function writerTuning(kind: 'sqlite' | 'postgres' | 'none'): { batchSize?: number; concurrency?: number } {
+  return kind === 'postgres' ? POSTGRES_WRITER_OPTIONS : {};
+}
+
 async function main(): Promise<void> {
   // envoy-config checks the flag against Envoy's own range.
   const maxBody = command === 'envoy-config' ? undefined : maxBodyOption(values['max-body']);
   switch (command) {
     case 'start': {
+      const host = values.host ?? '127.0.0.1';
+      const spec = storeSpec('sqlite');
+      const retention = retentionMs(values['retention-days']);
+      const opened = openStore(spec, logger);
+      const adminToken = adminTokenFrom(adminTokenFlags, undefined);
+      if (opened) checkOpenConsole(host, adminToken);
+      const otel = otelRecorder();
       const stack = await startLocalStack({
         configPath,
         logger,
@@ -161,6 +238,17 @@ async function main(): Promise<void> {
         adminPort: num(values['admin-port'], 9190),
         pickerPorts: pickerPorts(num(values['picker-port'], 9002)),
         ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
+        ...(otel ? { recorders: [otel.recorder] } : {}),
+        ...(opened
+          ? {
+              store: opened.store,
+              writer: { retentionMs: retention, ...writerTuning(spec.kind) },
+              console: {
+                port: num(values['console-port'], DEFAULT_CONSOLE_PORT),
+                ...(adminToken ? { adminToken } : {}),
+              },
+            }
+          : {}),
       });
       process.stderr.write(
         `\nagent-router local stack is up (config ${configPath})\n` +
@@ -168,9 +256,14 @@ async function main(): Promise<void> {
           `  ext-proc gRPC          127.0.0.1:${stack.extProc.grpcPort}\n` +
           `  metrics                ${stack.extProc.adminUrl ?? '(off)'}/metrics\n` +
           `  endpoint pickers       ${stack.pickers.map((p) => `127.0.0.1:${p.grpcPort}`).join(' ') || '(none)'}\n` +
+          `  request store          ${describeStore(spec)}\n` +
+          `  console API            ${stack.console ? `${stack.console.url}/api/v1/ (${adminToken ? 'admin token required' : 'open on loopback'})` : '(off: no store)'}\n` +
           `  simulated backends     ${stack.sims.map((s) => `${s.name}=${s.url}`).join(' ')}\n\n`,
       );
-      onShutdown(logger, () => stack.close());
+      onShutdown(logger, async () => {
+        await stack.close();
+        await shutdownOtel(otel, 5_000);
+      });
       return;
     }
     case 'ext-proc': {
@@ -196,10 +289,24 @@ async function main(): Promise<void> {
           )
         : undefined;
       const grpcAddress = extProcGrpcAddress();
+      const spec = storeSpec('none');
+      const retention = retentionMs(values['retention-days']);
+      const opened = openStore(spec, logger);
+      const recording = opened
+        ? recordInto(opened.store, {
+            logger,
+            dropped: metrics.recordsDropped,
+            retentionMs: retention,
+            ...writerTuning(spec.kind),
+          })
+        : undefined;
+      const otel = otelRecorder();
+      const recorders = [...(recording ? [recording.recorder] : []), ...(otel ? [otel.recorder] : [])];
       const extProc = await startExtProc({
         snapshot: kube?.snapshot ?? loadSnapshot(configPath, { supportedProviders }),
         logger,
         metrics,
+        recorders,
         ...(grpcAddress !== undefined ? { grpcAddress } : {}),
         ...(values.socket ? { socketPath: values.socket } : {}),
         ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
@@ -218,6 +325,9 @@ async function main(): Promise<void> {
         await kube?.close();
         // /readyz turns 503 as the drain starts; the admin server goes last.
         await extProc.shutdown();
+        if (recording) await closeWriter(recording.writer, 5_000);
+        await opened?.store.close();
+        await shutdownOtel(otel, 5_000);
         await admin.close();
       });
       return;
@@ -292,6 +402,51 @@ async function main(): Promise<void> {
         watcher.close();
         await kube?.close();
         await picker.shutdown();
+      });
+      return;
+    }
+    case 'console': {
+      const host = values.host ?? '127.0.0.1';
+      const kube = kubernetes
+        ? await startKubeSource(
+            kubeSourceOptionsFromEnvironment({
+              service: 'console',
+              logger,
+              compile: { supportedProviders },
+              ...(values.namespaces !== undefined ? { namespaces: values.namespaces } : {}),
+            }),
+          )
+        : undefined;
+      const adminToken = adminTokenFrom(adminTokenFlags, kube);
+      checkOpenConsole(host, adminToken);
+      const spec = storeSpec('sqlite');
+      const opened = openStore(spec, logger);
+      if (opened === undefined) throw new Error('console: --store none leaves nothing to serve');
+      const config = kube ?? new SnapshotStore(loadSnapshot(configPath, { supportedProviders }));
+      const watcher =
+        config instanceof SnapshotStore
+          ? watchConfig(
+              configPath,
+              { supportedProviders },
+              reloadHandlers(logger, (snapshot) => config.replace(snapshot)),
+            )
+          : undefined;
+      const server = await startConsole({
+        host,
+        port: num(values.port, DEFAULT_CONSOLE_PORT),
+        store: opened.store,
+        config,
+        adminToken,
+        logger,
+      });
+      process.stderr.write(
+        `\nagent-router console: ${server.url}/api/v1/ (store ${describeStore(spec)}, ${adminToken ? `admin token from ${adminToken.source}` : 'open on loopback'})\n\n`,
+      );
+      onShutdown(logger, async () => {
+        watcher?.close();
+        await kube?.close();
+        await server.close();
+        await opened.store.close();
       });
       return;
     }

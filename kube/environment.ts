@@ -27,14 +27,19 @@ export function isKubernetesConfig(configArg: string | undefined): boolean {
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-/** What each service reads: ext-proc never reads Pods, the picker never reads Secrets or our kinds. */
-const KINDS: Record<'ext-proc' | 'endpoint-picker', readonly WatchedKind[]> = {
+/**
+ * What each service reads: ext-proc never reads Pods, the picker never reads Secrets or our kinds. The
+ * console compiles the same configuration as ext-proc (its experiments read the splits in force) and
+ * reads its admin token from a Secret.
+ */
+const KINDS: Record<'ext-proc' | 'endpoint-picker' | 'console', readonly WatchedKind[]> = {
   'ext-proc': ['RouteConfig', 'ProviderBackend', 'APIKey', 'InferencePool', 'Secret'],
   'endpoint-picker': ['InferencePool', 'Pod'],
+  console: ['RouteConfig', 'ProviderBackend', 'APIKey', 'InferencePool', 'Secret'],
 };
 
 export interface EnvironmentSourceOptions {
-  service: 'ext-proc' | 'endpoint-picker';
+  service: 'ext-proc' | 'endpoint-picker' | 'console';
   logger: Logger;
   /** endpoint-picker: "namespace/name" of its pool; only that namespace is watched. */
   poolId?: string;
@@ -54,7 +59,8 @@ function namespaceList(text: string | undefined): string[] | undefined {
   return list.length > 0 ? list : undefined;
 }
 
-function podNamespace(env: NodeJS.ProcessEnv): string {
+/** The namespace this pod runs in: POD_NAMESPACE (downward API), else the service account's, else default. */
+export function podNamespace(env: NodeJS.ProcessEnv): string {
   if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
   try {
     return readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim() || 'default';
@@ -85,7 +91,7 @@ export function kubeSourceOptionsFromEnvironment(options: EnvironmentSourceOptio
   if (env.AGENT_ROUTER_SECRET_SELECTOR !== undefined)
     result.secretLabelSelector = env.AGENT_ROUTER_SECRET_SELECTOR;
   if (options.compile) result.compile = options.compile;
-  // Only ext-proc writes status: the picker reads no kind that has ours.
+  // Only ext-proc writes status: the picker reads no kind that has ours, the console only reads.
   if (options.service === 'ext-proc')
     result.status = {
       elect: env.AGENT_ROUTER_LEADER_ELECTION !== 'false',

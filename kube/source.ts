@@ -9,7 +9,9 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CompileOptions } from '../config/compile.ts';
 import type { FileWatchHandlers } from '../config/file-source.ts';
+import type { SecretManifest } from '../config/manifests.ts';
 import { ConfigError, formatProblem } from '../config/problems.ts';
+import { secretString } from '../config/secrets.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { Logger } from '../observability/logger.ts';
 import { KubeApi } from './api.ts';
@@ -91,6 +93,12 @@ export interface KubeSource {
   subscribe(handlers: FileWatchHandlers): { close(): void };
   /** Recompiles and re-checks every status now (as the periodic resync does). */
   resync(): void;
+  /**
+   * A value of a Secret the source watches (in the Secret namespaces, with the label), as cached now;
+   * undefined when there is no such Secret or key. For values a service reads itself, not through the
+   * compiled configuration (the console's admin token).
+   */
+  secretValue(namespace: string, name: string, key: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -223,6 +231,14 @@ class KubernetesSource implements KubeSource {
   resync(): void {
     this.#writer?.forget();
     this.#schedule('spec');
+  }
+
+  secretValue(namespace: string, name: string, key: string): string | undefined {
+    for (const r of this.#base) {
+      const found = r.objects.get(`${namespace}/${name}`);
+      if (found?.kind === 'Secret') return secretString(found.doc as unknown as SecretManifest, key);
+    }
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -59,6 +59,12 @@ export function createExtProcMetrics(registry = new Registry()) {
       labelNames: ['filter'] as const,
       registers: [registry],
     }),
+    recordsDropped: new Counter({
+      name: 'agent_router_request_records_dropped_total',
+      help: 'Request records the request store did not get, by reason (queue_full, store_error, closed); requests are never held back for the store.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     configReloads: new Counter({
       name: 'agent_router_config_reloads_total',
       help: 'Configuration reloads, by result (applied, rejected).',

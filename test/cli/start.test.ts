@@ -1,13 +1,16 @@
 /**
- * The CLI as a user runs it: `agent-router start` as a child process, one request through it, then
+ * The CLI as a user runs it: `agent-router start` as a child process, one request through it, the
+ * request in the console's Request Logs (SQLite under --data-dir, console open on loopback), then
  * SIGTERM and a clean exit. Uses its own loopback addresses so it never meets the other suites' ports.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { RequestsAnswer } from '../../console/requests.ts';
+import { eventually } from '../helpers/log-capture.ts';
 import { refusedPort } from '../helpers/stack.ts';
 
 let child: ChildProcess | undefined;
@@ -25,7 +28,13 @@ describe('agent-router start', () => {
         .replace(/127\.0\.0\.1(\d):8000/g, '127.0.0.3$1:8000')
         .replace(/podIP: 127\.0\.0\.2(\d)/g, 'podIP: 127.0.0.4$1'),
     );
-    const [port, grpcPort, adminPort] = [await refusedPort(), await refusedPort(), await refusedPort()];
+    const [port, grpcPort, adminPort, consolePort] = [
+      await refusedPort(),
+      await refusedPort(),
+      await refusedPort(),
+      await refusedPort(),
+    ];
+    const dataDir = path.join(dir, 'data');
     child = spawn(
       process.execPath,
       [
@@ -39,6 +48,10 @@ describe('agent-router start', () => {
         String(grpcPort),
         '--admin-port',
         String(adminPort),
+        '--console-port',
+        String(consolePort),
+        '--data-dir',
+        dataDir,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -68,6 +81,14 @@ describe('agent-router start', () => {
       messages: [{ role: 'user', content: 'hi' }],
     });
     expect(completion.choices[0]!.message.content).toBeTruthy();
+    expect(stderr).toContain(`http://127.0.0.1:${consolePort}/api/v1/ (open on loopback)`);
+    const logged = await eventually(async () => {
+      const page = (await (
+        await fetch(`http://127.0.0.1:${consolePort}/api/v1/requests`)
+      ).json()) as RequestsAnswer;
+      return page.data.length > 0 ? page.data : undefined;
+    });
+    expect(logged).toMatchObject([{ keyId: 'default/team-b', logicalModel: 'summarize-model', status: 200 }]);
 
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
@@ -80,6 +101,7 @@ describe('agent-router start', () => {
       status: 200,
     });
     expect(stdout).not.toContain('sk-agent-router-team-b');
+    expect(existsSync(path.join(dataDir, 'requests.sqlite'))).toBe(true);
   }, 40_000);
 
   it('refuses to start on an invalid configuration, naming file, document and field', async () => {

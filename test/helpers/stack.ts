@@ -36,7 +36,9 @@ export async function refusedPort(): Promise<number> {
 export async function startTestStack(
   simSpecs: Record<string, ModelServerOptions>,
   yaml: (urls: Record<string, string>) => string,
-  options: Partial<Pick<LocalStackOptions, 'maxRequestBodyBytes' | 'adminPort' | 'filters'>> = {},
+  options: Partial<
+    Pick<LocalStackOptions, 'maxRequestBodyBytes' | 'adminPort' | 'filters' | 'store' | 'writer' | 'console'>
+  > = {},
 ): Promise<TestStack> {
   const sims: Record<string, ModelServer> = {};
   for (const [name, spec] of Object.entries(simSpecs)) sims[name] = await startModelServer({ name, ...spec });
