@@ -104,6 +104,8 @@ export class ProcessingStream {
   #backlog: ProcessingRequest[] = [];
   #order = new PhaseOrder();
   #observing = false;
+  /** The request body has been handed to the phases; a body message after it is out of protocol. */
+  #requestBodyRead = false;
 
   constructor(
     private readonly call: Call,
@@ -141,11 +143,15 @@ export class ProcessingStream {
     }
     if (message.observability_mode) this.#observing = true;
     // Full duplex holds the request-headers answer until the body is read; Envoy holds the request until
-    // then, so no response can exist yet, and answering it first would put answers out of order.
+    // then, so no response can exist yet, and answering it first would put answers out of order. A
+    // buffered body is one message (with end_of_stream false when trailers follow): another body
+    // message after it is no body Envoy sends.
     const violation =
       this.#deferredHeaders && message.request?.startsWith('response_')
         ? `${message.request} arrived while the request headers were still held for their full-duplex body`
-        : this.#order.accept(message);
+        : this.#requestBodyRead && message.request === 'request_body'
+          ? 'request_body arrived after the whole buffered body had been read'
+          : this.#order.accept(message);
     if (violation !== undefined) {
       this.#refuse(violation, message.request ? grpcStatus.FAILED_PRECONDITION : grpcStatus.INVALID_ARGUMENT);
       return;
@@ -297,6 +303,7 @@ export class ProcessingStream {
   }
 
   #completeRequestBody(mode: BodySendMode): Answer {
+    this.#requestBodyRead = true;
     const original =
       this.#requestChunks.length === 1 ? this.#requestChunks[0]! : Buffer.concat(this.#requestChunks);
     this.#requestChunks = [];

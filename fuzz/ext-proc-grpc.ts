@@ -512,6 +512,8 @@ function drawCase(rng: Rng, snapshot: Snapshot, secrets: Secrets): GrpcCase {
   // Bend the plausible exchange.
   const mutations = rng.int(4);
   for (let i = 0; i < mutations; i++) {
+    // Every mutation needs a message to bend (a drop may have taken the last one).
+    if (sequence.length === 0) break;
     const at = rng.int(sequence.length);
     switch (rng.int(9)) {
       case 0: // swap two messages
@@ -698,6 +700,8 @@ function checkCase(ctx: CheckContext, c: GrpcCase, outcome: Outcome): string[] {
   let passedUnchanged = false;
   let upstreamPath: string | undefined;
   let decision: Record<string, unknown> | undefined;
+  /** The message whose answer carried the decision: the body is what came up to it. */
+  let decidedAt = -1;
   const injected = new Set<string>();
   for (const [i, bytes] of outcome.answers.entries()) {
     let decoded: protobuf.Message;
@@ -775,7 +779,10 @@ function checkCase(ctx: CheckContext, c: GrpcCase, outcome: Outcome): string[] {
     }
     if (plain.dynamic_metadata) {
       const md = fromStruct(plain.dynamic_metadata as never) as Record<string, Record<string, unknown>>;
-      if (md['agent-router']?.route !== undefined) decision = md['agent-router'];
+      if (md['agent-router']?.route !== undefined) {
+        decision = md['agent-router'];
+        decidedAt = matched;
+      }
     }
     // Secrets. The gateway key: nowhere. A provider credential: only in the credential headers of the
     // request it is injected into; what this stream injected, never in a response-phase answer.
@@ -812,8 +819,18 @@ function checkCase(ctx: CheckContext, c: GrpcCase, outcome: Outcome): string[] {
     const entry = ctx.snapshot.entries.get(String(decision.route));
     if (!entry) problems.push(`decision names no entry: ${String(decision.route)}`);
     else {
-      if (entry.model !== c.clientModel)
-        problems.push(`decided entry ${entry.id} serves ${entry.model}, the body named ${c.clientModel}`);
+      // Which body messages the answer's decision read is ambiguous from the outside (a mode may hold
+      // chunks unanswered, full duplex holds the headers answer until the body's end): the body decided
+      // on is the request bodies sent up to some message at or after the answer's.
+      const prefixes: (string | undefined)[] = [];
+      let body = Buffer.alloc(0);
+      for (const [i, w] of c.wires.entries()) {
+        if (w.kind === 'message' && w.message.request_body?.body)
+          body = Buffer.concat([body, w.message.request_body.body]);
+        if (i >= decidedAt) prefixes.push(modelOf(body));
+      }
+      if (!prefixes.includes(entry.model))
+        problems.push(`decided entry ${entry.id} serves ${entry.model}, no body sent named it`);
       if (decision.resolved_model !== entry.resolvedModel)
         problems.push(
           `decision says ${String(decision.resolved_model)}, entry ${entry.id} resolves ${entry.resolvedModel}`,
@@ -849,6 +866,15 @@ function checkCase(ctx: CheckContext, c: GrpcCase, outcome: Outcome): string[] {
   return problems;
 }
 
+function modelOf(body: Buffer): string | undefined {
+  try {
+    const value = JSON.parse(body.toString('utf8')) as { model?: unknown } | null;
+    return typeof value?.model === 'string' ? value.model : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function routerWouldAccept(body: Buffer): boolean {
   try {
     const value = JSON.parse(body.toString('utf8')) as { model?: unknown } | null;
@@ -856,6 +882,24 @@ function routerWouldAccept(body: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+const asText = (_key: string, value: unknown) =>
+  value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer'
+    ? Buffer.from((value as { data: number[] }).data).toString('utf8')
+    : value;
+
+function traceWire(wire: Wire, requestType: protobuf.Type): string {
+  if (wire.kind === 'garbage') return `garbage ${wire.bytes.toString('hex')}`;
+  const decoded = requestType.decode(requestType.encode(requestType.fromObject(wire.message)).finish());
+  return JSON.stringify(requestType.toObject(decoded, { enums: String, longs: String }), asText);
+}
+
+function traceAnswer(bytes: Buffer, responseType: protobuf.Type): string {
+  return JSON.stringify(
+    responseType.toObject(responseType.decode(bytes), { enums: String, longs: String }),
+    asText,
+  );
 }
 
 function describeCase(c: GrpcCase, secrets: Secrets): string {
@@ -929,8 +973,13 @@ export const runExtProcGrpcFuzz: FuzzTarget = async (options: FuzzOptions): Prom
   let surelyOpened = 0;
   const allSecrets = [...ctx.gatewaySpellings, ...ctx.providerSpellings];
   try {
-    while (budgetLeft(options, cases, startedAt)) {
+    while (options.only !== undefined ? cases <= options.only : budgetLeft(options, cases, startedAt)) {
+      if (options.only !== undefined && cases < options.only) {
+        cases = options.only;
+        continue;
+      }
       const c = drawCase(Rng.forCase(options.seed, cases), snapshot, secrets);
+      if (options.trace) for (const w of c.wires) options.trace(`sent ${traceWire(w, requestType)}`);
       const logFrom = lines.length;
       const outcome = await runCase(client, requestType, c);
       if (c.level === 'router') {
@@ -938,6 +987,10 @@ export const runExtProcGrpcFuzz: FuzzTarget = async (options: FuzzOptions): Prom
         if (c.ending === 'half-close' && c.wires.length > 0) surelyOpened++;
       }
       const problems = checkCase(ctx, c, outcome);
+      if (options.trace) {
+        for (const a of outcome.answers) options.trace(`answered ${traceAnswer(a, ctx.responseType)}`);
+        options.trace(`ended ${outcome.status?.code} ${outcome.status?.details ?? ''}`);
+      }
       for (const line of lines.slice(logFrom)) {
         if (leakedSecret(line, allSecrets) !== undefined)
           problems.push(

@@ -4,6 +4,7 @@
  *   npm run fuzz                                   # every target, 10 minutes shared, a fresh seed
  *   npm run fuzz -- --minutes 30 --target ext-proc-grpc
  *   npm run fuzz -- --seed 1234 --cases 5000       # replay: same seed and count, same cases
+ *   npm run fuzz -- --target ext-proc-grpc --seed 1234 --case 17   # one case, traced
  *
  * Prints each target's case count and failures (seed and case index, to replay one with
  * `--seed S --cases I+1`), then one JSON line per target, and exits 1 when any invariant broke.
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '10' },
     seed: { type: 'string' },
     cases: { type: 'string' },
+    case: { type: 'string' },
   },
 });
 
@@ -41,6 +43,9 @@ for (const name of names) {
   );
   const report = await TARGETS[name]!({
     seed,
+    ...(values.case !== undefined
+      ? { only: Number(values.case), trace: (line: string) => console.log(`    ${line}`) }
+      : {}),
     ...(cases !== undefined ? { cases } : {}),
     ...(durationMs !== undefined ? { durationMs } : {}),
   });

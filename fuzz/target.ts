@@ -11,6 +11,9 @@ export interface FuzzOptions {
   durationMs?: number;
   /** Stop at the first failing case (tests), or keep going and collect (deliberate runs). */
   stopOnFailure?: boolean;
+  /** Replay: run only this case of the seed, and trace what was sent and answered (where supported). */
+  only?: number;
+  trace?: (line: string) => void;
 }
 
 export interface FuzzFailure {

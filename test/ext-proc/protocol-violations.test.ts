@@ -90,6 +90,23 @@ describe('a peer out of protocol order', () => {
     expect(record).toMatchObject({ status: 500, cancelled: false });
   });
 
+  it('fails the stream when a body message follows a buffered body that was already routed on', async () => {
+    const s = client.open('router');
+    s.send({
+      request_headers: { headers: ROUTER_HEADERS },
+      protocol_config: { request_body_mode: 'NONE', response_body_mode: 'NONE' },
+    });
+    await s.next();
+    s.send({ request_body: { body: BODY, end_of_stream: false } });
+    expect((await s.next()).response).toBe('request_body');
+    s.send({ request_body: { body: BODY, end_of_stream: true } });
+    const status = await s.status;
+    expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(status.details).toContain('after the whole buffered body');
+    // The one decision stands: no second answer routed the request again.
+    expect(s.received).toHaveLength(2);
+  });
+
   it('fails the stream with INVALID_ARGUMENT on a message with no phase set', async () => {
     const s = client.open('router');
     s.send({});
