@@ -8,6 +8,7 @@ import type { TokenPrice } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import { authenticate, type Caller, presentedKey } from './auth/authenticate.ts';
+import { attemptSecrets, type SecretMatcher } from './credentials/secret-matcher.ts';
 import { AgentRouterError, errors } from './errors.ts';
 import {
   ATTEMPT_HEADER,
@@ -64,6 +65,8 @@ export interface RouterShared {
 }
 
 const defaultHasher = sessionHasher();
+/** An SSE error event, in any provider's spelling (`data: {"error":…}`, `event: error`). */
+const ERROR_MARKER = Buffer.from('error');
 
 export class RouterPhases implements Phases {
   readonly #started = performance.now();
@@ -233,7 +236,28 @@ export class RouterPhases implements Phases {
 
   responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
     if (chunk.length > 0) this.#firstByte ??= performance.now();
-    return this.#scanner?.push(chunk, endOfStream);
+    const out = this.#scanner?.push(chunk, endOfStream);
+    // A pass-through provider (OpenAI-compatible servers, proxies in front of them) may report a
+    // failure mid-stream as an error event inside its 200, quoting what it was sent; the per-attempt
+    // phase searches only converted streams and error statuses, so the answering backend's credential
+    // is searched for here, in chunks that carry an error at all. An event split across chunks is
+    // searched chunk by chunk: a credential split at that boundary would pass.
+    const sent = out ?? chunk;
+    if (sent.indexOf(ERROR_MARKER) < 0) return out;
+    const redacted = this.#answeringSecrets().redact(sent);
+    return redacted === sent ? out : redacted;
+  }
+
+  /** The credential the answering backend was sent: the caller's own for it, else the backend's. */
+  #answeringSecrets(): SecretMatcher {
+    const backendId = this.#backend;
+    if (backendId === undefined) return attemptSecrets(undefined, undefined);
+    const keyId = this.#caller?.keyId;
+    const own =
+      keyId === undefined
+        ? undefined
+        : this.store.current.keysById.get(keyId)?.providerCredentials.get(backendId);
+    return attemptSecrets(own ?? this.store.current.backends.get(backendId)?.credential, undefined);
   }
 
   finish(outcome: StreamOutcome): void {

@@ -146,12 +146,10 @@ export async function traceHttpGatewayCases(seed: number, indexes: readonly numb
 }
 
 /** The providers' answer for an attempt: the case's list, its last entry for later attempts. */
-function answerFor(answers: readonly Answer[], attempt: number, format: FakeFormat): Answer {
-  const a = answers[Math.min(attempt, answers.length) - 1]!;
-  // Only translators that convert streams read them, so only they can redact an error event inside a
-  // 200 stream (upstream-phase.ts); a pass-through 200 is the provider's bytes, never read.
-  if (a.kind === 'stream-error' && format !== 'anthropic' && format !== 'gemini') return { kind: 'ok' };
-  return a;
+function answerFor(answers: readonly Answer[], attempt: number): Answer {
+  // An error event inside a 200 stream is redacted where the stream is converted (upstream-phase.ts)
+  // and, for pass-through providers, by the router-level phase, which reads every SSE chunk anyway.
+  return answers[Math.min(attempt, answers.length) - 1]!;
 }
 
 /** A provider answer after which the gateway may answer 5xx. */
@@ -264,7 +262,7 @@ class Run {
     for (const fake of world.fakes.values()) {
       // What a fake received belongs to one case: a long run keeps no bodies of earlier ones.
       fake.received.length = 0;
-      fake.script((r) => answerFor(c.answers, r.attempt, fake.format));
+      fake.script((r) => answerFor(c.answers, r.attempt));
     }
     const logStart = world.log.lines.length;
     const wire = toWire(c, world.secrets.gateway, requestId);
