@@ -476,6 +476,40 @@ describe('values.schema.json', () => {
     expect(https.stderr).toContain('an HTTPS listener needs at least one TLS Secret');
   });
 
+  it('points every sidecar at one PostgreSQL request store and one session hash key, from Secrets only', () => {
+    const secrets = [
+      '--set',
+      'extProc.requestStore.type=postgres',
+      '--set',
+      'extProc.requestStore.postgresSecret.name=agent-router-db',
+      '--set',
+      'extProc.requestStore.retentionDays=7',
+      '--set',
+      'extProc.sessionHashKeySecret.name=agent-router-session',
+    ];
+    const proxy = render('minimal.yaml', secrets).one('EnvoyProxy', `${RELEASE}-agent-router`);
+    const sidecar = proxy.spec.provider.kubernetes.envoyDeployment.initContainers.find(
+      (c: any) => c.name === 'agent-router-ext-proc',
+    );
+    expect(sidecar.args).toEqual(expect.arrayContaining(['--store=postgres', '--retention-days=7']));
+    const env = Object.fromEntries(sidecar.env.map((e: any) => [e.name, e]));
+    expect(env.DATABASE_URL.valueFrom.secretKeyRef).toEqual({ name: 'agent-router-db', key: 'url' });
+    expect(env.AGENT_ROUTER_SESSION_HASH_KEY.valueFrom.secretKeyRef).toEqual({
+      name: 'agent-router-session',
+      key: 'session-hash-key',
+    });
+    // No connection string or key in the rendered output itself: only references.
+    expect(sidecar.args.join(' ')).not.toMatch(/postgres:\/\//);
+    const noSecret = helmTemplate('minimal.yaml', ['--set', 'extProc.requestStore.type=postgres']);
+    expect(noSecret.status).not.toBe(0);
+    expect(noSecret.stderr).toContain('needs extProc.requestStore.postgresSecret.name');
+    const noKey = helmTemplate('minimal.yaml', secrets.slice(0, 4));
+    expect(noKey.stderr).toContain('needs extProc.sessionHashKeySecret.name');
+    const none = render('minimal.yaml').one('EnvoyProxy', `${RELEASE}-agent-router`);
+    const plain = none.spec.provider.kubernetes.envoyDeployment.initContainers[0];
+    expect(plain.args.some((a: string) => a.startsWith('--store'))).toBe(false);
+  });
+
   it('types and describes every value, and knows every key values.yaml sets', () => {
     const schema = JSON.parse(readFileSync(`${CHART}/values.schema.json`, 'utf8'));
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
