@@ -79,7 +79,7 @@ describe('benchmark driver against the real ext-proc server', () => {
     expect(router.responseHeaders.mode_override?.response_body_mode).toBe('BUFFERED');
     expect(router.responseBody?.dynamic_metadata).toBeDefined();
     const line = await eventually(() => log.records().find((r) => r.requestId === 'req-usage-1'));
-    expect(line).toMatchObject({ status: 200, usage: { promptTokens: 412, completionTokens: 389 } });
+    expect(line).toMatchObject({ status: 200, tokens: { prompt: 412, completion: 389 } });
   });
 
   it('drives concurrent requests to completion', async () => {
