@@ -80,6 +80,9 @@ const RECORD_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
   id: 'text',
   time: 'int8',
   key_id: 'text',
+  method: 'text',
+  path: 'text',
+  operation: 'text',
   route_config: 'text',
   route_entry: 'text',
   decision: 'text',
@@ -105,6 +108,10 @@ const RECORD_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
 };
 const REQUIRED = new Set(['id', 'time', 'attempts', 'status', 'stream', 'cancelled', 'latency_ms']);
 
+/** A raw column's definition in CREATE TABLE and ALTER TABLE … ADD COLUMN. */
+const columnDefinition = (c: (typeof RECORD_COLUMNS)[number]) =>
+  `${c} ${RECORD_TYPES[c]}${c === 'id' ? ' COLLATE "C"' : ''}${REQUIRED.has(c) ? ' NOT NULL' : ''}`;
+
 const ROLLUP_TYPES: Record<string, string> = Object.fromEntries([
   ['start', 'int8'],
   ...ROLLUP_LABELS.map((c) => [c, 'text']),
@@ -117,10 +124,7 @@ const ROLLUP_ZEROS: ReadonlySet<string> = new Set(ROLLUP_SUMS);
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS ${RECORDS} (
-    ${RECORD_COLUMNS.map(
-      (c) =>
-        `${c} ${RECORD_TYPES[c]}${c === 'id' ? ' COLLATE "C"' : ''}${REQUIRED.has(c) ? ' NOT NULL' : ''}`,
-    ).join(',\n    ')},
+    ${RECORD_COLUMNS.map(columnDefinition).join(',\n    ')},
     PRIMARY KEY (time, id)
   ) PARTITION BY RANGE (time)`,
   `CREATE INDEX IF NOT EXISTS ${RECORDS}_logical_model ON ${RECORDS} (logical_model, time, id)`,
@@ -190,7 +194,7 @@ function storable(text: string): string {
 }
 
 /**
- * Rows as the JSON array of objects json_populate_recordset reads, written out directly (objects with 25
+ * Rows as the JSON array of objects json_populate_recordset reads, written out directly (objects with 28
  * or 52 computed keys would be slow dictionary-mode objects). A key left out reads as NULL, so NULLs are
  * left out, and so are the zero counts of `zeros` columns (most histogram buckets of a rollup row), which
  * the statement reads back through COALESCE. A JSON scalar is read through its column type's text input,
@@ -223,6 +227,24 @@ function rowsJson(
   return `${out}]`;
 }
 
+/**
+ * ALTER TABLE on the partitioned parent adds the columns to every partition. It takes an ACCESS EXCLUSIVE
+ * lock on the parent even when IF NOT EXISTS makes it a no-op (checked on PostgreSQL 15), which would
+ * stall the other sidecars' inserts at each start; so the catalog is read first and the ALTER runs only
+ * when a column is missing. Only nullable columns can be added to a table that holds rows.
+ */
+async function addMissingColumns(client: PoolClient): Promise<void> {
+  const result = await client.query<{ name: string }>(
+    `SELECT attname AS name FROM pg_attribute
+     WHERE attrelid = '${RECORDS}'::regclass AND attnum > 0 AND NOT attisdropped`,
+  );
+  const present = new Set(result.rows.map((r) => r.name));
+  const missing = RECORD_COLUMNS.filter((c) => !present.has(c));
+  if (missing.length === 0) return;
+  const additions = missing.map((c) => `ADD COLUMN IF NOT EXISTS ${columnDefinition(c)}`);
+  await client.query(`ALTER TABLE ${RECORDS} ${additions.join(', ')}`);
+}
+
 const dayOf = (time: number) => Math.floor(time / DAY_MS);
 const partitionName = (day: number) =>
   `${RECORDS}_p${new Date(day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')}`;
@@ -241,10 +263,14 @@ export class PostgresStore implements RequestStore {
     this.partitionsAhead = options.partitionsAhead ?? 2;
   }
 
-  /** Creates the schema (idempotent, safe against concurrent starts) and the partitions ahead. */
+  /**
+   * Creates the schema (idempotent, safe against concurrent starts), adds the record columns a table
+   * created by an earlier schema lacks, and creates the partitions ahead.
+   */
   async init(): Promise<void> {
     await this.ddl(async (client) => {
       for (const statement of SCHEMA) await client.query(statement);
+      await addMissingColumns(client);
     });
     await this.ensureAhead();
   }

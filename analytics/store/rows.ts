@@ -1,8 +1,9 @@
 /**
  * A request record as a raw row and back: one column per scalar field, the token counts flattened into
- * four columns, the attempts as JSON. Reading a row builds a record with exactly the record's fields,
- * absent ones omitted (a NULL column never becomes an `undefined` or `null` property), so what a client
- * of the store sees is what was written, and nothing a table happens to hold besides.
+ * four columns, the attempts as JSON (their declared fields only). Reading a row builds a record with
+ * exactly the record's fields, absent ones omitted (a NULL column never becomes an `undefined` or `null`
+ * property), so what a client of the store sees is what was written, and nothing a table happens to hold
+ * besides.
  */
 import type { AttemptRecord, RequestRecord } from '../record.ts';
 import type { ExperimentSample } from './store.ts';
@@ -12,6 +13,9 @@ export const RECORD_COLUMNS = [
   'id',
   'time',
   'key_id',
+  'method',
+  'path',
+  'operation',
   'route_config',
   'route_entry',
   'decision',
@@ -54,15 +58,17 @@ export const SAMPLE_COLUMNS: readonly RecordColumn[] = [
   'cost_usd',
 ];
 
-/** Attempts with only their declared fields: nothing a caller attached on the side reaches the store. */
-function attemptsJson(attempts: readonly AttemptRecord[]): string {
-  return JSON.stringify(
-    attempts.map((a) =>
-      a.errorCode === undefined
-        ? { backend: a.backend, status: a.status }
-        : { backend: a.backend, status: a.status, errorCode: a.errorCode },
-    ),
-  );
+/**
+ * An attempt with only its declared fields, those that are set (neither undefined nor, read back, null):
+ * nothing a caller attached on the side reaches the store, and nothing absent comes back as a property.
+ */
+function attemptFields(a: AttemptRecord): AttemptRecord {
+  const out: AttemptRecord = { backend: a.backend, status: a.status };
+  if (a.errorCode !== undefined && a.errorCode !== null) out.errorCode = a.errorCode;
+  if (a.endpoint !== undefined && a.endpoint !== null) out.endpoint = a.endpoint;
+  if (a.startMs !== undefined && a.startMs !== null) out.startMs = a.startMs;
+  if (a.endMs !== undefined && a.endMs !== null) out.endMs = a.endMs;
+  return out;
 }
 
 /** The record's values in RECORD_COLUMNS order; time in whole milliseconds, booleans as 0/1, absent fields as null. */
@@ -71,6 +77,9 @@ export function recordValues(r: RequestRecord): (string | number | null)[] {
     r.id,
     Math.trunc(r.time),
     r.keyId ?? null,
+    r.method ?? null,
+    r.path ?? null,
+    r.operation ?? null,
     r.routeConfig ?? null,
     r.routeEntry ?? null,
     r.decision ?? null,
@@ -79,7 +88,7 @@ export function recordValues(r: RequestRecord): (string | number | null)[] {
     r.backend ?? null,
     r.provider ?? null,
     r.endpoint ?? null,
-    attemptsJson(r.attempts),
+    JSON.stringify(r.attempts.map(attemptFields)),
     r.status,
     r.errorCode ?? null,
     r.stream ? 1 : 0,
@@ -111,18 +120,16 @@ function number(into: Record<string, unknown>, field: string, v: unknown): void 
 }
 
 function parseAttempts(v: unknown): AttemptRecord[] {
-  const list = (typeof v === 'string' ? JSON.parse(v) : v) as AttemptRecord[];
-  return list.map((a) =>
-    a.errorCode === undefined || a.errorCode === null
-      ? { backend: a.backend, status: a.status }
-      : { backend: a.backend, status: a.status, errorCode: a.errorCode },
-  );
+  return ((typeof v === 'string' ? JSON.parse(v) : v) as AttemptRecord[]).map(attemptFields);
 }
 
 /** A raw row (all RECORD_COLUMNS selected) as a record. */
 export function rowToRecord(row: Row): RequestRecord {
   const r: Record<string, unknown> = { id: String(row.id), time: Number(row.time) };
   text(r, 'keyId', row.key_id);
+  text(r, 'method', row.method);
+  text(r, 'path', row.path);
+  text(r, 'operation', row.operation);
   text(r, 'routeConfig', row.route_config);
   text(r, 'routeEntry', row.route_entry);
   text(r, 'decision', row.decision);

@@ -34,7 +34,14 @@ import {
   rollupValues,
   TTFT_COLUMNS,
 } from './rollup.ts';
-import { RECORD_COLUMNS, recordValues, rowToRecord, rowToSample, SAMPLE_COLUMNS } from './rows.ts';
+import {
+  RECORD_COLUMNS,
+  type RecordColumn,
+  recordValues,
+  rowToRecord,
+  rowToSample,
+  SAMPLE_COLUMNS,
+} from './rows.ts';
 import type {
   ExperimentSample,
   RequestFilter,
@@ -87,33 +94,41 @@ function rollupTable(name: string): string {
 CREATE INDEX IF NOT EXISTS ${name}_logical_model ON ${name} (logical_model, start);`;
 }
 
+/** SQLite type of each raw column, NOT NULL on the columns every record has. */
+const RECORD_TYPES: Record<RecordColumn, string> = {
+  id: 'TEXT NOT NULL',
+  time: 'INTEGER NOT NULL',
+  key_id: 'TEXT',
+  method: 'TEXT',
+  path: 'TEXT',
+  operation: 'TEXT',
+  route_config: 'TEXT',
+  route_entry: 'TEXT',
+  decision: 'TEXT',
+  logical_model: 'TEXT',
+  resolved_model: 'TEXT',
+  backend: 'TEXT',
+  provider: 'TEXT',
+  endpoint: 'TEXT',
+  attempts: 'TEXT NOT NULL',
+  status: 'INTEGER NOT NULL',
+  error_code: 'TEXT',
+  stream: 'INTEGER NOT NULL',
+  cancelled: 'INTEGER NOT NULL',
+  latency_ms: 'REAL NOT NULL',
+  ttft_ms: 'REAL',
+  tpot_ms: 'REAL',
+  tokens_prompt: 'INTEGER',
+  tokens_completion: 'INTEGER',
+  tokens_cached: 'INTEGER',
+  tokens_reasoning: 'INTEGER',
+  cost_usd: 'REAL',
+  session_hash: 'TEXT',
+};
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${RECORDS} (
-  id TEXT NOT NULL,
-  time INTEGER NOT NULL,
-  key_id TEXT,
-  route_config TEXT,
-  route_entry TEXT,
-  decision TEXT,
-  logical_model TEXT,
-  resolved_model TEXT,
-  backend TEXT,
-  provider TEXT,
-  endpoint TEXT,
-  attempts TEXT NOT NULL,
-  status INTEGER NOT NULL,
-  error_code TEXT,
-  stream INTEGER NOT NULL,
-  cancelled INTEGER NOT NULL,
-  latency_ms REAL NOT NULL,
-  ttft_ms REAL,
-  tpot_ms REAL,
-  tokens_prompt INTEGER,
-  tokens_completion INTEGER,
-  tokens_cached INTEGER,
-  tokens_reasoning INTEGER,
-  cost_usd REAL,
-  session_hash TEXT
+  ${RECORD_COLUMNS.map((c) => `${c} ${RECORD_TYPES[c]}`).join(',\n  ')}
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ${RECORDS}_time_id ON ${RECORDS} (time, id);
 CREATE INDEX IF NOT EXISTS ${RECORDS}_logical_model ON ${RECORDS} (logical_model, time, id);
@@ -136,6 +151,20 @@ ${[
   ...ROLLUP_MINS.map((c) => mergeExtreme('min', c)),
   ...ROLLUP_MAXES.map((c) => mergeExtreme('max', c)),
 ].join(',\n')}`;
+
+/**
+ * Adds the record columns a table created by an earlier schema lacks (appended at the end; every query
+ * names its columns). Columns are only ever added, and only nullable ones: a NOT NULL column would make
+ * SQLite refuse the ALTER, which is the error such a schema change deserves.
+ */
+function addMissingColumns(db: DatabaseSync): void {
+  const present = new Set(
+    (db.prepare(`PRAGMA table_info(${RECORDS})`).all() as { name: string }[]).map((c) => c.name),
+  );
+  for (const c of RECORD_COLUMNS) {
+    if (!present.has(c)) db.exec(`ALTER TABLE ${RECORDS} ADD COLUMN ${c} ${RECORD_TYPES[c]}`);
+  }
+}
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -164,6 +193,7 @@ export class SqliteStore implements RequestStore {
     // and loses at most the last transactions on power loss, which a request log can afford.
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 250;');
     this.db.exec(SCHEMA);
+    addMissingColumns(this.db);
     this.insertRecord = this.db.prepare(
       `INSERT INTO ${RECORDS} (${RECORD_COLUMNS.join(', ')}) VALUES (${placeholders(RECORD_COLUMNS.length)})
        ON CONFLICT (time, id) DO NOTHING`,

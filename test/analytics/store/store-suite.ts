@@ -3,7 +3,7 @@
  * built here with fixed times; `open` returns a new, empty store whose clock is `now`.
  */
 import { describe, expect, it } from 'vitest';
-import type { RequestRecord } from '../../../analytics/record.ts';
+import type { AttemptRecord, RequestRecord, TokenCounts } from '../../../analytics/record.ts';
 import type { RequestStore, UsageGroup } from '../../../analytics/store/store.ts';
 
 export type OpenStore = (options: { now: () => number }) => Promise<RequestStore>;
@@ -26,11 +26,29 @@ export function record(id: string, time: number, fields: Partial<RequestRecord> 
   };
 }
 
-/** Every field of the record contract set, attempts with and without an error code. */
-const FULL: RequestRecord = {
+/**
+ * Every optional field required, one level deep: a field added to the record contract and not set in FULL
+ * fails `tsc`, and once set, the round trip below fails until the stores keep it.
+ */
+type Complete<T> = { [K in keyof T]-?: T[K] };
+
+const FULL_ATTEMPT: Complete<AttemptRecord> = {
+  backend: 'pool-a',
+  status: 503,
+  errorCode: 'upstream_unavailable',
+  endpoint: '10.0.0.9:8000',
+  startMs: T0 + 1240,
+  endMs: T0 + 1290,
+};
+
+/** Every field of the record contract set; one attempt with every field, one with the required ones only. */
+export const FULL: Complete<Omit<RequestRecord, 'tokens'>> & { tokens: Complete<TokenCounts> } = {
   id: 'req-full',
   time: T0 + 1234,
   keyId: 'team-a-key',
+  method: 'POST',
+  path: '/v1/chat/completions',
+  operation: 'chat.completions',
   routeConfig: 'default',
   routeEntry: 'chat-v2',
   decision: 'sticky-split',
@@ -39,10 +57,7 @@ const FULL: RequestRecord = {
   backend: 'openai-primary',
   provider: 'OpenAI',
   endpoint: '10.0.0.7:8000',
-  attempts: [
-    { backend: 'azure', status: 503, errorCode: 'upstream_unavailable' },
-    { backend: 'openai-primary', status: 200 },
-  ],
+  attempts: [FULL_ATTEMPT, { backend: 'openai-primary', status: 200 }],
   status: 200,
   errorCode: 'none-but-set',
   stream: true,
@@ -68,8 +83,8 @@ const MINIMAL: RequestRecord = {
 
 /** Keys of the record contract (analytics/record.ts): nothing else may come back. */
 const RECORD_KEYS = new Set(Object.keys(FULL));
-const TOKEN_KEYS = new Set(['prompt', 'completion', 'cached', 'reasoning']);
-const ATTEMPT_KEYS = new Set(['backend', 'status', 'errorCode']);
+const TOKEN_KEYS = new Set(Object.keys(FULL.tokens));
+const ATTEMPT_KEYS = new Set(Object.keys(FULL_ATTEMPT));
 
 function group(groups: readonly UsageGroup[], key: string | null): UsageGroup {
   const found = groups.find((g) => g.key === key);
