@@ -55,6 +55,8 @@ import {
 
 /** Provider statuses that mean "your credential was refused" (RFC 9110 §15.5.2, §15.5.4). */
 const PROVIDER_AUTH_STATUSES = new Set([401, 403]);
+/** Where a provider's own bytes may report a failure (an SSE error event, an error object). */
+const ERROR_MARKER = Buffer.from('error');
 /** Error bodies are small; in a streamed body mode, bytes past this are dropped, never held. */
 const MAX_ERROR_BODY_BYTES = 1 << 20;
 
@@ -151,6 +153,8 @@ export class UpstreamPhases implements Phases {
         : this.store.current.keysById.get(this.#keyId)?.providerCredentials.get(backend.id);
     this.#credential = own ?? backend.credential;
     this.#ownCredential = own !== undefined;
+    // A response that came before the body (an early provider answer) may have built an empty matcher.
+    this.#secrets = undefined;
     const translated = translator.request({
       ...input,
       operation: this.#operation,
@@ -169,6 +173,7 @@ export class UpstreamPhases implements Phases {
         `the ${this.#candidate!.backend.provider} translator serialised a large body without input.encode`,
       );
     this.#minted = translated.secrets;
+    this.#secrets = undefined;
     return {
       setHeaders: [
         [':path', translated.path],
@@ -186,7 +191,10 @@ export class UpstreamPhases implements Phases {
     if (!candidate) return NO_CHANGE;
     const translator = this.#translator!;
     this.#responseHead = head;
-    const status = Number(head.get(':status'));
+    const said = Number(head.get(':status'));
+    // Envoy always passes a three-digit status; anything else is a broken answer, treated as a 502
+    // (normalised and searched for the credential like any error) rather than passed on as a success.
+    const status = Number.isInteger(said) && said >= 100 && said <= 999 ? said : 502;
     const setHeaders: (readonly [string, string])[] = [
       [RESOLVED_MODEL_HEADER, candidate.resolvedModel],
       [BACKEND_HEADER, candidate.backend.id],
@@ -262,7 +270,12 @@ export class UpstreamPhases implements Phases {
   responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined {
     if (this.#errorStatus > 0) return this.#errorChunk(chunk, endOfStream);
     const out = this.#stream?.chunk(chunk, endOfStream);
-    return out?.includes(ERROR_EVENT_PREFIX) ? this.#attemptSecrets().redact(out) : out;
+    if (out) return out.includes(ERROR_EVENT_PREFIX) ? this.#attemptSecrets().redact(out) : out;
+    // Not converted (a stream where none was asked for, a body in a streamed mode): the provider's own
+    // bytes pass, searched where they carry an error at all, as the router-level phase does.
+    if (chunk.indexOf(ERROR_MARKER) < 0) return undefined;
+    const redacted = this.#attemptSecrets().redact(chunk);
+    return redacted === chunk ? undefined : redacted;
   }
 
   /** The normalised error for a redacted provider error body, redacted once more as a whole. */

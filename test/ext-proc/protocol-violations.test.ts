@@ -248,6 +248,60 @@ describe('the per-attempt phase on its own', () => {
   });
 });
 
+describe('the injected credential in what comes back', () => {
+  const headers = (s: ReturnType<typeof client.open>) => {
+    s.send({
+      request_headers: { headers: UPSTREAM_HEADERS },
+      protocol_config: { request_body_mode: 'BUFFERED', response_body_mode: 'FULL_DUPLEX_STREAMED' },
+    });
+  };
+
+  it('is redacted from an error quoting it that came before the request body was seen', async () => {
+    const s = client.open('upstream');
+    headers(s);
+    await s.next();
+    s.send({ response_headers: { headers: headerMap({ ':status': '500', 'content-type': 'text/plain' }) } });
+    await s.next();
+    s.send({ request_body: { body: BODY, end_of_stream: true } });
+    const injected = setHeaders((await s.next()).request_body?.response).authorization;
+    expect(injected).toBe('Bearer sim-provider-secret');
+    s.send({
+      response_body: { body: Buffer.from('upstream said sim-provider-secret'), end_of_stream: true },
+    });
+    const body = Buffer.from(
+      (await s.next()).response_body!.response!.body_mutation!.streamed_response!.body!,
+    ).toString();
+    expect(body).not.toContain('sim-provider-secret');
+    s.end();
+  });
+
+  it('is redacted from an error event of a stream nobody converts, and from an answer with no valid status', async () => {
+    for (const status of ['200', 'abc']) {
+      const s = client.open('upstream');
+      headers(s);
+      await s.next();
+      s.send({ request_body: { body: BODY, end_of_stream: true } });
+      await s.next();
+      s.send({
+        response_headers: { headers: headerMap({ ':status': status, 'content-type': 'text/event-stream' }) },
+      });
+      await s.next();
+      s.send({
+        response_body: {
+          body: Buffer.from('data: {"error":{"message":"bad key sim-provider-secret"}}\n\n'),
+          end_of_stream: true,
+        },
+      });
+      const answer = await s.next();
+      const body = Buffer.from(
+        answer.response_body!.response!.body_mutation!.streamed_response!.body!,
+      ).toString();
+      expect(body).not.toContain('sim-provider-secret');
+      s.end();
+    }
+  });
+});
+
 describe('a bug in a phase', () => {
   it('reaches the client as a plain 500 and the log as an error with its stack', () => {
     // The transport is an EventEmitter standing in for grpc-js's call: a phase with a bug cannot be
