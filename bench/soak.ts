@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { type BenchResult, report } from './report.ts';
 import { Load } from './soak/load.ts';
 import { type ChildMemory, SoakProcess, soakConfigs } from './soak/processes.ts';
+import { SOAK_STORE_ENV } from './soak/store-env.ts';
 import { Traffic } from './soak/traffic.ts';
 
 /** Wait before each memory reading once the load is drained, so closing sockets and log writes settle. */
@@ -31,8 +32,16 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     seed: { type: 'string', default: '1' },
     'heap-snapshots': { type: 'string' },
+    // The stack also writes every request record to a SQLite store in a temporary directory, as
+    // `npm start` does; the stack process reads it from the environment it inherits.
+    store: { type: 'string', default: 'none' },
   },
 });
+if (values.store !== 'none' && values.store !== 'sqlite') {
+  console.error(`--store must be none or sqlite, got ${values.store}`);
+  process.exit(2);
+}
+process.env[SOAK_STORE_ENV] = values.store;
 
 function option(name: string, text: string, valid: (n: number) => boolean, what: string): number {
   const value = Number(text);

@@ -7,14 +7,19 @@
  * servers, whose prefix caches fill for as long as new prompts arrive. Each reports readiness over IPC,
  * then answers memory readings taken after a full GC (run under `--expose-gc`) and heap-snapshot requests.
  */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import pino from 'pino';
+import { openSqliteStore } from '../../analytics/store/sqlite.ts';
 import { startLocalStack } from '../../cli/local-stack.ts';
 import { readManifests } from '../../config/file-source.ts';
 import { ConfigError } from '../../config/problems.ts';
 import { secretLookup } from '../../config/secrets.ts';
 import { createLogger, type Logger } from '../../observability/logger.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../../sim/fleet.ts';
+import { SOAK_STORE_ENV } from './store-env.ts';
 
 export type ChildRole = 'sims' | 'stack';
 export type ChildRequest = { type: 'memory' } | { type: 'heap-snapshot'; path: string } | { type: 'stop' };
@@ -48,7 +53,17 @@ async function startSims(configPath: string): Promise<Started> {
 }
 
 async function startStack(configPath: string, logger: Logger): Promise<Started> {
-  const stack = await startLocalStack({ configPath, logger, gatewayPort: 0, grpcPort: 0 });
+  const store =
+    process.env[SOAK_STORE_ENV] === 'sqlite'
+      ? openSqliteStore({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'agent-router-soak-store-')) })
+      : undefined;
+  const stack = await startLocalStack({
+    configPath,
+    logger,
+    gatewayPort: 0,
+    grpcPort: 0,
+    ...(store ? { store } : {}),
+  });
   return { url: stack.gatewayUrl, close: () => stack.close() };
 }
 
