@@ -75,9 +75,10 @@ export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): Req
   };
   return {
     onRequest(record) {
-      // The record as it is, its id under the name log pipelines already know it by.
-      const { id, ...fields } = record;
-      logger.info({ event: 'request', requestId: id, ...fields }, 'request');
+      // The record as it is, its id under the name log pipelines already know it by, and its start time
+      // as startedAt: pino writes the line's own `time`, and one JSON object must not name a key twice.
+      const { id, time, ...fields } = record;
+      logger.info({ event: 'request', requestId: id, startedAt: time, ...fields }, 'request');
       const c = childrenFor(record);
       c.requests.inc();
       c.latency.observe(record.latencyMs / 1000);
