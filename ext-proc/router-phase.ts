@@ -8,7 +8,7 @@ import type { TokenPrice } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import { authenticate, type Caller, presentedKey } from './auth/authenticate.ts';
-import { attemptSecrets, type SecretMatcher } from './credentials/secret-matcher.ts';
+import { attemptSecrets, redactErrorChunk, type SecretMatcher } from './credentials/secret-matcher.ts';
 import { AgentRouterError, errors } from './errors.ts';
 import {
   ATTEMPT_HEADER,
@@ -65,13 +65,13 @@ export interface RouterShared {
 }
 
 const defaultHasher = sessionHasher();
-/** An SSE error event, in any provider's spelling (`data: {"error":…}`, `event: error`). */
-const ERROR_MARKER = Buffer.from('error');
 
 export class RouterPhases implements Phases {
   readonly #started = performance.now();
   readonly #startedAt = Date.now();
   #firstByte: number | undefined;
+  /** The answering backend's credential matcher, built on the first chunk that carries an error. */
+  #answering: SecretMatcher | undefined;
   #sessionHash: string | undefined;
   #requestId = '';
   #caller: Caller | undefined;
@@ -242,14 +242,16 @@ export class RouterPhases implements Phases {
     // phase searches only converted streams and error statuses, so the answering backend's credential
     // is searched for here, in chunks that carry an error at all. An event split across chunks is
     // searched chunk by chunk: a credential split at that boundary would pass.
-    const sent = out ?? chunk;
-    if (sent.indexOf(ERROR_MARKER) < 0) return out;
-    const redacted = this.#answeringSecrets().redact(sent);
-    return redacted === sent ? out : redacted;
+    return redactErrorChunk(out ?? chunk, this.#answeringSecrets) ?? out;
   }
 
   /** The credential the answering backend was sent: the caller's own for it, else the backend's. */
-  #answeringSecrets(): SecretMatcher {
+  readonly #answeringSecrets = (): SecretMatcher => {
+    this.#answering ??= this.#answeringMatcher();
+    return this.#answering;
+  };
+
+  #answeringMatcher(): SecretMatcher {
     const backendId = this.#backend;
     if (backendId === undefined) return attemptSecrets(undefined, undefined);
     const keyId = this.#caller?.keyId;

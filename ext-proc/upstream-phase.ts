@@ -18,7 +18,7 @@ import type { CompiledEntry } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
 import { DESTINATION_ENDPOINT_HEADER } from '../endpoint-picker/protocol.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
-import { attemptSecrets, type SecretMatcher } from './credentials/secret-matcher.ts';
+import { attemptSecrets, redactErrorChunk, type SecretMatcher } from './credentials/secret-matcher.ts';
 import { errors } from './errors.ts';
 import {
   ATTEMPT_HEADER,
@@ -55,8 +55,6 @@ import {
 
 /** Provider statuses that mean "your credential was refused" (RFC 9110 §15.5.2, §15.5.4). */
 const PROVIDER_AUTH_STATUSES = new Set([401, 403]);
-/** Where a provider's own bytes may report a failure (an SSE error event, an error object). */
-const ERROR_MARKER = Buffer.from('error');
 /** Error bodies are small; in a streamed body mode, bytes past this are dropped, never held. */
 const MAX_ERROR_BODY_BYTES = 1 << 20;
 
@@ -273,9 +271,7 @@ export class UpstreamPhases implements Phases {
     if (out) return out.includes(ERROR_EVENT_PREFIX) ? this.#attemptSecrets().redact(out) : out;
     // Not converted (a stream where none was asked for, a body in a streamed mode): the provider's own
     // bytes pass, searched where they carry an error at all, as the router-level phase does.
-    if (chunk.indexOf(ERROR_MARKER) < 0) return undefined;
-    const redacted = this.#attemptSecrets().redact(chunk);
-    return redacted === chunk ? undefined : redacted;
+    return redactErrorChunk(chunk, () => this.#attemptSecrets());
   }
 
   /** The normalised error for a redacted provider error body, redacted once more as a whole. */

@@ -91,6 +91,20 @@ function spellings(secret: string): string[] {
   return out;
 }
 
+/** Where a provider's own bytes may report a failure (an SSE error event, an error object). */
+const ERROR_MARKER = Buffer.from('error');
+
+/**
+ * A provider's chunk with the credential redacted, for chunks that carry an error at all (a 200
+ * stream's error event may quote what the provider was sent); undefined when the chunk passes as it is.
+ * The matcher is asked for only then, so a stream without errors never builds one.
+ */
+export function redactErrorChunk(chunk: Buffer, matcher: () => SecretMatcher): Buffer | undefined {
+  if (chunk.indexOf(ERROR_MARKER) < 0) return undefined;
+  const redacted = matcher().redact(chunk);
+  return redacted === chunk ? undefined : redacted;
+}
+
 const NONE = new SecretMatcher([]);
 const byCredential = new WeakMap<Credential, SecretMatcher>();
 
