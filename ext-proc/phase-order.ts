@@ -7,7 +7,7 @@
  * no configuration we generate either. A message out of this order is a peer that is not Envoy, or a
  * broken one: the stream is failed, not guessed at.
  */
-import type { ProcessingRequest } from '../protos/ext-proc-messages.ts';
+import type { ProcessingPhase, ProcessingRequest } from '../protos/ext-proc-messages.ts';
 
 export class PhaseOrder {
   #requestHeaders = false;
@@ -15,9 +15,12 @@ export class PhaseOrder {
   #responseHeaders = false;
   #responseEnded = false;
 
-  /** Records the message; returns what is wrong with its place in the stream, if anything. */
-  accept(message: ProcessingRequest): string | undefined {
-    switch (message.request) {
+  /**
+   * Records the message; returns what is wrong with its place in the stream, if anything. `phase` is
+   * the message's `request` oneof, read once by the caller (a decoded message computes it per read).
+   */
+  accept(phase: ProcessingPhase | undefined, message: ProcessingRequest): string | undefined {
+    switch (phase) {
       case 'request_headers':
         if (this.#requestHeaders) return 'request_headers arrived twice';
         this.#requestHeaders = true;
@@ -25,10 +28,9 @@ export class PhaseOrder {
         return undefined;
       case 'request_body':
       case 'request_trailers':
-        if (!this.#requestHeaders) return `${message.request} arrived before request_headers`;
-        if (this.#requestEnded) return `${message.request} arrived after the request had ended`;
-        this.#requestEnded =
-          message.request === 'request_trailers' || message.request_body?.end_of_stream === true;
+        if (!this.#requestHeaders) return `${phase} arrived before request_headers`;
+        if (this.#requestEnded) return `${phase} arrived after the request had ended`;
+        this.#requestEnded = phase === 'request_trailers' || message.request_body?.end_of_stream === true;
         return undefined;
       case 'response_headers':
         if (!this.#requestHeaders) return 'response_headers arrived before request_headers';
@@ -38,10 +40,9 @@ export class PhaseOrder {
         return undefined;
       case 'response_body':
       case 'response_trailers':
-        if (!this.#responseHeaders) return `${message.request} arrived before response_headers`;
-        if (this.#responseEnded) return `${message.request} arrived after the response had ended`;
-        this.#responseEnded =
-          message.request === 'response_trailers' || message.response_body?.end_of_stream === true;
+        if (!this.#responseHeaders) return `${phase} arrived before response_headers`;
+        if (this.#responseEnded) return `${phase} arrived after the response had ended`;
+        this.#responseEnded = phase === 'response_trailers' || message.response_body?.end_of_stream === true;
         return undefined;
       default:
         return 'a ProcessingRequest with no phase set';

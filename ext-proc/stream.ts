@@ -18,6 +18,7 @@ import type {
   CommonResponse,
   HeaderMap,
   HeaderMutation,
+  ProcessingPhase,
   ProcessingRequest,
   ProcessingResponse,
 } from '../protos/ext-proc-messages.ts';
@@ -146,19 +147,20 @@ export class ProcessingStream {
     // then, so no response can exist yet, and answering it first would put answers out of order. A
     // buffered body is one message (with end_of_stream false when trailers follow): another body
     // message after it is no body Envoy sends.
+    const phase = message.request;
     const violation =
-      this.#deferredHeaders && message.request?.startsWith('response_')
-        ? `${message.request} arrived while the request headers were still held for their full-duplex body`
-        : this.#requestBodyRead && message.request === 'request_body'
+      this.#deferredHeaders && phase?.startsWith('response_')
+        ? `${phase} arrived while the request headers were still held for their full-duplex body`
+        : this.#requestBodyRead && phase === 'request_body'
           ? 'request_body arrived after the whole buffered body had been read'
-          : this.#order.accept(message);
+          : this.#order.accept(phase, message);
     if (violation !== undefined) {
-      this.#refuse(violation, message.request ? grpcStatus.FAILED_PRECONDITION : grpcStatus.INVALID_ARGUMENT);
+      this.#refuse(violation, phase ? grpcStatus.FAILED_PRECONDITION : grpcStatus.INVALID_ARGUMENT);
       return;
     }
     let response: Answer;
     try {
-      response = this.#handle(message);
+      response = this.#handle(phase, message);
     } catch (error) {
       this.#fail(error);
       return;
@@ -209,8 +211,8 @@ export class ProcessingStream {
     this.call.emit('error', Object.assign(new Error(detail), { code, details: `agent-router: ${detail}` }));
   }
 
-  #handle(message: ProcessingRequest): Answer {
-    switch (message.request) {
+  #handle(phase: ProcessingPhase | undefined, message: ProcessingRequest): Answer {
+    switch (phase) {
       case 'request_headers':
         return this.#onRequestHeaders(message);
       case 'request_body':
