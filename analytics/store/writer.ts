@@ -58,7 +58,13 @@ export class RecordWriter {
   private readonly onDrop: ((count: number, reason: DropReason) => void) | undefined;
   private readonly now: () => number;
   private queue: RequestRecord[] = [];
-  private flushing: Promise<void> | undefined;
+  /** Writes started and not yet settled. */
+  private inFlight = 0;
+  /**
+   * Set by `flush` until the queue is empty and the writes have settled (partial batches may go too);
+   * what every flush caller meanwhile waits for.
+   */
+  private drained: { promise: Promise<void>; resolve: () => void } | undefined;
   private pruning: Promise<void> | undefined;
   private kicked = false;
   private closed = false;
@@ -108,21 +114,28 @@ export class RecordWriter {
       return;
     }
     this.queue.push(record);
-    if (this.queue.length >= this.batchSize && !this.kicked && this.flushing === undefined) {
+    if (this.queue.length >= this.batchSize && this.inFlight < this.concurrency && !this.kicked) {
       this.kicked = true;
       setImmediate(() => {
         this.kicked = false;
-        void this.flush();
+        this.pump();
       });
     }
   }
 
   /** Writes everything queued (records queued meanwhile included); resolves when done, never rejects. */
   flush(): Promise<void> {
-    this.flushing ??= this.drain().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    if (this.drained === undefined) {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.drained = { promise, resolve };
+    }
+    const { promise } = this.drained;
+    this.pump();
+    return promise;
   }
 
   /** Stops the timers, writes what is queued, waits for a running prune and reports unreported drops. */
@@ -135,23 +148,47 @@ export class RecordWriter {
     this.warnDrops(true);
   }
 
-  private async drain(): Promise<void> {
-    await Promise.all(Array.from({ length: this.concurrency }, () => this.drainOne()));
+  /**
+   * Starts writes while fewer than `concurrency` are in flight: full batches always, the rest of the queue
+   * only while a flush drains it. Each settled write pumps again, so a backlog keeps every slot busy
+   * instead of waiting for the slowest write of a round.
+   */
+  private pump(): void {
+    while (
+      this.inFlight < this.concurrency &&
+      this.queue.length > 0 &&
+      (this.drained !== undefined || this.queue.length >= this.batchSize)
+    ) {
+      const batch =
+        this.queue.length <= this.batchSize ? this.queue : this.queue.splice(0, this.batchSize);
+      if (batch === this.queue) this.queue = [];
+      this.inFlight++;
+      let written: Promise<void>;
+      try {
+        written = this.store.write(batch);
+      } catch (error) {
+        written = Promise.reject(error);
+      }
+      written.then(
+        () => this.settle(batch.length),
+        (error: unknown) => {
+          this.lastError = error instanceof Error ? error.message : String(error);
+          this.drop(batch.length, 'store_error');
+          this.settle(0);
+        },
+      );
+    }
+    if (this.queue.length === 0 && this.inFlight === 0 && this.drained !== undefined) {
+      const { resolve } = this.drained;
+      this.drained = undefined;
+      resolve();
+    }
   }
 
-  /** One writer's loop: the next batch, until the queue is empty. */
-  private async drainOne(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.length <= this.batchSize ? this.queue : this.queue.slice(0, this.batchSize);
-      this.queue = this.queue.length <= this.batchSize ? [] : this.queue.slice(this.batchSize);
-      try {
-        await this.store.write(batch);
-        this.counters.written += batch.length;
-      } catch (error) {
-        this.lastError = error instanceof Error ? error.message : String(error);
-        this.drop(batch.length, 'store_error');
-      }
-    }
+  private settle(written: number): void {
+    this.counters.written += written;
+    this.inFlight--;
+    this.pump();
   }
 
   private drop(count: number, reason: DropReason): void {

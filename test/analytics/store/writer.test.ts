@@ -137,6 +137,33 @@ describe('RecordWriter', () => {
     await writer.close();
   });
 
+  it('fills a free write slot as soon as another full batch is queued, while the first write is still running', async () => {
+    const release: (() => void)[] = [];
+    const store = new ScriptedStore(() => new Promise<void>((resolve) => release.push(resolve)));
+    const writer = new RecordWriter(store, {
+      batchSize: 10,
+      concurrency: 2,
+      flushIntervalMs: 3_600_000,
+      retentionMs: 0,
+    });
+    for (const r of records(10, 'a')) writer.enqueue(r);
+    await eventually(() => release.length === 1 || undefined);
+    for (const r of records(10, 'b')) writer.enqueue(r);
+    await eventually(() => release.length === 2 || undefined);
+    expect(store.batches).toEqual([10, 10]);
+    // A partial batch waits for the timer or a flush, not for a slot.
+    for (const r of records(3, 'c')) writer.enqueue(r);
+    for (const resolve of release.splice(0)) resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(store.batches).toEqual([10, 10]);
+    const closed = writer.close();
+    await eventually(() => release.length === 1 || undefined);
+    release.shift()?.();
+    await closed;
+    expect(store.batches).toEqual([10, 10, 3]);
+    expect(writer.counters.written).toBe(23);
+  });
+
   it('flushes everything queued on close, in batches, into a real store', async () => {
     const sqlite = openSqliteStore({ dataDir: ':memory:' });
     const sizes: number[] = [];
