@@ -159,8 +159,7 @@ export class RecordWriter {
       this.queue.length > 0 &&
       (this.drained !== undefined || this.queue.length >= this.batchSize)
     ) {
-      const batch =
-        this.queue.length <= this.batchSize ? this.queue : this.queue.splice(0, this.batchSize);
+      const batch = this.queue.length <= this.batchSize ? this.queue : this.queue.splice(0, this.batchSize);
       if (batch === this.queue) this.queue = [];
       this.inFlight++;
       let written: Promise<void>;
