@@ -6,11 +6,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { loadSnapshot } from '../../config/file-source.ts';
 import { startExtProc } from '../../ext-proc/server.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
-import { createLogger } from '../../observability/logger.ts';
+import { createLogger, logDestination } from '../../observability/logger.ts';
 import { startNoopExtProc } from './noop.ts';
 import { startNoopPicker } from './noop-picker.ts';
 import { type PickerAnswer, type PickerRequest, startBenchPicker } from './picker.ts';
@@ -51,7 +50,7 @@ async function start(kind: ServerKind, config: string | undefined): Promise<Star
   const server = await startExtProc({
     snapshot: loadSnapshot(config ?? CONFIG, { supportedProviders }),
     // The per-request log line is real work: write it, to a sink nobody reads.
-    logger: createLogger({ level: 'info', destination: pino.destination('/dev/null') }),
+    logger: createLogger({ level: 'info', destination: logDestination('/dev/null') }),
     grpcAddress: '127.0.0.1:0',
   });
   return { grpcPort: server.grpcPort!, shutdown: () => server.shutdown(1000) };
