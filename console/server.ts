@@ -7,6 +7,7 @@
  *   GET /api/v1/experiments/{logicalModel}       the split's variants compared with the baseline (experiments.ts)
  *   GET /api/v1/experiments/{logicalModel}/gate  the same as 200/412, for rollout webhooks
  *   GET /healthz                                 liveness, unauthenticated
+ *   GET /…                                       the web app (static.ts), unauthenticated: it holds no data
  *
  * Every `/api/` request needs the admin token (auth.ts) unless the console was started without one,
  * which the CLI allows only on a loopback address. Errors are the OpenAI-like error object (errors.ts).
@@ -20,6 +21,7 @@ import { type AdminToken, checkBearer } from './auth.ts';
 import { ConsoleError, consoleErrors } from './errors.ts';
 import { decodeModel, experimentEndpoint, gateEndpoint } from './experiments.ts';
 import { requestsEndpoint } from './requests.ts';
+import { type ConsoleApp, loadConsoleApp } from './static.ts';
 import { usageEndpoint } from './usage.ts';
 
 export const DEFAULT_CONSOLE_PORT = 8081;
@@ -35,6 +37,8 @@ export interface ConsoleOptions {
   adminToken: AdminToken | undefined;
   logger: Logger;
   now?: () => number;
+  /** The web app's files; default the build in console/web/dist. */
+  app?: ConsoleApp;
 }
 
 export interface ConsoleServer {
@@ -56,6 +60,7 @@ interface Answer {
 
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
   const { store, logger } = options;
+  const app = options.app ?? loadConsoleApp();
   const now = options.now ?? Date.now;
   const snapshot = () => ('current' in options.config ? options.config.current : options.config.snapshot);
 
@@ -84,6 +89,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       res.end('ok\n');
       return;
     }
+    if ((req.method === 'GET' || req.method === 'HEAD') && app.serve(req, res, path)) return;
     const answer =
       req.method !== 'GET' && req.method !== 'HEAD'
         ? Promise.reject(consoleErrors.methodNotAllowed(req.method ?? ''))
