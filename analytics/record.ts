@@ -44,6 +44,11 @@ export interface RequestRecord {
   decision?: string;
   logicalModel?: string;
   resolvedModel?: string;
+  /**
+   * The model the provider says answered (the response's `model`), when it names one: often a dated
+   * snapshot of the resolved model ("gpt-4o" answered by "gpt-4o-2024-08-06"). Log line and OTel only.
+   */
+  responseModel?: string;
   backend?: string;
   provider?: string;
   /** The pod the endpoint picker chose (`ip:port`), for InferencePool targets. */
@@ -64,4 +69,11 @@ export interface RequestRecord {
   costUsd?: number;
   /** A keyed hash of the session key (hex); undefined when the request named no session. */
   sessionHash?: string;
+  /**
+   * The W3C trace context the request arrived in (`traceparent`, and `tracestate` if any), so the
+   * request's span joins the caller's trace; see ext-proc/trace-context.ts for where it is read.
+   * Log line and OTel only.
+   */
+  traceParent?: string;
+  traceState?: string;
 }

@@ -29,8 +29,9 @@ import type { RequestObserver } from './request-log.ts';
 import { credentialParameter, pathOnly } from './request-path.ts';
 import { decide, type RouteDecision } from './router/route.ts';
 import { type SessionHasher, sessionHasher } from './session-hash.ts';
+import { type TraceContext, traceContextOf } from './trace-context.ts';
 import { OPERATION_BY_PATH } from './translate/translator.ts';
-import { SseUsageScanner, type TokenUsage, usageFromJson } from './usage.ts';
+import { responseModelOf, SseUsageScanner, type TokenUsage, usageFromJson } from './usage.ts';
 
 /**
  * Removed in the request-headers answer, the one answer whose header mutations Envoy applies in every
@@ -73,6 +74,7 @@ export class RouterPhases implements Phases {
   /** The answering backend's credential matcher, built on the first chunk that carries an error. */
   #answering: SecretMatcher | undefined;
   #sessionHash: string | undefined;
+  #trace: TraceContext | undefined;
   #requestId = '';
   #caller: Caller | undefined;
   #head: HttpHead | undefined;
@@ -86,17 +88,22 @@ export class RouterPhases implements Phases {
   #backend: string | undefined;
   #attempts: number | undefined;
   #usage: TokenUsage | undefined;
+  /** The model a buffered answer names (responseModelOf); a stream's is its scanner's. */
+  #bodyModel: string | undefined;
   #scanner: SseUsageScanner | undefined;
 
   constructor(
     private readonly store: SnapshotStore,
     private readonly observer: RequestObserver,
     private readonly shared: RouterShared = {},
+    /** The trace context in the Process stream's gRPC metadata, if Envoy sent one (trace-context.ts). */
+    private readonly streamTrace: { traceParent?: string; traceState?: string } = {},
   ) {}
 
   requestHeaders(head: HttpHead, endOfStream: boolean): PhaseResult {
     this.#head = head;
     this.#requestId = head.get(REQUEST_ID_HEADER) ?? randomUUID();
+    this.#trace = traceContextOf(this.streamTrace, (name) => head.get(name));
     const method = head.get(':method') ?? 'GET';
     const rawPath = head.get(':path') ?? '/';
     const path = pathOnly(rawPath);
@@ -230,6 +237,7 @@ export class RouterPhases implements Phases {
   responseBody(body: Buffer): PhaseResult {
     this.#firstByte ??= performance.now();
     this.#usage = usageFromJson(body);
+    this.#bodyModel = responseModelOf(body);
     if (!this.#usage) return NO_CHANGE;
     return { dynamicMetadata: { [METADATA_NAMESPACE]: usageMetadata(this.#usage) } };
   }
@@ -320,6 +328,13 @@ export class RouterPhases implements Phases {
       if (price) record.costUsd = costOf(price, tokens);
     }
     if (this.#sessionHash !== undefined) record.sessionHash = this.#sessionHash;
+    const responseModel = this.#bodyModel ?? this.#scanner?.model;
+    if (responseModel !== undefined) record.responseModel = responseModel;
+    const trace = this.#trace;
+    if (trace !== undefined) {
+      record.traceParent = trace.traceParent;
+      if (trace.traceState !== undefined) record.traceState = trace.traceState;
+    }
     this.observer.onRequest(record);
   }
 

@@ -104,7 +104,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
       const phases: Phases =
         level === 'upstream'
           ? new UpstreamPhases(store, attempts, ledger)
-          : new RouterPhases(store, observer, routerShared);
+          : new RouterPhases(store, observer, routerShared, streamTraceOf(call.metadata));
       new ProcessingStream(call, phases, limits);
       countOpen(call, level === 'upstream' ? upstreamStreams : routerStreams);
     },
@@ -170,4 +170,12 @@ function countOpen(
     gauge.dec();
   };
   for (const event of ['finish', 'cancelled', 'error', 'close']) call.once(event, closed);
+}
+
+/** The W3C trace context Envoy put in the Process stream's initial metadata, if any (trace-context.ts). */
+function streamTraceOf(metadata: grpc.Metadata): { traceParent?: string; traceState?: string } {
+  const traceParent = metadata.get('traceparent')[0];
+  if (typeof traceParent !== 'string') return {};
+  const traceState = metadata.get('tracestate')[0];
+  return typeof traceState === 'string' ? { traceParent, traceState } : { traceParent };
 }

@@ -69,6 +69,55 @@ function isOnlyColonBetween(body: Buffer, from: number, to: number): boolean {
   return true;
 }
 
+/** How far into a buffered body the top-level `model` is looked for; OpenAI's format has it in the first line. */
+const MODEL_SCAN_BYTES = 4096;
+const MAX_MODEL_LENGTH = 256;
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+/**
+ * The top-level `model` of a buffered OpenAI-format body (the model that answered), read without
+ * parsing the body: a scan of its first bytes that tracks strings and nesting, so a "model" key in a
+ * nested object or inside a string value is not mistaken for it. Undefined when it is not a string
+ * within the first MODEL_SCAN_BYTES, or is escaped (no model id needs escapes).
+ */
+export function responseModelOf(body: Buffer): string | undefined {
+  const end = Math.min(body.length, MODEL_SCAN_BYTES);
+  let depth = 0;
+  let expectValue = false;
+  for (let i = 0; i < end; i++) {
+    const c = body[i]!;
+    if (c === QUOTE) {
+      let j = i + 1;
+      let escaped = false;
+      while (j < end && body[j] !== QUOTE) {
+        if (body[j] === BACKSLASH) {
+          escaped = true;
+          j++;
+        }
+        j++;
+      }
+      if (j >= end) return undefined;
+      if (expectValue)
+        return escaped || j - i - 1 > MAX_MODEL_LENGTH ? undefined : body.toString('utf8', i + 1, j);
+      if (depth === 1 && !escaped && j - i - 1 === 5 && body.toString('latin1', i + 1, j) === 'model') {
+        let k = j + 1;
+        while (k < end && (body[k] === 32 || body[k] === 10 || body[k] === 13 || body[k] === 9)) k++;
+        if (body[k] === 58 /* : */) {
+          expectValue = true;
+          i = k;
+          continue;
+        }
+      }
+      i = j;
+    } else if (expectValue && c !== 32 && c !== 10 && c !== 13 && c !== 9) {
+      return undefined; // `"model": null` or a number: not a model id
+    } else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) depth--;
+  }
+  return undefined;
+}
+
 const MAX_CARRY = 1 << 20;
 const NEWLINE = 10;
 
@@ -84,6 +133,8 @@ const NEWLINE = 10;
  */
 export class SseUsageScanner {
   usage: TokenUsage | undefined;
+  /** The `model` of the event that carried the usage: the model the provider says answered. */
+  model: string | undefined;
   #carry: Buffer | undefined;
   /** A stripped event's blank line has not arrived yet: it goes when it does. */
   #blankLinePending = false;
@@ -138,7 +189,7 @@ export class SseUsageScanner {
       if (!isObjectAfter(complete, marker + USAGE_MARKER.length)) continue;
       const line = complete.toString('utf8', lineStart, lineEnd).trimEnd();
       if (!line.startsWith('data:')) continue;
-      let event: { usage?: unknown; choices?: unknown };
+      let event: { usage?: unknown; choices?: unknown; model?: unknown };
       try {
         event = JSON.parse(line.slice(5)) as typeof event;
       } catch {
@@ -147,6 +198,7 @@ export class SseUsageScanner {
       const usage = fromUsageObject(event.usage);
       if (!usage) continue;
       this.usage = usage;
+      if (typeof event.model === 'string' && event.model.length <= MAX_MODEL_LENGTH) this.model = event.model;
       if (!this.strip || !Array.isArray(event.choices) || event.choices.length > 0) continue;
       // The event's blank line goes with it ("\n" or "\r\n").
       let to = lineEnd + 1;

@@ -105,6 +105,9 @@ const RECORD_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
   tokens_reasoning: 'int4',
   cost_usd: 'float8',
   session_hash: 'text',
+  response_model: 'text',
+  trace_parent: 'text',
+  trace_state: 'text',
 };
 const REQUIRED = new Set(['id', 'time', 'attempts', 'status', 'stream', 'cancelled', 'latency_ms']);
 

@@ -38,6 +38,9 @@ export const RECORD_COLUMNS = [
   'tokens_reasoning',
   'cost_usd',
   'session_hash',
+  'response_model',
+  'trace_parent',
+  'trace_state',
 ] as const;
 
 export type RecordColumn = (typeof RECORD_COLUMNS)[number];
@@ -102,6 +105,9 @@ export function recordValues(r: RequestRecord): (string | number | null)[] {
     r.tokens?.reasoning ?? null,
     r.costUsd ?? null,
     r.sessionHash ?? null,
+    r.responseModel ?? null,
+    r.traceParent ?? null,
+    r.traceState ?? null,
   ];
 }
 
@@ -157,6 +163,9 @@ export function rowToRecord(row: Row): RequestRecord {
   }
   number(r, 'costUsd', row.cost_usd);
   text(r, 'sessionHash', row.session_hash);
+  text(r, 'responseModel', row.response_model);
+  text(r, 'traceParent', row.trace_parent);
+  text(r, 'traceState', row.trace_state);
   return r as unknown as RequestRecord;
 }
 

@@ -124,6 +124,9 @@ const RECORD_TYPES: Record<RecordColumn, string> = {
   tokens_reasoning: 'INTEGER',
   cost_usd: 'REAL',
   session_hash: 'TEXT',
+  response_model: 'TEXT',
+  trace_parent: 'TEXT',
+  trace_state: 'TEXT',
 };
 
 const SCHEMA = `

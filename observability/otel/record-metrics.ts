@@ -71,10 +71,8 @@ export function genAiMetrics(meter: Meter): GenAiMetrics {
     record(record, view) {
       const base: Attributes = { [ATTR.operation]: view.operation };
       if (view.provider !== undefined) base[ATTR.provider] = view.provider;
-      if (view.model !== undefined) {
-        base[ATTR.requestModel] = view.model;
-        base[ATTR.responseModel] = view.model;
-      }
+      if (view.model !== undefined) base[ATTR.requestModel] = view.model;
+      if (view.responseModel !== undefined) base[ATTR.responseModel] = view.responseModel;
       if (view.originalModel !== undefined) base[ATTR.originalModel] = view.originalModel;
 
       duration.record(

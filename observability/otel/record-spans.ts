@@ -23,13 +23,15 @@
  */
 import {
   type Attributes,
+  type Context,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  type TextMapGetter,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { millisToHrTime } from '@opentelemetry/core';
+import { millisToHrTime, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { AttemptRecord, RequestRecord } from '../../analytics/record.ts';
 import { attemptErrorType, attemptFailed, type GenAiView } from './record-view.ts';
 import { ATTR } from './semconv.ts';
@@ -42,7 +44,7 @@ export function recordSpans(tracer: Tracer, record: RequestRecord, view: GenAiVi
   const parent = tracer.startSpan(
     spanName(view.operation, view.model),
     { kind: SpanKind.SERVER, startTime: millisToHrTime(start), attributes: samplingAttributes(view) },
-    ROOT_CONTEXT,
+    callerContext(record),
   );
   if (!parent.isRecording()) return;
   parent.setAttributes(requestAttributes(record, view));
@@ -77,6 +79,24 @@ export function recordSpans(tracer: Tracer, record: RequestRecord, view: GenAiVi
   parent.end(millisToHrTime(end));
 }
 
+const W3C = new W3CTraceContextPropagator();
+const HEADERS: TextMapGetter<Readonly<Record<string, string>>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => carrier[key],
+};
+
+/**
+ * The trace the request arrived in (ext-proc/trace-context.ts chose and checked it), as the parent of
+ * its span: the root context when it came with none. The default parent-based sampler then follows
+ * the caller's sampled flag.
+ */
+function callerContext(record: RequestRecord): Context {
+  if (record.traceParent === undefined) return ROOT_CONTEXT;
+  const carrier: Record<string, string> = { traceparent: record.traceParent };
+  if (record.traceState !== undefined) carrier.tracestate = record.traceState;
+  return W3C.extract(ROOT_CONTEXT, carrier, HEADERS);
+}
+
 function spanName(operation: string, model: string | undefined): string {
   return model === undefined ? operation : `${operation} ${model}`;
 }
@@ -95,7 +115,7 @@ function requestAttributes(record: RequestRecord, view: GenAiView): Attributes {
     [ATTR.requestId]: record.id,
     [ATTR.cancelled]: record.cancelled,
   };
-  if (view.model !== undefined) a[ATTR.responseModel] = view.model;
+  if (view.responseModel !== undefined) a[ATTR.responseModel] = view.responseModel;
   if (view.originalModel !== undefined) a[ATTR.originalModel] = view.originalModel;
   if (view.errorType !== undefined) a[ATTR.errorType] = view.errorType;
   if (record.status > 0) a[ATTR.httpStatus] = record.status;

@@ -13,8 +13,13 @@ export interface GenAiView {
   operation: string;
   /** `gen_ai.provider.name`; undefined when no backend was chosen (the gateway answered by itself). */
   provider: string | undefined;
-  /** The model sent upstream (`resolvedModel`). The record has no response model: this stands in for it. */
+  /** The model sent upstream (`resolvedModel`): `gen_ai.request.model`. */
   model: string | undefined;
+  /**
+   * `gen_ai.response.model`: the model the provider's answer names (`responseModel`, often a dated
+   * snapshot), else, for an answer that names none, the model it was asked for.
+   */
+  responseModel: string | undefined;
   /** The logical model the client asked for. */
   originalModel: string | undefined;
   errorType: string | undefined;
@@ -29,6 +34,7 @@ export function genAiView(record: RequestRecord): GenAiView {
     operation: operationName(record.operation),
     provider: record.provider === undefined ? undefined : providerName(record.provider),
     model: record.resolvedModel,
+    responseModel: record.responseModel ?? record.resolvedModel,
     originalModel: record.logicalModel,
     errorType: errorType(record),
     // A client that goes away is not a server error (HTTP semconv leaves 4xx, and so 499, unset on

@@ -19,10 +19,13 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.shutdown(500)));
 });
 
+let logs = capturingLogger();
+
 async function start(extra: { socketPath?: string; adminPort?: number } = {}) {
+  logs = capturingLogger();
   const server = await startExtProc({
     snapshot: loadSnapshot('examples/local.yaml', { supportedProviders }),
-    logger: capturingLogger().logger,
+    logger: logs.logger,
     grpcAddress: '127.0.0.1:0',
     adminHost: '127.0.0.1',
     ...extra,
@@ -72,6 +75,50 @@ describe('ext-proc server', () => {
     expect(r.response).toBe('immediate_response');
     expect(JSON.parse(Buffer.from(r.immediate_response!.body!).toString()).object).toBe('list');
     client.close();
+  });
+
+  it("records the trace context of Envoy's stream metadata, else the client's traceparent header", async () => {
+    const server = await start();
+    const client = rawClient(`127.0.0.1:${server.grpcPort}`);
+    const envoySpan = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const clientSpan = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const models = async (metadata: Record<string, string>, requestId: string) => {
+      const s = client.open('router', metadata);
+      s.send({
+        request_headers: {
+          headers: headerMap({
+            ':method': 'GET',
+            ':path': '/v1/models',
+            authorization: 'Bearer sk-agent-router-team-a',
+            'x-request-id': requestId,
+            traceparent: clientSpan,
+            tracestate: 'client=1',
+          }),
+          end_of_stream: true,
+        },
+      });
+      await s.next();
+      s.end();
+      await s.done;
+    };
+    await models({ traceparent: envoySpan, tracestate: 'envoy=1' }, 'traced-by-envoy');
+    await models({}, 'traced-by-client');
+    await models({ traceparent: 'not-a-trace-context' }, 'bad-envoy-context');
+    client.close();
+    const lineOf = async (id: string) => {
+      for (let i = 0; i < 100; i++) {
+        const line = logs.records().find((r) => r.event === 'request' && r.requestId === id);
+        if (line) return line;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`no request line for ${id}`);
+    };
+    expect(await lineOf('traced-by-envoy')).toMatchObject({ traceParent: envoySpan, traceState: 'envoy=1' });
+    expect(await lineOf('traced-by-client')).toMatchObject({
+      traceParent: clientSpan,
+      traceState: 'client=1',
+    });
+    expect(await lineOf('bad-envoy-context')).toMatchObject({ traceParent: clientSpan });
   });
 
   it('serves /healthz, /readyz and /metrics on the admin port', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SseUsageScanner, type TokenUsage, usageFromJson } from '../../ext-proc/usage.ts';
+import { responseModelOf, SseUsageScanner, type TokenUsage, usageFromJson } from '../../ext-proc/usage.ts';
 
 /**
  * A chat.completion body in the shape the OpenAI API reference documents for POST /v1/chat/completions
@@ -164,9 +164,40 @@ describe('usageFromJson', () => {
   });
 });
 
+describe('responseModelOf', () => {
+  it('reads the top-level model of a buffered chat.completion', () => {
+    expect(responseModelOf(Buffer.from(JSON.stringify(COMPLETION)))).toBe('gpt-4o-2024-08-06');
+    expect(responseModelOf(Buffer.from(JSON.stringify(COMPLETION, null, 2)))).toBe('gpt-4o-2024-08-06');
+  });
+
+  it('is not fooled by a "model" inside a string or a nested object before the top-level one', () => {
+    const body = `{"id":"x","note":"\\"model\\":\\"fake\\"","meta":{"model":"nested"},"model":"real-1"}`;
+    expect(JSON.parse(body).model).toBe('real-1');
+    expect(responseModelOf(Buffer.from(body))).toBe('real-1');
+  });
+
+  it('has none when the body names none, names a non-string, or is not JSON', () => {
+    for (const body of [
+      '{"id":"x","choices":[]}',
+      '{"model":null}',
+      '{"model":42}',
+      'not json',
+      '',
+      '{"model":"unterminated',
+    ])
+      expect(responseModelOf(Buffer.from(body)), body).toBeUndefined();
+  });
+});
+
 describe('SseUsageScanner', () => {
   it('reads the usage of the final chunk of a stream sent in one piece', () => {
     expect(scan(openAiStream({ includeUsage: true }), [])).toEqual(STREAM_USAGE);
+  });
+
+  it('keeps the model the usage chunk names', () => {
+    const scanner = new SseUsageScanner();
+    scanner.push(openAiStream({ includeUsage: true }), true);
+    expect(scanner.model).toBe('gpt-4o-mini-2024-07-18');
   });
 
   it('reads the same usage when the stream arrives one byte at a time', () => {

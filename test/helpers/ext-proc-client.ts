@@ -27,9 +27,11 @@ export function rawClient(target: string) {
     Process(md: grpc.Metadata): grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse>;
   };
   return {
-    open(level: 'router' | 'upstream' = 'router'): RawStream {
+    /** `metadata`: more initial metadata, as Envoy adds (e.g. the trace context of its ext_proc span). */
+    open(level: 'router' | 'upstream' = 'router', metadata: Record<string, string> = {}): RawStream {
       const md = new grpc.Metadata();
       md.set('x-agent-router-filter', level);
+      for (const [key, value] of Object.entries(metadata)) md.set(key, value);
       const call = client.Process(md);
       const received: ProcessingResponse[] = [];
       let cursor = 0;

@@ -13,12 +13,13 @@ let t: TestStack;
 let primary: FakeProvider;
 let backup: FakeProvider;
 const SESSION = 'user-42';
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 const completion = {
   id: 'chatcmpl-1',
   object: 'chat.completion',
   created: 1_700_000_000,
-  model: 'gpt-4o-mini',
+  model: 'gpt-4o-mini-2024-07-18',
   choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
   usage: {
     prompt_tokens: 1_000,
@@ -85,7 +86,7 @@ describe('the request record', () => {
       .client()
       .chat.completions.create(
         { model: 'chat-model', messages: [{ role: 'user', content: 'hi' }] },
-        { headers: { 'x-session-id': SESSION } },
+        { headers: { 'x-session-id': SESSION, traceparent: TRACEPARENT } },
       )
       .withResponse();
     const record = await t.logFor(response);
@@ -99,6 +100,10 @@ describe('the request record', () => {
         { backend: 'default/backup', status: 200 },
       ],
       tokens: { prompt: 1_000, completion: 200, cached: 400, reasoning: 50 },
+      // The snapshot the provider says answered, beside the model the gateway asked it for.
+      responseModel: 'gpt-4o-mini-2024-07-18',
+      // The dev gateway does not trace (no stream metadata), so the client's own header is the parent.
+      traceParent: TRACEPARENT,
     });
     // 600 uncached prompt tokens at $0.15/M, 400 cached at $0.075/M, 200 completion at $0.60/M.
     expect(record.costUsd).toBeCloseTo(600 * 0.15e-6 + 400 * 0.075e-6 + 200 * 0.6e-6, 12);
@@ -116,7 +121,7 @@ describe('the request record', () => {
         chunk({ content: 'one ' }),
         chunk({ content: 'two ' }),
         chunk({ content: 'three' }),
-        `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } })}\n\n`,
+        `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini-2024-07-18', choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } })}\n\n`,
         'data: [DONE]\n\n',
       ],
     });
@@ -138,7 +143,9 @@ describe('the request record', () => {
       backend: 'default/primary',
       attempts: [{ backend: 'default/primary', status: 200 }],
       tokens: { prompt: 5, completion: 3 },
+      responseModel: 'gpt-4o-mini-2024-07-18',
     });
+    expect(record.traceParent).toBeUndefined();
     expect(record.costUsd).toBeUndefined();
     expect(record.sessionHash).toBeUndefined();
     const ttft = record.ttftMs as number;

@@ -167,6 +167,49 @@ describe('OpenTelemetry exporter: the request span', () => {
     });
   });
 
+  it("joins the caller's trace: a child of the record's traceparent, sampled as it says", async () => {
+    const otel = httpExporter();
+    otel.onRecord(
+      record({
+        id: 'traced',
+        traceParent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        traceState: 'congo=t61rcWkgMzE',
+      }),
+    );
+    // Flags 00: the caller did not sample it, and the default sampler is parent-based.
+    otel.onRecord(
+      record({ id: 'not-sampled', traceParent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00' }),
+    );
+    otel.onRecord(record({ id: 'root' }));
+    await otel.forceFlush();
+    const all = spans();
+    const byRequest = (id: string) =>
+      all.find((s) => s.kind === 'SPAN_KIND_SERVER' && s.attributes['agent_router.request_id'] === id);
+    const traced = byRequest('traced')!;
+    expect(traced.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(traced.parentSpanId).toBe('00f067aa0ba902b7');
+    const attempt = all.find((s) => s.kind === 'SPAN_KIND_CLIENT' && s.parentSpanId === traced.spanId);
+    expect(attempt?.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(byRequest('not-sampled')).toBeUndefined();
+    const root = byRequest('root')!;
+    expect(root.parentSpanId).toBe('');
+    expect(root.traceId).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+  });
+
+  it('reports as gen_ai.response.model the model the answer named, the request model beside it', async () => {
+    const otel = httpExporter();
+    otel.onRecord(record({ resolvedModel: 'gpt-4o', responseModel: 'gpt-4o-2024-08-06' }));
+    await otel.forceFlush();
+    const parent = spans().find((s) => s.parentSpanId === '')!;
+    expect(parent.attributes['gen_ai.request.model']).toBe('gpt-4o');
+    expect(parent.attributes['gen_ai.response.model']).toBe('gpt-4o-2024-08-06');
+    const duration = metric('gen_ai.server.request.duration');
+    expect(duration.points[0]!.attributes).toMatchObject({
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.response.model': 'gpt-4o-2024-08-06',
+    });
+  });
+
   it('maps every provider to its semconv gen_ai.provider.name', async () => {
     const expected: Record<string, string> = {
       OpenAI: 'openai',

@@ -68,6 +68,9 @@ export const FULL: Complete<Omit<RequestRecord, 'tokens'>> & { tokens: Complete<
   tokens: { prompt: 1200, completion: 300, cached: 1024, reasoning: 64 },
   costUsd: 0.004125,
   sessionHash: 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90',
+  responseModel: 'gpt-4o-2024-08-06-snapshot',
+  traceParent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  traceState: 'congo=t61rcWkgMzE',
 };
 
 /** Only the fields the contract requires. */
