@@ -162,7 +162,7 @@ export function connectInBackground(
     write: async (records) => connected().write(records),
     requests: async (filter, limit, cursor) => connected().requests(filter, limit, cursor),
     usage: async (query) => connected().usage(query),
-    experimentSamples: async (model, since, limit) => connected().experimentSamples(model, since, limit),
+    experimentSamples: async (filter, limit) => connected().experimentSamples(filter, limit),
     prune: async (olderThanMs) => connected().prune(olderThanMs),
     async close() {
       closed = true;

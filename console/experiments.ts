@@ -2,10 +2,10 @@
  * GET /api/v1/experiments/{logicalModel}: is a variant of the logical model's weighted split better or
  * worse than its baseline? The variants are the split's route entries in the configuration in force
  * (the baseline: the entry marked `baseline: true`, else the heaviest weight); the figures and
- * comparisons are analytics/experiments.ts's, over the store's newest `limit` requests of the model
- * since `since`, keeping only those the split decided (decision sticky-split or weighted-split) in the
- * same RouteConfig: policy-routed requests were not randomised, and another RouteConfig's split of the
- * same logical name is another experiment.
+ * comparisons are analytics/experiments.ts's, over the newest `limit` requests in [since, until) that
+ * the split decided (decision sticky-split or weighted-split) in the same RouteConfig, selected by the
+ * store: policy-routed requests were not randomised, and another RouteConfig's split of the same
+ * logical name is another experiment.
  *
  * GET /api/v1/experiments/{logicalModel}/gate: the same analysis as a yes/no for a rollout tool whose
  * only signal is the HTTP status (a Flagger webhook): 200 when no compared metric of the variant(s) is
@@ -31,7 +31,8 @@ const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** analytics.experiments.20k-requests.ms is about 0.1 s of CPU; 50,000 sessionless requests about 1 s. */
 export const DEFAULT_SAMPLE_LIMIT = 50_000;
 export const MAX_SAMPLE_LIMIT = 200_000;
-const SPLIT_DECISIONS: ReadonlySet<string> = new Set(['sticky-split', 'weighted-split']);
+/** Requests the split decided: policy-routed ones were not randomised (ext-proc/router/route.ts). */
+const SPLIT_DECISIONS: readonly string[] = ['sticky-split', 'weighted-split'];
 
 /** One RouteConfig's weighted split of a logical model. */
 export interface SplitInForce {
@@ -72,7 +73,10 @@ export interface ExperimentAnswer extends ExperimentReport {
   routeConfig: string;
   since: number;
   until: number;
-  /** What the analysis read: `truncated` when the store held more than `limit` requests since `since` (the newest were kept). */
+  /**
+   * What the analysis read: `truncated` when the split decided more than `limit` requests in
+   * [since, until) (the newest were kept).
+   */
   samples: { read: number; limit: number; truncated: boolean; analysed: number };
 }
 
@@ -84,7 +88,7 @@ interface ExperimentQuery {
   limit: number;
 }
 
-const PARAMS = ['since', 'routeConfig', 'limit'] as const;
+const PARAMS = ['since', 'until', 'routeConfig', 'limit'] as const;
 const GATE_PARAMS = [...PARAMS, 'variant', 'metrics'] as const;
 
 function resolveSplit(
@@ -118,18 +122,28 @@ function resolveSplit(
 }
 
 function parse(snapshot: Snapshot, logicalModel: string, q: Query, now: number): ExperimentQuery {
-  const since = q.time('since', now) ?? now - DEFAULT_WINDOW_MS;
+  const until = q.time('until', now) ?? now;
+  const since = q.time('since', now) ?? until - DEFAULT_WINDOW_MS;
   if (since > now) throw consoleErrors.invalidParameter('since', 'since must not be in the future.');
+  if (until <= since) throw consoleErrors.invalidParameter('until', 'until must be after since.');
   const limit = q.integer('limit', 1, MAX_SAMPLE_LIMIT) ?? DEFAULT_SAMPLE_LIMIT;
   const split = resolveSplit(snapshot, logicalModel, q.string('routeConfig'));
-  return { logicalModel, split, since, until: now, limit };
+  return { logicalModel, split, since, until, limit };
 }
 
 async function analyse(store: RequestStore, e: ExperimentQuery): Promise<ExperimentAnswer> {
-  const rows = await store.experimentSamples(e.logicalModel, e.since, e.limit);
+  const rows = await store.experimentSamples(
+    {
+      logicalModel: e.logicalModel,
+      routeConfig: e.split.routeConfig,
+      decisions: SPLIT_DECISIONS,
+      since: e.since,
+      until: e.until,
+    },
+    e.limit,
+  );
   const samples: ExperimentSample[] = [];
   for (const row of rows) {
-    if (row.routeConfig !== e.split.routeConfig || !SPLIT_DECISIONS.has(row.decision ?? '')) continue;
     const sample: ExperimentSample = {
       routeEntry: row.routeEntry ?? '',
       resolvedModel: row.resolvedModel ?? '',

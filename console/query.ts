@@ -52,6 +52,15 @@ export class Query {
     return value;
   }
 
+  /** `true` or `false`. */
+  boolean(name: string): boolean | undefined {
+    const text = this.string(name);
+    if (text === undefined) return undefined;
+    if (text === 'true') return true;
+    if (text === 'false') return false;
+    throw consoleErrors.invalidParameter(name, `${name} must be true or false, got ${JSON.stringify(text)}.`);
+  }
+
   oneOf<T extends string>(name: string, values: readonly T[]): T | undefined {
     const text = this.string(name);
     if (text === undefined) return undefined;

@@ -37,6 +37,7 @@ import type {
   RequestFilter,
   RequestPage,
   RequestStore,
+  SampleFilter,
   UsageQuery,
   UsageResult,
 } from './store.ts';
@@ -179,8 +180,9 @@ const UPSERT_ROLLUPS = ROLLUP_PERIODS.map((period) => ({ period, statement: upse
 
 const SAMPLES = {
   name: 'agent_router_experiment_samples',
-  text: `SELECT ${SAMPLE_COLUMNS.join(', ')} FROM ${RECORDS} WHERE logical_model = $1 AND time >= $2
-    ORDER BY time DESC, id DESC LIMIT $3`,
+  text: `SELECT ${SAMPLE_COLUMNS.join(', ')} FROM ${RECORDS}
+    WHERE logical_model = $1 AND route_config = $2 AND decision = ANY($3::text[]) AND time >= $4 AND time < $5
+    ORDER BY time DESC, id DESC LIMIT $6`,
 };
 
 /** NUL and unpaired surrogates: PostgreSQL text cannot hold the first, its JSON input refuses the second. */
@@ -365,7 +367,13 @@ export class PostgresStore implements RequestStore {
   }
 
   async requests(filter: RequestFilter, limit: number, cursor?: string): Promise<RequestPage> {
-    const query = requestsQuery(filter, limit, cursor, (i) => `$${i}`);
+    const query = requestsQuery(
+      filter,
+      limit,
+      cursor,
+      (i) => `$${i}`,
+      (value) => value,
+    );
     const result = await this.pool.query({
       text: `SELECT ${RECORD_COLUMNS.join(', ')} FROM ${RECORDS} ${query.where}
         ORDER BY time DESC, id DESC LIMIT $${query.params.length + 1}`,
@@ -401,9 +409,13 @@ export class PostgresStore implements RequestStore {
     );
   }
 
-  async experimentSamples(logicalModel: string, since: number, limit: number): Promise<ExperimentSample[]> {
+  async experimentSamples(filter: SampleFilter, limit: number): Promise<ExperimentSample[]> {
     checkLimit(limit);
-    const result = await this.pool.query({ ...SAMPLES, values: [logicalModel, since, limit] });
+    const { logicalModel, routeConfig, decisions, since, until } = filter;
+    const result = await this.pool.query({
+      ...SAMPLES,
+      values: [logicalModel, routeConfig, decisions, since, until, limit],
+    });
     return result.rows.map(rowToSample);
   }
 

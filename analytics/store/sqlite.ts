@@ -47,6 +47,7 @@ import type {
   RequestFilter,
   RequestPage,
   RequestStore,
+  SampleFilter,
   UsageQuery,
   UsageResult,
 } from './store.ts';
@@ -206,7 +207,9 @@ export class SqliteStore implements RequestStore {
       statement: this.db.prepare(upsertRollup(ROLLUPS[periodMs])),
     }));
     this.samples = this.db.prepare(
-      `SELECT ${SAMPLE_COLUMNS.join(', ')} FROM ${RECORDS} WHERE logical_model = ? AND time >= ?
+      `SELECT ${SAMPLE_COLUMNS.join(', ')} FROM ${RECORDS}
+       WHERE logical_model = ? AND route_config = ? AND decision IN (SELECT value FROM json_each(?))
+         AND time >= ? AND time < ?
        ORDER BY time DESC, id DESC LIMIT ?`,
     );
     this.pruneRecords = this.db.prepare(
@@ -288,9 +291,12 @@ export class SqliteStore implements RequestStore {
     return buildUsage(query, plan, cells);
   }
 
-  async experimentSamples(logicalModel: string, since: number, limit: number): Promise<ExperimentSample[]> {
+  async experimentSamples(filter: SampleFilter, limit: number): Promise<ExperimentSample[]> {
     checkLimit(limit);
-    return this.samples.all(logicalModel, since, limit).map(rowToSample);
+    const { logicalModel, routeConfig, decisions, since, until } = filter;
+    return this.samples
+      .all(logicalModel, routeConfig, JSON.stringify(decisions), since, until, limit)
+      .map(rowToSample);
   }
 
   async prune(olderThanMs: number): Promise<void> {

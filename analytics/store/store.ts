@@ -17,8 +17,8 @@ export interface RequestStore {
   requests(filter: RequestFilter, limit: number, cursor?: string): Promise<RequestPage>;
   /** Per-group totals, percentiles and a time series, from the per-minute rollups. */
   usage(query: UsageQuery): Promise<UsageResult>;
-  /** The newest `limit` records of one logical model with time ≥ `since`, reduced to what the statistics use. */
-  experimentSamples(logicalModel: string, since: number, limit: number): Promise<ExperimentSample[]>;
+  /** The newest `limit` records the filter selects, reduced to what the statistics use. */
+  experimentSamples(filter: SampleFilter, limit: number): Promise<ExperimentSample[]>;
   /** Deletes records (and rollup periods) older than `olderThanMs` before the store's clock. */
   prune(olderThanMs: number): Promise<void>;
   close(): Promise<void>;
@@ -32,10 +32,31 @@ export interface RequestFilter {
   logicalModel?: string;
   resolvedModel?: string;
   keyId?: string;
+  routeConfig?: string;
+  routeEntry?: string;
+  backend?: string;
+  provider?: string;
+  decision?: string;
+  errorCode?: string;
+  sessionHash?: string;
   /** The HTTP status the client got. */
   status?: number;
+  stream?: boolean;
+  cancelled?: boolean;
   since?: number;
   until?: number;
+}
+
+/**
+ * The records one experiment reads: one logical model's requests that one RouteConfig's split decided
+ * (`decisions`, e.g. sticky-split and weighted-split), with `since` ≤ time < `until`.
+ */
+export interface SampleFilter {
+  logicalModel: string;
+  routeConfig: string;
+  decisions: readonly string[];
+  since: number;
+  until: number;
 }
 
 export interface RequestPage {

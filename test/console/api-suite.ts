@@ -263,6 +263,30 @@ export function consoleApiSuite(name: string, open: OpenConsoleStore): void {
         expect((await ids('logicalModel=&status=')).length).toBe(Math.min(1000, records.length));
       });
 
+      it('filters by route config and entry, decision, error code, session, stream and cancelled', async () => {
+        const ids = async (q: string) =>
+          ((await get(`/api/v1/requests?limit=1000&${q}`)).body.data as RequestRecord[]).map((r) => r.id);
+        const by = (f: (r: RequestRecord) => boolean) =>
+          records
+            .filter(f)
+            .sort((a, b) => b.time - a.time)
+            .slice(0, 1000)
+            .map((r) => r.id);
+        expect(await ids('routeConfig=default%2Fother')).toEqual(
+          by((r) => r.routeConfig === 'default/other'),
+        );
+        expect(await ids('routeEntry=chat-regulated')).toEqual(by((r) => r.routeEntry === 'chat-regulated'));
+        expect(await ids('decision=policy')).toEqual(by((r) => r.decision === 'policy'));
+        expect(await ids('errorCode=upstream_error&routeEntry=chat-v2')).toEqual(
+          by((r) => r.errorCode === 'upstream_error' && r.routeEntry === 'chat-v2'),
+        );
+        expect(await ids(`sessionHash=${hashOf(3)}`)).toEqual(by((r) => r.sessionHash === hashOf(3)));
+        expect(await ids('stream=true&cancelled=false&provider=OpenAI&backend=default%2Fopenai')).toEqual(
+          by((r) => r.stream && !r.cancelled),
+        );
+        expect(await ids('stream=false')).toEqual([]);
+      });
+
       it('carries the session as its hash only, never the raw id, key or token', async () => {
         const answer = await get('/api/v1/requests?limit=1000');
         const data = answer.body.data as RequestRecord[];
@@ -344,7 +368,8 @@ export function consoleApiSuite(name: string, open: OpenConsoleStore): void {
           since: T0,
           until: NOW,
           baseline: 'chat-v1',
-          samples: { read: 620, analysed: 600, truncated: false },
+          // The store reads only the requests the split decided: the 20 policy-routed ones are not read.
+          samples: { read: 600, analysed: 600, truncated: false },
         });
         expect(
           body.variants.map(
@@ -368,6 +393,14 @@ export function consoleApiSuite(name: string, open: OpenConsoleStore): void {
         expect(c.metrics.ttftP50.relativePercent).toBeGreaterThan(80);
         expect(c.metrics.costPerRequest.verdict).toBe('inconclusive');
         for (let i = 0; i < 120; i++) expect(answer.text).not.toContain(RAW_SESSION(i));
+      });
+
+      it('reads only the requests in [since, until)', async () => {
+        const none = await get(`/api/v1/experiments/chat-model?since=${T0 - 60 * MINUTE}&until=${T0}`);
+        expect(none.status, none.text).toBe(200);
+        expect(none.body).toMatchObject({ since: T0 - 60 * MINUTE, until: T0, samples: { read: 0 } });
+        const all = await get(`/api/v1/experiments/chat-model?since=${T0}&until=${NOW}`);
+        expect(all.body.samples.read).toBe(600);
       });
 
       it('names the RouteConfig when several split the logical model', async () => {
@@ -444,21 +477,28 @@ export function consoleApiSuite(name: string, open: OpenConsoleStore): void {
         [`/api/v1/usage?since=${NOW}&until=${T0}`, 'since'],
         ['/api/v1/experiments/chat-model?limit=200001', 'limit'],
         ['/api/v1/experiments/chat-model?since=2099-01-01T00:00:00Z', 'since'],
-        ['/api/v1/experiments/chat-model?until=1h', 'until'],
+        [`/api/v1/experiments/chat-model?since=${T0}&until=${T0}`, 'until'],
+        ['/api/v1/requests?stream=yes', 'stream'],
         ['/api/v1/experiments/%E0%A4%A', 'logicalModel'],
       ])('%s is a 400 naming %s', async (url, param) => {
         const error = await expectError(url, 400, param);
         expect(error.message).toContain(param === 'logicalModel' ? 'logical model' : param);
       });
 
-      it('answers an unknown path 404 and a write 405, in the same error shape', async () => {
-        await expectError('/api/v1/keys', 404, null, 'unknown_url');
+      it('answers an unknown path 404 and a write to a read endpoint 405, in the same error shape', async () => {
+        await expectError('/api/v1/nothing-here', 404, null, 'unknown_url');
         const post = await fetch(`${server.url}/api/v1/requests`, {
           method: 'POST',
           headers: { authorization: `Bearer ${TOKEN}` },
         });
         expect(post.status).toBe(405);
+        expect(post.headers.get('allow')).toBe('GET, HEAD');
         expect(((await post.json()) as ConsoleErrorBody).error.code).toBe('method_not_allowed');
+      });
+
+      it('answers 503 for keys and RouteConfigs when started without a configuration source to edit', async () => {
+        await expectError('/api/v1/keys', 503, null, 'config_source_unavailable');
+        await expectError('/api/v1/routeconfigs/main', 503, null, 'config_source_unavailable');
       });
     });
 

@@ -206,6 +206,61 @@ export function storeSuite(name: string, open: OpenStore): void {
     );
 
     it(
+      'filters by route config and entry, backend, provider, decision, error code, session, stream and cancelled, alone and together',
+      withStore(async (store) => {
+        await store.write([
+          record('a', T0, {
+            routeConfig: 'ns/main',
+            routeEntry: 'chat-v1',
+            backend: 'ns/openai',
+            provider: 'OpenAI',
+            decision: 'sticky-split',
+            sessionHash: 'h1',
+            stream: true,
+          }),
+          record('b', T0 + 1, {
+            routeConfig: 'ns/main',
+            routeEntry: 'chat-v2',
+            backend: 'ns/anthropic',
+            provider: 'Anthropic',
+            decision: 'sticky-split',
+            sessionHash: 'h2',
+            status: 502,
+            errorCode: 'upstream_error',
+          }),
+          record('c', T0 + 2, {
+            routeConfig: 'ns/other',
+            routeEntry: 'chat-v1',
+            backend: 'ns/openai',
+            provider: 'OpenAI',
+            decision: 'policy',
+            sessionHash: 'h1',
+            stream: true,
+            cancelled: true,
+            status: 499,
+          }),
+        ]);
+        const ids = async (filter: Parameters<RequestStore['requests']>[0]) =>
+          (await store.requests(filter, 100)).data.map((r) => r.id);
+        expect(await ids({ routeConfig: 'ns/main' })).toEqual(['b', 'a']);
+        expect(await ids({ routeEntry: 'chat-v1' })).toEqual(['c', 'a']);
+        expect(await ids({ backend: 'ns/anthropic' })).toEqual(['b']);
+        expect(await ids({ provider: 'OpenAI' })).toEqual(['c', 'a']);
+        expect(await ids({ decision: 'policy' })).toEqual(['c']);
+        expect(await ids({ errorCode: 'upstream_error' })).toEqual(['b']);
+        expect(await ids({ sessionHash: 'h1' })).toEqual(['c', 'a']);
+        expect(await ids({ stream: true })).toEqual(['c', 'a']);
+        expect(await ids({ stream: false })).toEqual(['b']);
+        expect(await ids({ cancelled: true })).toEqual(['c']);
+        expect(await ids({ cancelled: false })).toEqual(['b', 'a']);
+        // Filters of one shape letter each: route config and route entry together are two conditions.
+        expect(await ids({ routeConfig: 'ns/main', routeEntry: 'chat-v1' })).toEqual(['a']);
+        expect(await ids({ routeEntry: 'chat-v1', routeConfig: 'ns/other' })).toEqual(['c']);
+        expect(await ids({ provider: 'OpenAI', stream: true, cancelled: false })).toEqual(['a']);
+      }),
+    );
+
+    it(
       'pages newest first with a cursor: no duplicates and no gaps, even while newer records arrive',
       withStore(async (store) => {
         // Several records share a millisecond, so order and cursor must use the id as well as the time.
@@ -448,15 +503,14 @@ export function storeSuite(name: string, open: OpenStore): void {
     });
 
     it(
-      'gives the experiment statistics the newest samples of one logical model since a time',
+      "gives the experiment statistics the newest samples of one RouteConfig's split of one logical model, in [since, until)",
       withStore(async (store) => {
+        const split = { logicalModel: 'chat', routeConfig: 'default/main', decision: 'sticky-split' };
         await store.write([
-          record('old', T0 - 1, { logicalModel: 'chat' }),
+          record('old', T0 - 1, split),
           record('s1', T0, {
-            logicalModel: 'chat',
-            routeConfig: 'default/main',
+            ...split,
             routeEntry: 'v1',
-            decision: 'sticky-split',
             resolvedModel: 'm1',
             sessionHash: 'h1',
             status: 500,
@@ -466,13 +520,37 @@ export function storeSuite(name: string, open: OpenStore): void {
             tokens: { prompt: 100, completion: 20, cached: 50 },
             costUsd: 0.002,
           }),
-          record('s2', T0 + 1, { logicalModel: 'chat', routeEntry: 'v2', latencyMs: 90 }),
-          record('s3', T0 + 2, { logicalModel: 'chat', routeEntry: 'v2', latencyMs: 95 }),
-          record('other', T0 + 3, { logicalModel: 'embed' }),
+          record('s2', T0 + 1, { ...split, routeEntry: 'v2', latencyMs: 90 }),
+          record('s3', T0 + 2, { ...split, decision: 'weighted-split', routeEntry: 'v2', latencyMs: 95 }),
+          // Not the experiment's: policy-routed, another RouteConfig's split, no decision, another model.
+          record('policy', T0 + 3, { ...split, decision: 'policy', latencyMs: 1 }),
+          record('elsewhere', T0 + 4, { ...split, routeConfig: 'other/main', latencyMs: 2 }),
+          record('undecided', T0 + 5, { logicalModel: 'chat', routeConfig: 'default/main', latencyMs: 3 }),
+          record('other', T0 + 6, { ...split, logicalModel: 'embed' }),
+          record('later', T0 + 100, { ...split, routeEntry: 'v2', latencyMs: 99 }),
         ]);
-        expect(await store.experimentSamples('chat', T0, 10)).toStrictEqual([
-          { routeEntry: 'v2', status: 200, latencyMs: 95 },
-          { routeEntry: 'v2', status: 200, latencyMs: 90 },
+        const filter = {
+          logicalModel: 'chat',
+          routeConfig: 'default/main',
+          decisions: ['sticky-split', 'weighted-split'],
+          since: T0,
+          until: T0 + 100,
+        };
+        expect(await store.experimentSamples(filter, 10)).toStrictEqual([
+          {
+            routeConfig: 'default/main',
+            routeEntry: 'v2',
+            decision: 'weighted-split',
+            status: 200,
+            latencyMs: 95,
+          },
+          {
+            routeConfig: 'default/main',
+            routeEntry: 'v2',
+            decision: 'sticky-split',
+            status: 200,
+            latencyMs: 90,
+          },
           {
             routeConfig: 'default/main',
             routeEntry: 'v1',
@@ -487,8 +565,12 @@ export function storeSuite(name: string, open: OpenStore): void {
             costUsd: 0.002,
           },
         ]);
-        expect((await store.experimentSamples('chat', T0, 2)).map((s) => s.latencyMs)).toEqual([95, 90]);
-        expect(await store.experimentSamples('none', 0, 10)).toEqual([]);
+        // The limit counts the experiment's samples only, so unrelated traffic cannot crowd them out.
+        expect((await store.experimentSamples(filter, 2)).map((s) => s.latencyMs)).toEqual([95, 90]);
+        expect(
+          (await store.experimentSamples({ ...filter, until: T0 + 101 }, 1)).map((s) => s.latencyMs),
+        ).toEqual([99]);
+        expect(await store.experimentSamples({ ...filter, logicalModel: 'none' }, 10)).toEqual([]);
       }),
     );
 
