@@ -60,9 +60,22 @@ export interface ConfigWriter {
   ): Promise<EditOutcome<T>>;
 }
 
-/** An opaque version of a stored object: changes with every change to it. */
+/**
+ * An opaque version of a stored object: changes with every change to its content. Key order does not
+ * count, so an object planned in one order and stored in another has one version.
+ */
 export function objectVersion(object: Json): string {
-  return createHash('sha256').update(JSON.stringify(object)).digest('hex').slice(0, 20);
+  return createHash('sha256').update(canonicalJson(object)).digest('hex').slice(0, 20);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Json)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** The objects of `kind` named `name` (several only when namespaces differ). */

@@ -1,26 +1,68 @@
 /**
- * `agent-router console`: the analytics and experiments API over the request store, JSON under
- * `/api/v1/` (node:http; read-only, GET):
+ * `agent-router console`: the console API, JSON under `/api/v1/` (node:http), and the web app.
  *
- *   GET /api/v1/requests                         Request Logs (requests.ts)
- *   GET /api/v1/usage                            Usage Analytics (usage.ts)
- *   GET /api/v1/experiments/{logicalModel}       the split's variants compared with the baseline (experiments.ts)
- *   GET /api/v1/experiments/{logicalModel}/gate  the same as 200/412, for rollout webhooks
- *   GET /healthz                                 liveness, unauthenticated
- *   GET /…                                       the web app (static.ts), unauthenticated: it holds no data
+ *   GET    /api/v1/session                            who the caller is, the mode, and the CSRF token
+ *   POST   /api/v1/session {token}                    log in with the admin token (a session cookie)
+ *   DELETE /api/v1/session                            log out
+ *   GET    /api/v1/keys[/{name}]                      API keys, never a secret (keys.ts)
+ *   POST   /api/v1/keys {name,routeConfig,attributes} a new key; its generated secret is returned once
+ *   PATCH  /api/v1/keys/{name} {enabled}              enable or disable a key
+ *   GET    /api/v1/routeconfigs[/{name}]              RouteConfigs with what each logical name does (routeconfigs.ts)
+ *   POST   /api/v1/routeconfigs/{name}/preview {spec} validation problems and the diff, nothing written
+ *   PUT    /api/v1/routeconfigs/{name} {spec,version} a new spec
+ *   POST   /api/v1/routeconfigs/{name}/canary {logicalModel,stage,version}  a canary stage
+ *   POST   /api/v1/routeconfigs/{name}/remove-old {logicalModel,version}    drop the old variant after cutover
+ *   GET    /api/v1/requests                           Request Logs (requests.ts)
+ *   GET    /api/v1/usage                              Usage Analytics (usage.ts)
+ *   GET    /api/v1/experiments/{logicalModel}         the split's variants compared with the baseline (experiments.ts)
+ *   GET    /api/v1/experiments/{logicalModel}/gate    the same as 200/412, for rollout webhooks
+ *   GET    /healthz                                   liveness, unauthenticated
+ *   GET    /…                                         the web app (static.ts), unauthenticated: it holds no data
  *
- * Every `/api/` request needs the admin token (auth.ts) unless the console was started without one,
- * which the CLI allows only on a loopback address. Errors are the OpenAI-like error object (errors.ts).
+ * Every `/api/` request but the session's needs the admin token or a session (access.ts) unless the
+ * console was started without a token, which the CLI allows only on a loopback address. Writes go
+ * through the configuration source (a ConfigWriter: the YAML file edited in place), never around it,
+ * need the checks a cross-site page cannot pass (access.ts), are refused whole with `--read-only`, and
+ * each leaves one audit line (audit.ts). Errors are the OpenAI-like error object (errors.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestStore } from '../analytics/store/store.ts';
 import type { Snapshot } from '../config/snapshot.ts';
+import type { ConfigWriter, EditOutcome, Json, PlannedEdit } from '../config/writer.ts';
 import type { Logger } from '../observability/logger.ts';
-import { type AdminToken, checkBearer } from './auth.ts';
+import { type AccessOptions, authenticate, checkWrite, type Principal } from './access.ts';
+import { auditWrite } from './audit.ts';
+import type { AdminToken } from './auth.ts';
 import { ConsoleError, consoleErrors } from './errors.ts';
 import { decodeModel, experimentEndpoint, gateEndpoint } from './experiments.ts';
+import {
+  generateKeySecret,
+  keyView,
+  listKeys,
+  parseEnabled,
+  parseNewKey,
+  planCreateKey,
+  planSetEnabled,
+  uniqueObject,
+} from './keys.ts';
 import { requestsEndpoint } from './requests.ts';
+import {
+  fieldProblems,
+  listRouteConfigs,
+  planCanary,
+  planRemoveOld,
+  planSpec,
+  routeConfigView,
+} from './routeconfigs.ts';
+import {
+  clearedSessionCookie,
+  randomToken,
+  readCookie,
+  SessionStore,
+  sameSecret,
+  sessionCookie,
+} from './session.ts';
 import { type ConsoleApp, loadConsoleApp } from './static.ts';
 import { usageEndpoint } from './usage.ts';
 
@@ -39,6 +81,12 @@ export interface ConsoleOptions {
   now?: () => number;
   /** The web app's files; default the build in console/web/dist. */
   app?: ConsoleApp;
+  /** Where keys and RouteConfigs are read and written; undefined: those endpoints answer 503. */
+  writer?: ConfigWriter;
+  /** Refuse every write (403 read_only), for configuration kept in Git. */
+  readOnly?: boolean;
+  /** Log-in sessions (default: 8-hour sessions held in this process). */
+  sessions?: SessionStore;
 }
 
 export interface ConsoleServer {
@@ -52,22 +100,176 @@ export class StoreUnavailableError extends Error {
 }
 
 const EXPERIMENT_PATH = /^\/api\/v1\/experiments\/([^/]+)(\/gate)?$/;
+const KEY_PATH = /^\/api\/v1\/keys\/([^/]+)$/;
+const ROUTE_CONFIG_PATH = /^\/api\/v1\/routeconfigs\/([^/]+)(?:\/(preview|canary|remove-old))?$/;
+/** Request bodies are small JSON objects; a RouteConfig spec of thousands of entries still fits. */
+const MAX_BODY_BYTES = 1024 * 1024;
 
 interface Answer {
   status: number;
   body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** What one write attempt's audit line says; filled in as the request is understood. */
+interface AuditDraft {
+  actor: string;
+  action: string;
+  target: string;
+  detail?: string;
+}
+
+/** Methods each path takes (HEAD goes with GET). */
+function allowedMethods(path: string): readonly string[] | undefined {
+  if (path === '/api/v1/session') return ['GET', 'POST', 'DELETE'];
+  if (path === '/api/v1/keys') return ['GET', 'POST'];
+  if (KEY_PATH.test(path)) return ['GET', 'PATCH'];
+  if (path === '/api/v1/routeconfigs') return ['GET'];
+  const rc = ROUTE_CONFIG_PATH.exec(path);
+  if (rc) return rc[2] === undefined ? ['GET', 'PUT'] : ['POST'];
+  if (path === '/api/v1/requests' || path === '/api/v1/usage' || EXPERIMENT_PATH.test(path)) return ['GET'];
+  return undefined;
 }
 
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
-  const { store, logger } = options;
+  const { store, logger, writer } = options;
   const app = options.app ?? loadConsoleApp();
   const now = options.now ?? Date.now;
+  const readOnly = options.readOnly === true;
   const snapshot = () => ('current' in options.config ? options.config.current : options.config.snapshot);
+  const mode = writer?.mode ?? ('snapshot' in options.config ? 'kubernetes' : 'file');
+  const sessions = options.sessions ?? new SessionStore({ now });
+  const access: AccessOptions = { adminToken: options.adminToken, sessions, openCsrfToken: randomToken() };
+  const source = () => {
+    if (writer === undefined) throw consoleErrors.noConfigSource();
+    return writer;
+  };
 
-  const route = async (req: http.IncomingMessage, path: string, params: URLSearchParams): Promise<Answer> => {
-    if (options.adminToken !== undefined) {
-      const denied = checkBearer(req.headers.authorization, options.adminToken);
-      if (denied) throw denied;
+  const sessionState = (principal: Principal | undefined) => ({
+    authenticated: principal !== undefined,
+    authRequired: options.adminToken !== undefined,
+    readOnly,
+    mode,
+    csrfToken:
+      principal?.via === 'open'
+        ? access.openCsrfToken
+        : principal?.via === 'session'
+          ? principal.session!.csrfToken
+          : '',
+  });
+
+  const readBody = async (req: http.IncomingMessage): Promise<Json> => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) throw consoleErrors.invalidBody(`The body is over ${MAX_BODY_BYTES} bytes.`);
+      chunks.push(chunk as Buffer);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      throw consoleErrors.invalidBody('The body is not valid JSON.');
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw consoleErrors.invalidBody('The body must be a JSON object.');
+    return value as Json;
+  };
+
+  /** Runs a planned edit; refuses it whole, with every problem, when the configuration would be invalid. */
+  const apply = async <T>(
+    plan: (current: Parameters<Parameters<ConfigWriter['edit']>[0]>[0]) => PlannedEdit<T>,
+    problemsOf: string,
+    dryRun = false,
+  ): Promise<EditOutcome<T>> => {
+    const outcome = await source().edit(plan, { dryRun });
+    if (!dryRun && outcome.problems.length > 0)
+      throw consoleErrors.invalidConfig(fieldProblems(outcome.problems, problemsOf));
+    return outcome;
+  };
+
+  const routeConfigAfterWrite = async (name: string) =>
+    routeConfigView(uniqueObject(await source().read(), 'RouteConfig', name));
+
+  const session = async (req: http.IncomingMessage, method: string, audit: AuditDraft): Promise<Answer> => {
+    if (method === 'GET' || method === 'HEAD') {
+      if (options.adminToken === undefined)
+        return { status: 200, body: sessionState(authenticate(req, access)) };
+      let principal: Principal | undefined;
+      try {
+        principal = authenticate(req, access);
+      } catch {
+        principal = undefined;
+      }
+      return { status: 200, body: sessionState(principal) };
+    }
+    if (method === 'POST') {
+      audit.action = 'session.open';
+      checkWrite(req, undefined, access, true);
+      const body = await readBody(req);
+      if (options.adminToken === undefined) {
+        const principal = authenticate(req, access);
+        audit.actor = principal.actor;
+        return { status: 200, body: sessionState(principal) };
+      }
+      if (typeof body.token !== 'string' || body.token === '')
+        throw consoleErrors.invalidBody('token is required: the admin token.', 'token');
+      const expected = options.adminToken.read();
+      if (expected === undefined || expected === '')
+        throw consoleErrors.tokenUnavailable(options.adminToken.source);
+      if (!sameSecret(body.token, expected)) throw consoleErrors.invalidToken();
+      const opened = sessions.open(expected);
+      audit.actor = opened.session.actor;
+      return {
+        status: 200,
+        body: sessionState({ actor: opened.session.actor, via: 'session', session: opened.session }),
+        headers: { 'set-cookie': sessionCookie(opened.id, sessions.ttlMs) },
+      };
+    }
+    // DELETE: logging out needs the CSRF token of the session it ends; without a live session there
+    // is nothing to end, and the cookie is cleared all the same.
+    audit.action = 'session.close';
+    let principal: Principal | undefined;
+    try {
+      principal = authenticate(req, access);
+    } catch {
+      principal = undefined;
+    }
+    if (principal !== undefined) {
+      audit.actor = principal.actor;
+      checkWrite(req, principal, access, false);
+    }
+    if (principal?.via === 'session') sessions.close(readCookie(req.headers.cookie));
+    return {
+      status: 200,
+      body: sessionState(principal?.via === 'open' ? principal : undefined),
+      headers: { 'set-cookie': clearedSessionCookie() },
+    };
+  };
+
+  const route = async (
+    req: http.IncomingMessage,
+    method: string,
+    path: string,
+    params: URLSearchParams,
+    audit: AuditDraft,
+  ): Promise<Answer> => {
+    const allowed = allowedMethods(path);
+    if (allowed === undefined) throw consoleErrors.notFound(path);
+    const asked = method === 'HEAD' ? 'GET' : method;
+    if (!allowed.includes(asked)) throw consoleErrors.methodNotAllowed(method, allowed);
+    if (path === '/api/v1/session') return session(req, asked, audit);
+    const writes = asked !== 'GET';
+    const isPreview = path.endsWith('/preview');
+    // A preview writes nothing, so a read-only console still checks edits.
+    if (writes && readOnly && !isPreview) throw consoleErrors.readOnly();
+    const principal = authenticate(req, access);
+    audit.actor = principal.actor;
+    let body: Json = {};
+    if (writes) {
+      checkWrite(req, principal, access, true);
+      body = await readBody(req);
     }
     const t = now();
     if (path === '/api/v1/requests') return { status: 200, body: await requestsEndpoint(store, params, t) };
@@ -78,24 +280,83 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       if (experiment[2] !== undefined) return gateEndpoint(store, snapshot(), model, params, t);
       return { status: 200, body: await experimentEndpoint(store, snapshot(), model, params, t) };
     }
-    throw consoleErrors.notFound(path);
+
+    if (path === '/api/v1/keys') {
+      if (!writes) return { status: 200, body: { data: listKeys(await source().read()) } };
+      const input = parseNewKey(body);
+      audit.action = 'key.create';
+      audit.target = `APIKey/${input.name}`;
+      const secret = generateKeySecret();
+      const outcome = await apply((current) => planCreateKey(current, input, secret), '');
+      audit.detail = `routeConfig ${input.routeConfig}`;
+      return { status: 201, body: { key: outcome.result, secret } };
+    }
+    const key = KEY_PATH.exec(path);
+    if (key !== null) {
+      const name = decodeSegment(key[1]!, 'name');
+      if (!writes)
+        return { status: 200, body: { key: keyView(uniqueObject(await source().read(), 'APIKey', name)) } };
+      audit.action = 'key.update';
+      audit.target = `APIKey/${name}`;
+      const enabled = parseEnabled(body);
+      const outcome = await apply((current) => planSetEnabled(current, name, enabled), '');
+      audit.detail = enabled ? 'enabled' : 'disabled';
+      return { status: 200, body: { key: outcome.result } };
+    }
+    if (path === '/api/v1/routeconfigs')
+      return { status: 200, body: { data: listRouteConfigs(await source().read()) } };
+    const rc = ROUTE_CONFIG_PATH.exec(path)!;
+    const name = decodeSegment(rc[1]!, 'name');
+    const action = rc[2];
+    if (!writes)
+      return { status: 200, body: routeConfigView(uniqueObject(await source().read(), 'RouteConfig', name)) };
+    audit.target = `RouteConfig/${name}`;
+    if (action === 'preview') {
+      audit.action = 'routeconfig.preview';
+      const outcome = await apply((current) => planSpec(current, name, body.spec, undefined), name, true);
+      return {
+        status: 200,
+        body: {
+          valid: outcome.problems.length === 0,
+          problems: fieldProblems(outcome.problems, name),
+          diff: outcome.diff,
+        },
+      };
+    }
+    if (action === undefined) {
+      audit.action = 'routeconfig.update';
+      await apply((current) => planSpec(current, name, body.spec, { version: body.version }), name);
+      return { status: 200, body: await routeConfigAfterWrite(name) };
+    }
+    audit.action = action === 'canary' ? 'routeconfig.canary' : 'routeconfig.remove-old';
+    const outcome = await apply(
+      (current) =>
+        action === 'canary' ? planCanary(current, name, body) : planRemoveOld(current, name, body),
+      name,
+    );
+    audit.detail = (outcome.result as unknown as { detail?: string }).detail;
+    return { status: 200, body: await routeConfigAfterWrite(name) };
   };
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://console');
     const path = url.pathname;
+    const method = req.method ?? 'GET';
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok\n');
       return;
     }
-    if ((req.method === 'GET' || req.method === 'HEAD') && app.serve(req, res, path)) return;
-    const answer =
-      req.method !== 'GET' && req.method !== 'HEAD'
-        ? Promise.reject(consoleErrors.methodNotAllowed(req.method ?? ''))
-        : path.startsWith('/api/')
-          ? route(req, path, url.searchParams)
-          : Promise.reject(consoleErrors.notFound(path));
+    if ((method === 'GET' || method === 'HEAD') && app.serve(req, res, path)) return;
+    const audited = method !== 'GET' && method !== 'HEAD' && path.startsWith('/api/');
+    const audit: AuditDraft = { actor: 'anonymous', action: `${method} ${path}`, target: '' };
+    const answer = path.startsWith('/api/')
+      ? route(req, method, path, url.searchParams, audit)
+      : Promise.reject(
+          method === 'GET' || method === 'HEAD'
+            ? consoleErrors.notFound(path)
+            : consoleErrors.methodNotAllowed(method, ['GET', 'HEAD']),
+        );
     answer
       .catch((error: unknown): Answer => {
         const e = toConsoleError(error);
@@ -104,9 +365,26 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
             { event: 'console_failed', path, err: error instanceof Error ? error.message : String(error) },
             'console request failed',
           );
-        return { status: e.status, body: e.toBody() };
+        const allow = e.status === 405 ? allowedMethods(path) : undefined;
+        return {
+          status: e.status,
+          body: e.toBody(),
+          ...(e.status === 405 ? { headers: { allow: [...(allow ?? ['GET']), 'HEAD'].join(', ') } } : {}),
+        };
       })
-      .then(({ status, body }) => {
+      .then(({ status, body, headers }) => {
+        if (audited) {
+          const code = status >= 400 ? (body as { error?: { code?: string } }).error?.code : undefined;
+          auditWrite(logger, {
+            actor: audit.actor,
+            action: audit.action,
+            target: audit.target,
+            outcome: status < 400 ? 'accepted' : status >= 500 ? 'failed' : 'refused',
+            status,
+            ...(code !== undefined ? { code } : {}),
+            ...(status < 400 && audit.detail !== undefined ? { detail: audit.detail } : {}),
+          });
+        }
         const text = JSON.stringify(body);
         res.writeHead(status, {
           'content-type': 'application/json',
@@ -114,9 +392,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           // Answers carry request data: no shared cache keeps them.
           'cache-control': 'no-store',
           ...(status === 401 ? { 'www-authenticate': 'Bearer realm="agent-router console"' } : {}),
-          ...(status === 405 ? { allow: 'GET, HEAD' } : {}),
+          ...headers,
         });
-        res.end(req.method === 'HEAD' ? undefined : text);
+        res.end(method === 'HEAD' ? undefined : text);
       });
   });
   await new Promise<void>((resolve, reject) => {
@@ -127,7 +405,12 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${host}:${port}`;
   logger.info(
-    { event: 'console_listening', url, auth: options.adminToken ? options.adminToken.source : 'open' },
+    {
+      event: 'console_listening',
+      url,
+      auth: options.adminToken ? options.adminToken.source : 'open',
+      writes: writer === undefined ? 'none' : readOnly ? 'read-only' : writer.mode,
+    },
     'console listening',
   );
   return {
@@ -138,6 +421,14 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         server.close(() => resolve());
       }),
   };
+}
+
+function decodeSegment(segment: string, param: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw consoleErrors.invalidBody(`The ${param} in the path is not valid percent-encoding.`, param);
+  }
 }
 
 function toConsoleError(error: unknown): ConsoleError {
