@@ -192,8 +192,8 @@ function maxBodyOption(text: string | undefined): number | undefined {
  * OTLP export of the request records when OTEL_EXPORTER_OTLP_* asks for it (observability/otel.ts), as
  * one more reader of every record; undefined otherwise.
  */
-function otelRecorder(): { exporter: OtelExporter; recorder: RequestObserver } | undefined {
-  const exporter = createOtelExporter(process.env);
+async function otelRecorder(): Promise<{ exporter: OtelExporter; recorder: RequestObserver } | undefined> {
+  const exporter = await createOtelExporter(process.env);
   if (exporter === undefined) return undefined;
   logger.info({ event: 'otel_export_on' }, 'exporting request spans and GenAI metrics over OTLP');
   return { exporter, recorder: { onRequest: (record) => exporter.onRecord(record) } };
@@ -228,7 +228,7 @@ async function main(): Promise<void> {
       const opened = openStore(spec, logger);
       const adminToken = adminTokenFrom(adminTokenFlags, undefined);
       if (opened) checkOpenConsole(host, adminToken);
-      const otel = otelRecorder();
+      const otel = await otelRecorder();
       const stack = await startLocalStack({
         configPath,
         logger,
@@ -300,7 +300,7 @@ async function main(): Promise<void> {
             ...writerTuning(spec.kind),
           })
         : undefined;
-      const otel = otelRecorder();
+      const otel = await otelRecorder();
       const recorders = [...(recording ? [recording.recorder] : []), ...(otel ? [otel.recorder] : [])];
       const extProc = await startExtProc({
         snapshot: kube?.snapshot ?? loadSnapshot(configPath, { supportedProviders }),

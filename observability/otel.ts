@@ -12,45 +12,8 @@
  * Records cost the request path nothing but the SDK's in-memory work: spans are batched
  * (BatchSpanProcessor) and metrics aggregated in memory and pushed on an interval.
  */
-import { Metadata } from '@grpc/grpc-js';
-import { OTLPMetricExporter as GrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import {
-  AggregationTemporalityPreference,
-  OTLPMetricExporter as JsonMetricExporter,
-} from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
-} from '@opentelemetry/sdk-metrics';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type Sampler,
-  type SpanExporter,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { RequestRecord } from '../analytics/record.ts';
-import {
-  type Env,
-  type OtelSettings,
-  type OtlpSignalSettings,
-  otelSettingsFromEnv,
-  type SamplerName,
-  type TemporalityPreference,
-} from './otel/env.ts';
-import { genAiMetrics } from './otel/record-metrics.ts';
-import { recordSpans } from './otel/record-spans.ts';
-import { genAiView } from './otel/record-view.ts';
+import { type Env, otelSettingsFromEnv } from './otel/env.ts';
 
 export interface OtelExporter {
   /** Turns one request record into its spans and metric points, in memory; export happens later, in batches. */
@@ -61,131 +24,17 @@ export interface OtelExporter {
   shutdown(): Promise<void>;
 }
 
-/** The instrumentation scope of every span and metric. */
-export const INSTRUMENTATION_SCOPE = 'agent-router';
-
 /**
- * The exporter, or undefined when the environment sets no OTLP endpoint (or disables the SDK). The
- * service name is OTEL_SERVICE_NAME, else service.name from OTEL_RESOURCE_ATTRIBUTES, else
- * `options.serviceName`, else "agent-router".
+ * The exporter, or undefined when the environment sets no OTLP endpoint (or disables the SDK); the SDK
+ * (otel/sdk-exporter.ts) is loaded only in the first case. The service name is OTEL_SERVICE_NAME, else
+ * service.name from OTEL_RESOURCE_ATTRIBUTES, else `options.serviceName`, else "agent-router".
  */
-export function createOtelExporter(
+export async function createOtelExporter(
   env: Env = process.env,
   options: { serviceName?: string } = {},
-): OtelExporter | undefined {
+): Promise<OtelExporter | undefined> {
   const settings = otelSettingsFromEnv(env, options.serviceName);
   if (!settings) return undefined;
-  const resource = resourceOf(settings);
-
-  const tracerProvider = settings.traces
-    ? new TracerProvider({
-        resource,
-        sampler: samplerOf(settings.traces.sampler, settings.traces.samplerRatio),
-        spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter(settings.traces) })],
-      })
-    : undefined;
-  const meterProvider = settings.metrics
-    ? new MeterProvider({
-        resource,
-        readers: [
-          new PeriodicExportingMetricReader({
-            exporter: metricExporter(settings.metrics, settings.metrics.temporality),
-            exportIntervalMillis: settings.metrics.exportIntervalMillis,
-            exportTimeoutMillis: Math.min(
-              settings.metrics.exportTimeoutMillis,
-              settings.metrics.exportIntervalMillis,
-            ),
-          }),
-        ],
-      })
-    : undefined;
-  const tracer = tracerProvider?.getTracer(INSTRUMENTATION_SCOPE);
-  const metrics = meterProvider ? genAiMetrics(meterProvider.getMeter(INSTRUMENTATION_SCOPE)) : undefined;
-
-  let stopped: Promise<void> | undefined;
-  return {
-    onRecord(record) {
-      if (stopped) return;
-      const view = genAiView(record);
-      if (tracer) recordSpans(tracer, record, view);
-      metrics?.record(record, view);
-    },
-    async forceFlush() {
-      await Promise.all([tracerProvider?.forceFlush(), meterProvider?.forceFlush()]);
-    },
-    shutdown() {
-      stopped ??= Promise.all([tracerProvider?.shutdown(), meterProvider?.shutdown()]).then(() => undefined);
-      return stopped;
-    },
-  };
-}
-
-function resourceOf(settings: OtelSettings): Resource {
-  return defaultResource().merge(
-    resourceFromAttributes({ ...settings.resourceAttributes, [ATTR_SERVICE_NAME]: settings.serviceName }),
-  );
-}
-
-function samplerOf(name: SamplerName, ratio: number): Sampler {
-  switch (name) {
-    case 'always_on':
-      return new AlwaysOnSampler();
-    case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio);
-    case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-    case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
-  }
-}
-
-function spanExporter(signal: OtlpSignalSettings): SpanExporter {
-  switch (signal.protocol) {
-    case 'grpc':
-      return new GrpcTraceExporter({ url: signal.url, metadata: metadataOf(signal.headers) });
-    case 'http/json':
-      return new JsonTraceExporter({ url: signal.url, headers: { ...signal.headers } });
-    case 'http/protobuf':
-      return new ProtoTraceExporter({ url: signal.url, headers: { ...signal.headers } });
-  }
-}
-
-const TEMPORALITY: Readonly<Record<TemporalityPreference, AggregationTemporalityPreference>> = {
-  cumulative: AggregationTemporalityPreference.CUMULATIVE,
-  delta: AggregationTemporalityPreference.DELTA,
-  lowmemory: AggregationTemporalityPreference.LOWMEMORY,
-};
-
-function metricExporter(signal: OtlpSignalSettings, temporality: TemporalityPreference): PushMetricExporter {
-  const temporalityPreference = TEMPORALITY[temporality];
-  switch (signal.protocol) {
-    case 'grpc':
-      return new GrpcMetricExporter({
-        url: signal.url,
-        metadata: metadataOf(signal.headers),
-        temporalityPreference,
-      });
-    case 'http/json':
-      return new JsonMetricExporter({
-        url: signal.url,
-        headers: { ...signal.headers },
-        temporalityPreference,
-      });
-    case 'http/protobuf':
-      return new ProtoMetricExporter({
-        url: signal.url,
-        headers: { ...signal.headers },
-        temporalityPreference,
-      });
-  }
-}
-
-function metadataOf(headers: Readonly<Record<string, string>>): Metadata {
-  const metadata = new Metadata();
-  for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
-  return metadata;
+  const { sdkExporter } = await import('./otel/sdk-exporter.ts');
+  return sdkExporter(settings);
 }

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AttemptRecord, RequestRecord } from '../../analytics/record.ts';
 import { sessionHasher } from '../../ext-proc/session-hash.ts';
@@ -57,8 +59,8 @@ const COLLECTOR_TOKEN = 'collector-token-7f3e9a';
 let receiver: OtlpReceiver;
 let exporter: OtelExporter | undefined;
 
-function httpExporter(extra: Record<string, string> = {}): OtelExporter {
-  const created = createOtelExporter({
+async function httpExporter(extra: Record<string, string> = {}): Promise<OtelExporter> {
+  const created = await createOtelExporter({
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${COLLECTOR_TOKEN}`,
     OTEL_SERVICE_NAME: 'agent-router-test',
@@ -99,16 +101,49 @@ afterEach(async () => {
 });
 
 describe('OpenTelemetry exporter: when it exists', () => {
-  it('is not created without an OTLP endpoint variable, nor when the SDK is disabled', () => {
-    expect(createOtelExporter({})).toBeUndefined();
-    expect(createOtelExporter({ OTEL_SERVICE_NAME: 'x', OTEL_EXPORTER_OTLP_HEADERS: 'a=b' })).toBeUndefined();
-    expect(createOtelExporter({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' })).toBe(
-      undefined,
-    );
+  it('loads the SDK and its exporters only when an endpoint asks for export', () => {
+    // In a child process (this file has loaded the SDK already): the @opentelemetry packages resolved.
+    const packagesLoaded = (env: Record<string, string>) => {
+      const probe = [
+        "const { registerHooks } = await import('node:module');",
+        'const seen = new Set();',
+        'registerHooks({ resolve(specifier, context, next) {',
+        '  const r = next(specifier, context);',
+        '  const m = r.url.match(/@opentelemetry\\/([^/]+)/);',
+        '  if (m) seen.add(m[1]);',
+        '  return r;',
+        '} });',
+        "const { createOtelExporter } = await import('./observability/otel.ts');",
+        `const exporter = await createOtelExporter(${JSON.stringify(env)});`,
+        'await exporter?.shutdown();',
+        'console.log(JSON.stringify([...seen].sort()));',
+      ].join('\n');
+      const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], {
+        cwd: path.join(import.meta.dirname, '../..'),
+        encoding: 'utf8',
+      });
+      return JSON.parse(out) as string[];
+    };
+    expect(packagesLoaded({})).toEqual(['api', 'core', 'semantic-conventions']);
+    const exporting = packagesLoaded({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(exporting).toContain('sdk-trace');
+    expect(exporting).toContain('exporter-trace-otlp-proto');
+  });
+
+  it('is not created without an OTLP endpoint variable, nor when the SDK is disabled', async () => {
+    expect(await createOtelExporter({})).toBeUndefined();
+    expect(
+      await createOtelExporter({ OTEL_SERVICE_NAME: 'x', OTEL_EXPORTER_OTLP_HEADERS: 'a=b' }),
+    ).toBeUndefined();
+    expect(
+      await createOtelExporter({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' }),
+    ).toBe(undefined);
   });
 
   it('exports only traces when only the traces endpoint is set', async () => {
-    const only = createOtelExporter({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` });
+    const only = await createOtelExporter({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+    });
     exporter = only;
     only?.onRecord(record());
     await only?.forceFlush();
@@ -119,7 +154,7 @@ describe('OpenTelemetry exporter: when it exists', () => {
 
 describe('OpenTelemetry exporter: the request span', () => {
   it('is one SERVER span named "{operation} {request model}" over the request, with every attribute', async () => {
-    const otel = httpExporter();
+    const otel = await httpExporter();
     otel.onRecord(record());
     await otel.forceFlush();
 
@@ -168,7 +203,7 @@ describe('OpenTelemetry exporter: the request span', () => {
   });
 
   it("joins the caller's trace: a child of the record's traceparent, sampled as it says", async () => {
-    const otel = httpExporter();
+    const otel = await httpExporter();
     otel.onRecord(
       record({
         id: 'traced',
@@ -197,7 +232,7 @@ describe('OpenTelemetry exporter: the request span', () => {
   });
 
   it('reports as gen_ai.response.model the model the answer named, the request model beside it', async () => {
-    const otel = httpExporter();
+    const otel = await httpExporter();
     otel.onRecord(record({ resolvedModel: 'gpt-4o', responseModel: 'gpt-4o-2024-08-06' }));
     await otel.forceFlush();
     const parent = spans().find((s) => s.parentSpanId === '')!;
@@ -222,7 +257,7 @@ describe('OpenTelemetry exporter: the request span', () => {
       Bedrock: 'aws.bedrock',
       Mistral: 'mistral_ai',
     };
-    const otel = httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
+    const otel = await httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
     for (const provider of Object.keys(expected))
       otel.onRecord(record({ id: provider, provider, attempts: [] }));
     await otel.forceFlush();
@@ -233,7 +268,7 @@ describe('OpenTelemetry exporter: the request span', () => {
   });
 
   it('names the operation from the record, chat when it has none', async () => {
-    const otel = httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
+    const otel = await httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
     const withOperation = (id: string, operation: string) => record({ id, attempts: [], operation });
     otel.onRecord(withOperation('e', 'embeddings'));
     otel.onRecord(withOperation('c', 'completions'));
@@ -246,7 +281,7 @@ describe('OpenTelemetry exporter: the request span', () => {
   });
 
   it('is ERROR for a 5xx with error.type the code or the status, UNSET for a 4xx and for a cancelled request', async () => {
-    const otel = httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
+    const otel = await httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
     otel.onRecord(record({ id: '502', status: 502, attempts: [{ backend: 'openai-east', status: 502 }] }));
     otel.onRecord(record({ id: '503', status: 503, errorCode: 'upstream_unavailable', attempts: [] }));
     otel.onRecord(record({ id: '401', status: 401, errorCode: 'invalid_api_key', attempts: [] }));
@@ -273,7 +308,7 @@ describe('OpenTelemetry exporter: the request span', () => {
   });
 
   it('carries no model, provider or backend attributes a request refused before routing did not have', async () => {
-    const otel = httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
+    const otel = await httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
     const refused: RequestRecord = {
       id: 'refused',
       time: T0,
@@ -301,7 +336,7 @@ describe('OpenTelemetry exporter: the request span', () => {
 
 describe('OpenTelemetry exporter: attempt spans', () => {
   it('adds one CLIENT child per attempt, in order, over equal slices of the request marked as estimated', async () => {
-    const otel = httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
+    const otel = await httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
     otel.onRecord(
       record({
         latencyMs: 3000,
@@ -359,7 +394,7 @@ describe('OpenTelemetry exporter: attempt spans', () => {
   });
 
   it("uses the attempts' own times and endpoints; the last runs on to the end of the request", async () => {
-    const otel = httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
+    const otel = await httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
     const attempts: AttemptRecord[] = [
       { backend: 'openai-east', status: 503, startMs: T0 + 5, endMs: T0 + 400, endpoint: '10.0.0.6:8000' },
       { backend: 'openai-east', status: 200, startMs: T0 + 420, endMs: T0 + 600, endpoint: '[fd00::7]:8000' },
@@ -379,7 +414,7 @@ describe('OpenTelemetry exporter: attempt spans', () => {
     expect(children[1]!.attributes).toMatchObject({ 'server.address': 'fd00::7', 'server.port': 8000 });
   });
   it('does not blame the upstream for the attempt a cancelling client left unanswered', async () => {
-    const otel = httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
+    const otel = await httpExporter({ OTEL_METRICS_EXPORTER: 'none' });
     otel.onRecord(
       record({
         status: 499,
@@ -404,7 +439,7 @@ describe('OpenTelemetry exporter: attempt spans', () => {
 
 describe('OpenTelemetry exporter: metrics', () => {
   it('exports the four GenAI histograms with their semconv names, units, buckets and attributes', async () => {
-    const otel = httpExporter({ OTEL_TRACES_EXPORTER: 'none' });
+    const otel = await httpExporter({ OTEL_TRACES_EXPORTER: 'none' });
     otel.onRecord(record());
     otel.onRecord(
       record({ id: 'r2', latencyMs: 700, ttftMs: 90, tpotMs: 8, tokens: { prompt: 10, completion: 5 } }),
@@ -468,7 +503,7 @@ describe('OpenTelemetry exporter: metrics', () => {
   });
 
   it('counts a cancelled request in the duration under error.type cancelled, and not in TTFT', async () => {
-    const otel = httpExporter({ OTEL_TRACES_EXPORTER: 'none' });
+    const otel = await httpExporter({ OTEL_TRACES_EXPORTER: 'none' });
     otel.onRecord(
       record({ status: 499, cancelled: true, latencyMs: 400, tokens: undefined, tpotMs: undefined }),
     );
@@ -481,7 +516,7 @@ describe('OpenTelemetry exporter: metrics', () => {
 
 describe('OpenTelemetry exporter: delivery', () => {
   it('delivers on forceFlush, and on shutdown what was not flushed; records after shutdown are dropped', async () => {
-    const otel = httpExporter();
+    const otel = await httpExporter();
     otel.onRecord(record({ id: 'flushed' }));
     await otel.forceFlush();
     expect(spans().map((s) => s.attributes['agent_router.request_id'])).toContain('flushed');
@@ -500,7 +535,7 @@ describe('OpenTelemetry exporter: delivery', () => {
   });
 
   it('honours OTEL_EXPORTER_OTLP_PROTOCOL=http/json', async () => {
-    const otel = httpExporter({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    const otel = await httpExporter({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
     otel.onRecord(record());
     await otel.forceFlush();
     const [traces] = receiver.on('/v1/traces');
@@ -513,11 +548,11 @@ describe('OpenTelemetry exporter: delivery', () => {
   it('honours OTEL_EXPORTER_OTLP_PROTOCOL=grpc, headers as metadata', async () => {
     const grpcReceiver = await startGrpcReceiver();
     try {
-      const otel = createOtelExporter({
+      const otel = (await createOtelExporter({
         OTEL_EXPORTER_OTLP_ENDPOINT: grpcReceiver.url,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
         OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${COLLECTOR_TOKEN}`,
-      })!;
+      }))!;
       exporter = otel;
       otel.onRecord(record());
       await otel.forceFlush();
@@ -546,7 +581,7 @@ describe('OpenTelemetry exporter: secrets', () => {
     const r = record({ keyId: 'team-a-key', sessionHash, routeEntry: 'chat-model-a' });
     for (const secret of secrets) expect(JSON.stringify(r)).not.toContain(secret);
 
-    const otel = httpExporter({ OTEL_EXPORTER_OTLP_TRACES_HEADERS: `x-api-key=${COLLECTOR_TOKEN}` });
+    const otel = await httpExporter({ OTEL_EXPORTER_OTLP_TRACES_HEADERS: `x-api-key=${COLLECTOR_TOKEN}` });
     otel.onRecord(r);
     await otel.forceFlush();
     expect(receiver.on('/v1/traces').length).toBeGreaterThan(0);
