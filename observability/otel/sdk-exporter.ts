@@ -30,7 +30,6 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { RequestRecord } from '../../analytics/record.ts';
 import type { OtelExporter } from '../otel.ts';
 import type { OtelSettings, OtlpSignalSettings, SamplerName, TemporalityPreference } from './env.ts';
 import { genAiMetrics } from './record-metrics.ts';
