@@ -211,6 +211,14 @@ function reconcile(doc: Document, node: unknown, value: unknown): unknown {
       used.add(match);
       return reconcile(doc, old[match], item);
     });
+    // A comment above a removed item heads what follows it as much as the item itself (a section
+    // title over a group of entries): it moves to the next item that stays, unless that has its own.
+    old.forEach((removed, j) => {
+      const comment = (removed as Partial<Node> | null)?.commentBefore;
+      if (used.has(j) || !comment) return;
+      const heir = old.slice(j + 1).find((_, k) => used.has(j + 1 + k)) as Node | undefined;
+      if (heir && !heir.commentBefore) heir.commentBefore = comment;
+    });
     return node;
   }
   if (isScalar(node) && !isPlainObject(value) && !Array.isArray(value)) {

@@ -329,12 +329,12 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return { status: 200, body: await routeConfigAfterWrite(name) };
     }
     audit.action = action === 'canary' ? 'routeconfig.canary' : 'routeconfig.remove-old';
-    const outcome = await apply(
-      (current) =>
-        action === 'canary' ? planCanary(current, name, body) : planRemoveOld(current, name, body),
-      name,
-    );
-    audit.detail = (outcome.result as unknown as { detail?: string }).detail;
+    await apply((current) => {
+      const planned =
+        action === 'canary' ? planCanary(current, name, body) : planRemoveOld(current, name, body);
+      audit.detail = planned.detail;
+      return planned;
+    }, name);
     return { status: 200, body: await routeConfigAfterWrite(name) };
   };
 
