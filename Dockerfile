@@ -27,6 +27,9 @@ COPY observability ./observability
 COPY protos ./protos
 COPY sim ./sim
 RUN npm run build
+# The console web app (console/web/build.ts: Preact and uPlot bundled by esbuild), served from
+# dist/console/web/dist by the compiled console/static.ts.
+RUN npm run build:console
 
 # Its own stage so the runtime gets a node_modules that never held a dev dependency (tsx, typescript).
 FROM node:24.21.0-bookworm-slim AS deps
@@ -41,6 +44,7 @@ ENV NODE_ENV=production TMPDIR=/tmp
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/console/web/dist ./dist/console/web/dist
 COPY package.json ./
 # sim-pod.mjs starts `bin/agent-router.mjs sim`; without sources beside it, that entry runs dist/.
 COPY bin/agent-router.mjs ./bin/agent-router.mjs

@@ -1,0 +1,313 @@
+/**
+ * The console web app in headless Chromium over the real local stack: examples/local.yaml copied to a
+ * temp dir (its simulated backends and pods moved to loopback addresses of their own), ext-proc and the
+ * dev gateway over real gRPC, a SQLite request store, and the console with the file writer over the same
+ * YAML file, the way `agent-router start` wires them. Traffic goes through the gateway with the official
+ * openai SDK; then the pages are driven as a user drives them, by role and label.
+ *
+ * After every test: no request from the page left loopback, and the page logged no console error.
+ * Each page's screenshot is saved to test-results/console/<page>.png.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../../analytics/store/sqlite.ts';
+import { type LocalStack, startLocalStack } from '../../../cli/local-stack.ts';
+import { fileConfigWriter } from '../../../config/file-writer.ts';
+import { fixedToken } from '../../../console/auth.ts';
+import { type ConsoleServer, startConsole } from '../../../console/server.ts';
+import { buildConsoleApp } from '../../../console/web/build.ts';
+import { supportedProviders } from '../../../ext-proc/translate/registry.ts';
+import { type Browser, launchBrowser, unlabelledControls, type WatchedPage } from '../../helpers/browser.ts';
+import { capturingLogger } from '../../helpers/log-capture.ts';
+
+const TOKEN = 'console-browser-test-admin-token-5d21';
+const TEAM_A = 'sk-agent-router-team-a';
+const CHAT_REQUESTS = 160;
+
+let stack: LocalStack;
+let consoleServer: ConsoleServer;
+let browser: Browser;
+let configPath: string;
+let watched: WatchedPage | undefined;
+const logs = capturingLogger();
+
+const gateway = (apiKey = TEAM_A) => new OpenAI({ baseURL: `${stack.gatewayUrl}/v1`, apiKey, maxRetries: 0 });
+
+async function chat(
+  model: string,
+  count: number,
+  headers: (i: number) => Record<string, string> = () => ({}),
+) {
+  const client = gateway();
+  const resolved: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const { response } = await client.chat.completions
+          .create(
+            { model, messages: [{ role: 'user', content: `hello ${i}` }], max_tokens: 4 },
+            { headers: headers(i) },
+          )
+          .withResponse();
+        resolved.push(response.headers.get('x-agent-router-resolved-model') ?? '');
+      }
+    }),
+  );
+  await stack.writer!.flush();
+  return resolved;
+}
+
+beforeAll(async () => {
+  await buildConsoleApp();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-router-console-web-'));
+  configPath = path.join(dir, 'local.yaml');
+  // Loopback addresses no other suite uses, so this file runs beside the others.
+  writeFileSync(
+    configPath,
+    readFileSync('examples/local.yaml', 'utf8')
+      .replace(/127\.0\.0\.1(\d):8000/g, '127.0.0.7$1:8000')
+      .replace(/podIP: 127\.0\.0\.2(\d)/g, 'podIP: 127.0.0.8$1'),
+  );
+  const store = openSqliteStore({ dataDir: path.join(dir, 'data') });
+  stack = await startLocalStack({ configPath, logger: logs.logger, gatewayPort: 0, grpcPort: 0, store });
+  consoleServer = await startConsole({
+    host: '127.0.0.1',
+    port: 0,
+    store,
+    config: stack.extProc.store,
+    adminToken: fixedToken(TOKEN, 'test'),
+    logger: logs.logger,
+    writer: fileConfigWriter(configPath, { supportedProviders }),
+  });
+  const resolved = await chat('chat-model', CHAT_REQUESTS, (i) => ({
+    'x-session-id': `conversation-${i % 40}`,
+  }));
+  expect(new Set(resolved)).toEqual(new Set(['llama-3.1-8b-instruct', 'llama-3.3-8b-instruct']));
+  browser = await launchBrowser();
+}, 60_000);
+
+afterEach(async () => {
+  if (watched === undefined) return;
+  const w = watched;
+  watched = undefined;
+  await w.page.close();
+  expect(w.offLoopback, 'requests that left loopback').toEqual([]);
+  expect(w.requests.length).toBeGreaterThan(0);
+  expect(w.errors, 'console errors').toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await consoleServer?.close();
+  await stack?.close();
+});
+
+/** A watched tab at `pathname`, logged in (through the form) if the console asks. */
+async function open(pathname: string): Promise<WatchedPage> {
+  watched = await browser.open();
+  const { page } = watched;
+  await page.goto(`${consoleServer.url}${pathname}`);
+  const login = page.getByLabel('Admin token');
+  const nav = page.getByRole('navigation', { name: 'Console pages' });
+  await expect.poll(async () => (await login.isVisible()) || (await nav.isVisible())).toBe(true);
+  if (await login.isVisible()) {
+    await login.fill(TOKEN);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await nav.waitFor();
+  }
+  return watched;
+}
+
+const heading = (w: WatchedPage, name: string) => w.page.getByRole('heading', { level: 1, name }).waitFor();
+
+async function expectLabelled(w: WatchedPage) {
+  expect(await unlabelledControls(w.page)).toEqual([]);
+}
+
+describe('the console web app in Chromium', () => {
+  it('asks for the admin token, refuses a wrong one, and logs in with the right one', async () => {
+    await browser.context.clearCookies();
+    watched = await browser.open();
+    const { page } = watched;
+    await page.goto(`${consoleServer.url}/logs`);
+    const token = page.getByLabel('Admin token');
+    await token.waitFor();
+    await expectLabelled(watched);
+    await watched.screenshot('login');
+    watched.expectFailedLoad('/api/v1/session', 401);
+    await token.fill('not-the-token');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not the admin token' }).waitFor();
+    await token.fill(TOKEN);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await heading(watched, 'Request Logs');
+    expect(await page.content()).not.toContain(TOKEN);
+  });
+
+  it('shows both resolved models of the 50/50 A/B in Request Logs, and filters by each', async () => {
+    const w = await open('/logs?logicalModel=chat-model&since=1h');
+    await heading(w, 'Request Logs');
+    const table = w.page.getByRole('table', { name: 'Requests, newest first' });
+    await expect.poll(() => table.getByRole('row').count()).toBeGreaterThan(1);
+    const resolvedColumn = async () =>
+      new Set(await table.locator('tbody tr td:nth-child(4)').allTextContents());
+    expect(await resolvedColumn()).toEqual(new Set(['llama-3.1-8b-instruct', 'llama-3.3-8b-instruct']));
+    await expectLabelled(w);
+    await w.screenshot('logs');
+
+    await w.page.getByLabel('Resolved model').fill('llama-3.3-8b-instruct');
+    await w.page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(resolvedColumn).toEqual(new Set(['llama-3.3-8b-instruct']));
+    expect(w.page.url()).toContain('resolvedModel=llama-3.3-8b-instruct');
+
+    await w.page.getByLabel('Resolved model').fill('');
+    await w.page.getByLabel('Route entry').fill('chat-v1');
+    await w.page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(resolvedColumn).toEqual(new Set(['llama-3.1-8b-instruct']));
+    await w.page.getByText('filtered on this page of results').waitFor();
+  });
+
+  it('pages through Request Logs by cursor and tails new requests live', async () => {
+    const w = await open('/logs?logicalModel=chat-model&since=1h');
+    const table = w.page.getByRole('table', { name: 'Requests, newest first' });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(50);
+    const firstPage = await table.locator('tbody tr td:first-child').allTextContents();
+    await w.page.getByRole('button', { name: 'Older' }).click();
+    await expect
+      .poll(async () => (await table.locator('tbody tr td:first-child').allTextContents())[0])
+      .not.toBe(firstPage[0]);
+    await w.page.getByRole('button', { name: 'Newer' }).click();
+    await expect
+      .poll(async () => (await table.locator('tbody tr td:first-child').allTextContents())[0])
+      .toBe(firstPage[0]);
+
+    await w.page.getByLabel('Live tail').check();
+    await w.page.getByLabel('Logical model').fill('summarize-model');
+    await w.page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(0);
+    await chat('summarize-model', 3);
+    // No reload and no click: the tail's next read shows them.
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 15_000 }).toBe(3);
+  });
+
+  it("opens a request's detail: route entry and decision kind, attempts, endpoint, latency, tokens, cost", async () => {
+    const w = await open('/logs?logicalModel=chat-model&since=1h');
+    const details = w.page.getByRole('button', { name: /^Details of request / });
+    await details.first().waitFor();
+    await details.first().click();
+    const detail = w.page.getByRole('region', { name: /^Request / });
+    await detail.waitFor();
+    await expect
+      .poll(() =>
+        detail
+          .getByText(
+            /^Route entry chat-v[12] of RouteConfig default\/default: the weighted split, kept on this variant by the session \(sticky\)\.$/,
+          )
+          .count(),
+      )
+      .toBe(1);
+    const attempts = detail.getByRole('table', { name: /^Attempts of request / });
+    expect(await attempts.locator('tbody tr').count()).toBe(1);
+    expect(await attempts.locator('tbody tr td:nth-child(2)').textContent()).toMatch(/^default\/sim-llama-v[12]$/);
+    expect(await attempts.locator('tbody tr td:nth-child(7)').textContent()).toBe('answered');
+    for (const term of ['Latency', 'TTFT', 'TPOT', 'Tokens', 'Cost', 'Endpoint (pod)', 'Decision kind'])
+      await detail
+        .getByRole('term')
+        .filter({ hasText: new RegExp(`^${term.replace(/[()]/g, '\\$&')}$`) })
+        .waitFor();
+    expect(
+      await detail
+        .getByRole('definition')
+        .filter({ hasText: /prompt \+ \d+ completion/ })
+        .count(),
+    ).toBe(1);
+    // Focus moved to the detail, for keyboard and screen-reader users.
+    expect(await w.page.evaluate('document.activeElement && document.activeElement.id')).toBe(
+      'request-detail',
+    );
+    await w.screenshot('request-detail');
+  });
+
+  it('charts usage over time per resolved model, with the totals of both A/B models', async () => {
+    const w = await open('/usage?logicalModel=chat-model&since=1h');
+    await heading(w, 'Usage Analytics');
+    const totals = w.page.getByRole('table', { name: 'Totals over the window, by resolved model' });
+    await totals.locator('tbody tr').first().waitFor();
+    expect(new Set(await totals.locator('tbody th').allTextContents())).toEqual(
+      new Set(['llama-3.1-8b-instruct', 'llama-3.3-8b-instruct']),
+    );
+    const requests = (await totals.locator('tbody tr td:nth-child(2)').allTextContents()).map(Number);
+    expect(requests.reduce((a, b) => a + b, 0)).toBe(CHAT_REQUESTS);
+    for (const title of [
+      'Requests',
+      'Error rate',
+      'Latency p50',
+      'TTFT p50',
+      'Tokens (prompt + completion)',
+      'Cost',
+    ])
+      await w.page.getByRole('figure', { name: title, exact: true }).locator('canvas').first().waitFor();
+    // uPlot's legend names each group: both resolved models are lines of the chart.
+    const legend = w.page.getByRole('figure', { name: 'Requests', exact: true }).locator('.u-legend');
+    await legend.getByText('llama-3.1-8b-instruct').waitFor();
+    await legend.getByText('llama-3.3-8b-instruct').waitFor();
+    await expectLabelled(w);
+    await w.screenshot('usage');
+
+    await w.page.getByLabel('Group by').selectOption('routeEntry');
+    await w.page.getByRole('button', { name: 'Show usage' }).click();
+    const byEntry = w.page.getByRole('table', { name: 'Totals over the window, by route entry' });
+    await byEntry.waitFor();
+    expect(new Set(await byEntry.locator('tbody th').allTextContents())).toEqual(
+      new Set(['chat-v1', 'chat-v2']),
+    );
+  });
+
+  it('shows the variants of the A/B side by side with intervals and verdicts', async () => {
+    const w = await open('/experiments/chat-model');
+    await heading(w, 'Experiments: chat-model');
+    const variants = w.page.getByRole('table', { name: 'Variants of chat-model' });
+    await variants.waitFor();
+    expect(await variants.locator('tbody th').allTextContents()).toEqual(['chat-v1 (baseline)', 'chat-v2']);
+    const comparison = w.page.getByRole('region', {
+      name: /^chat-v2 \(llama-3\.3-8b-instruct\) against chat-v1$/,
+    });
+    const rows = comparison.getByRole('table').locator('tbody tr');
+    expect(await rows.count()).toBe(7);
+    const verdicts = await rows.locator('td:nth-child(5)').allTextContents();
+    for (const v of verdicts) expect(['better', 'worse', 'inconclusive', 'insufficient data']).toContain(v);
+    // 80 requests a variant is under the 100 a verdict needs: the page says so rather than guessing.
+    expect(verdicts[0]).toBe('insufficient data');
+    await comparison.getByRole('button', { name: 'Promote chat-v2 to 100%' }).waitFor();
+    await expectLabelled(w);
+    await w.screenshot('experiments');
+  });
+
+  it('reaches every page from the keyboard: skip link first, then the navigation links', async () => {
+    const w = await open('/logs');
+    await w.page.keyboard.press('Tab');
+    expect(await w.page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    const visited: string[] = [];
+    for (const [label, title] of [
+      ['Request Logs', 'Request Logs'],
+      ['Usage Analytics', 'Usage Analytics'],
+      ['Experiments', 'Experiments'],
+      ['API keys', 'API keys'],
+      ['Routing', 'Routing configurations'],
+    ] as const) {
+      const link = w.page
+        .getByRole('navigation', { name: 'Console pages' })
+        .getByRole('link', { name: label });
+      await link.focus();
+      await w.page.keyboard.press('Enter');
+      await heading(w, title);
+      expect(await link.getAttribute('aria-current')).toBe('page');
+      visited.push(new URL(w.page.url()).pathname);
+    }
+    expect(visited).toEqual(['/logs', '/usage', '/experiments', '/keys', '/routing']);
+  });
+});
