@@ -8,6 +8,7 @@ import type { RequestStore } from '../analytics/store/store.ts';
 import type { RecordWriter, RecordWriterOptions } from '../analytics/store/writer.ts';
 import { compile } from '../config/compile.ts';
 import { readManifests, watchConfig } from '../config/file-source.ts';
+import { fileConfigWriter } from '../config/file-writer.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
 import type { AdminToken } from '../console/auth.ts';
@@ -47,8 +48,11 @@ export interface LocalStackOptions {
   store?: RequestStore;
   /** The writer in front of the store: queue, batches, retention (default 30 days). */
   writer?: Omit<RecordWriterOptions, 'logger' | 'onDrop'>;
-  /** The console (analytics API over `store`) on `host`; undefined: none. Needs `store`. */
-  console?: { port: number; adminToken?: AdminToken };
+  /**
+   * The console (analytics API over `store`, and edits written through `configPath`) on `host`;
+   * undefined: none. Needs `store`. `readOnly` refuses every write.
+   */
+  console?: { port: number; adminToken?: AdminToken; readOnly?: boolean };
   /** Further readers of every request record (the OTel exporter). */
   recorders?: readonly RequestObserver[];
 }
@@ -125,6 +129,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           config: extProc.store,
           adminToken: options.console.adminToken,
           logger,
+          writer: fileConfigWriter(options.configPath, { supportedProviders }),
+          readOnly: options.console.readOnly === true,
         });
   let routes = buildRouteTable(compiled.snapshot);
   const gateway = await startDevGateway({

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { POSTGRES_WRITER_OPTIONS } from '../analytics/store/postgres.ts';
 import { loadSnapshot, readManifests, watchConfig } from '../config/file-source.ts';
+import { fileConfigWriter } from '../config/file-writer.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
 import { SnapshotStore } from '../config/store.ts';
@@ -48,7 +49,8 @@ commands:
   endpoint-picker  Gateway API Inference Extension endpoint picker (ext_proc :9002, health :9003, metrics :9090)
   sim            simulated model servers for the backends and pods annotated agentrouter.dev/simulated
   envoy-config   an Envoy bootstrap for the config (Envoy without Kubernetes), to stdout or --out
-  console        the analytics and experiments API (/api/v1/requests, /usage, /experiments/{model}) on :8081
+  console        the console on :8081: web app, analytics and experiments API, and edits of keys and RouteConfigs
+                 written through the configuration file (file mode)
 
 options:
   --config FILE      manifests: a multi-document YAML file or a folder of them; kubernetes:// = --kubernetes
@@ -90,6 +92,7 @@ options:
                      AGENT_ROUTER_CONSOLE_TOKEN. Without one the console is open, on loopback only
   --admin-token-secret [NS/]NAME  console with --kubernetes: the admin token from this Secret (labelled
                      agentrouter.dev/secret=true), key --admin-token-key (default token)
+  --read-only        console, start: the console refuses every write (403 read_only), for configuration kept in Git
   --log-level LEVEL  pino level (default info)
 `;
 
@@ -125,6 +128,7 @@ const { positionals, values } = parseArgs({
     'admin-token-file': { type: 'string' },
     'admin-token-secret': { type: 'string' },
     'admin-token-key': { type: 'string' },
+    'read-only': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -246,6 +250,7 @@ async function main(): Promise<void> {
               console: {
                 port: num(values['console-port'], DEFAULT_CONSOLE_PORT),
                 ...(adminToken ? { adminToken } : {}),
+                readOnly: values['read-only'] === true,
               },
             }
           : {}),
@@ -438,6 +443,9 @@ async function main(): Promise<void> {
         config,
         adminToken,
         logger,
+        // Kubernetes mode has no writer yet: keys and RouteConfigs answer 503 there (kubectl edits them).
+        ...(kube === undefined ? { writer: fileConfigWriter(configPath, { supportedProviders }) } : {}),
+        readOnly: values['read-only'] === true,
       });
       process.stderr.write(
         `\nagent-router console: ${server.url}/api/v1/ (store ${describeStore(spec)}, ${adminToken ? `admin token from ${adminToken.source}` : 'open on loopback'})\n\n`,
