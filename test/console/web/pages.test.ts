@@ -212,7 +212,9 @@ describe('the console web app in Chromium', () => {
       .toBe(1);
     const attempts = detail.getByRole('table', { name: /^Attempts of request / });
     expect(await attempts.locator('tbody tr').count()).toBe(1);
-    expect(await attempts.locator('tbody tr td:nth-child(2)').textContent()).toMatch(/^default\/sim-llama-v[12]$/);
+    expect(await attempts.locator('tbody tr td:nth-child(2)').textContent()).toMatch(
+      /^default\/sim-llama-v[12]$/,
+    );
     expect(await attempts.locator('tbody tr td:nth-child(7)').textContent()).toBe('answered');
     for (const term of ['Latency', 'TTFT', 'TPOT', 'Tokens', 'Cost', 'Endpoint (pod)', 'Decision kind'])
       await detail
