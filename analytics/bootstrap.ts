@@ -266,6 +266,23 @@ export function pointEstimates(data: ClusterData): Float64Array {
  * it); all NaN when there are no clusters.
  */
 export function bootstrapReplicates(data: ClusterData, resamples: number, random: Random): Float64Array[] {
+  return runToEnd(bootstrapSteps(data, resamples, random));
+}
+
+/** Resamples between two points where a cooperative caller may give the event loop a turn. */
+export const RESAMPLES_PER_STEP = 16;
+
+/**
+ * bootstrapReplicates as steps: yields after every RESAMPLES_PER_STEP resamples and returns the
+ * replicates, so a caller on a shared event loop (the console, the local stack) can pause between steps
+ * (analytics/cooperative.ts). The same draws in the same order either way: the figures do not depend on
+ * how the work was sliced.
+ */
+export function* bootstrapSteps(
+  data: ClusterData,
+  resamples: number,
+  random: Random,
+): Generator<void, Float64Array[], void> {
   const { clusters } = data;
   const out = Array.from({ length: statisticCount(data) }, () => new Float64Array(resamples));
   if (clusters === 0) {
@@ -282,8 +299,17 @@ export function bootstrapReplicates(data: ClusterData, resamples: number, random
     for (let c = 0; c < clusters; c++) weights[c] = counts[c]!;
     // countDraws draws exactly `clusters` times.
     evaluate(data, resamplePlan, weights, counts, clusters, acc, out, b);
+    if (b % RESAMPLES_PER_STEP === RESAMPLES_PER_STEP - 1) yield;
   }
   return out;
+}
+
+/** Runs steps without pausing. */
+export function runToEnd<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
 }
 
 export interface Interval {

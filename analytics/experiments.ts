@@ -73,11 +73,12 @@
  * is treated as two independent sessions.
  */
 import {
-  bootstrapReplicates,
+  bootstrapSteps,
   type ClusterData,
   type Interval,
   percentileInterval,
   pointEstimates,
+  runToEnd,
   sortObservations,
 } from './bootstrap.ts';
 import { deriveSeed, Random } from './random.ts';
@@ -361,6 +362,18 @@ export function analyzeExperiment(
   samples: readonly ExperimentSample[],
   options: ExperimentOptions = {},
 ): ExperimentReport {
+  return runToEnd(experimentSteps(variants, samples, options));
+}
+
+/**
+ * analyzeExperiment as steps (bootstrap.ts bootstrapSteps), for a caller that shares its event loop:
+ * `runCooperatively(experimentSteps(…))` (cooperative.ts). Same report, whatever the slicing.
+ */
+export function* experimentSteps(
+  variants: readonly ExperimentVariant[],
+  samples: readonly ExperimentSample[],
+  options: ExperimentOptions = {},
+): Generator<void, ExperimentReport, void> {
   const method: Required<ExperimentOptions> = { ...EXPERIMENT_DEFAULTS, ...options };
   checkOptions(method);
   if (variants.length === 0) throw new RangeError('experiments: no variants');
@@ -380,13 +393,11 @@ export function analyzeExperiment(
 
   const base = baselineIndex(variants);
   const prepared = variants.map((v, i) => collect(v, i === base, grouped[i]!));
-  const replicates = prepared.map((p, i) =>
-    bootstrapReplicates(
-      p.data,
-      method.resamples,
-      new Random(deriveSeed(method.seed, variants[i]!.routeEntry)),
-    ),
-  );
+  const replicates: Float64Array[][] = [];
+  for (let i = 0; i < prepared.length; i++) {
+    const random = new Random(deriveSeed(method.seed, variants[i]!.routeEntry));
+    replicates.push(yield* bootstrapSteps(prepared[i]!.data, method.resamples, random));
+  }
   const hasData = (p: VariantSample, metric: ExperimentMetric) =>
     p.observations[METRIC_SOURCE[metric].count]! > 0;
   const enough = (p: VariantSample, metric: ExperimentMetric) => {

@@ -13,13 +13,14 @@
  */
 
 import type { Interval } from '../analytics/bootstrap.ts';
+import { runCooperatively } from '../analytics/cooperative.ts';
 import {
-  analyzeExperiment,
   EXPERIMENT_METRICS,
   type ExperimentMetric,
   type ExperimentReport,
   type ExperimentSample,
   type ExperimentVariant,
+  experimentSteps,
   type Verdict,
 } from '../analytics/experiments.ts';
 import type { RequestStore } from '../analytics/store/store.ts';
@@ -157,7 +158,9 @@ async function analyse(store: RequestStore, e: ExperimentQuery): Promise<Experim
     if (row.costUsd !== undefined) sample.costUsd = row.costUsd;
     samples.push(sample);
   }
-  const report = analyzeExperiment(e.split.variants, samples);
+  // In slices with event loop turns between them: the console's other requests (and, in the local
+  // stack, the gateway sharing the process) do not wait behind a whole bootstrap.
+  const report = await runCooperatively(experimentSteps(e.split.variants, samples));
   return {
     logicalModel: e.logicalModel,
     routeConfig: e.split.routeConfig,
