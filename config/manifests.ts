@@ -76,6 +76,34 @@ export interface FallbackSpec {
   perAttemptTimeout?: string;
 }
 
+/**
+ * How far the candidate of a rollout may be worse than the baseline before the rollout rolls back: in
+ * percentage points for the error rate, in percent of the baseline's value for the others.
+ */
+export interface RolloutGates {
+  errorRate?: number;
+  ttftP90?: number;
+  latencyP90?: number;
+  costPerRequest?: number;
+}
+
+/**
+ * An automated canary of one logical model whose split has two variants (rollout/): the candidate's
+ * weight goes through `steps` (percent), each held at least `stepDuration` and until both variants have
+ * `minRequests` requests in the step, while the gates hold; a breached gate sets it back to 0 at once.
+ */
+export interface RolloutSpec {
+  model: string;
+  steps: number[];
+  /** A duration like 30s, 10m or 1h; default 10m. */
+  stepDuration?: string;
+  /** Requests per variant within a step before it may advance; default 100. */
+  minRequests?: number;
+  gates: RolloutGates;
+  /** Holds the rollout where it is (no step, no rollback) until set false again. */
+  paused?: boolean;
+}
+
 export interface RouteConfigSpec {
   active?: boolean;
   /** Serves requests that carry no gateway key. At most one active RouteConfig may say so. */
@@ -83,6 +111,7 @@ export interface RouteConfigSpec {
   sessionHeader?: string;
   routes: RouteEntrySpec[];
   fallback?: FallbackSpec;
+  rollouts?: RolloutSpec[];
 }
 
 export const PROVIDERS = [

@@ -269,6 +269,90 @@ function checkRouteConfig(c: Checker, value: unknown): void {
       c.fail('spec.fallback.perAttemptTimeout', `"${timeout}" is not a duration like 500ms, 30s or 2m`);
     }
   }
+  checkRollouts(c, spec, routes);
+}
+
+/** A rollout's step duration: whole seconds, minutes or hours. */
+const ROLLOUT_DURATION = /^\d+(s|m|h)$/;
+const GATES = ['errorRate', 'ttftP90', 'latencyP90', 'costPerRequest'] as const;
+
+/**
+ * spec.rollouts: one per logical model, each naming a model whose split (the entries without a match,
+ * at their best priority) has exactly two variants, steps strictly ascending from 1 to 100, and at least
+ * one gate. The rollout controller reads these (rollout/).
+ */
+function checkRollouts(c: Checker, spec: Json, routes: unknown[] | undefined): void {
+  const rollouts = c.array(spec.rollouts, 'spec.rollouts', false);
+  if (!rollouts) return;
+  const models = new Set<string>();
+  rollouts.forEach((r, i) => {
+    const path = `spec.rollouts[${i}]`;
+    const rollout = c.object_(r, path);
+    if (!rollout) return;
+    const model = c.string(rollout.model, `${path}.model`);
+    if (model !== undefined) {
+      if (models.has(model)) c.fail(`${path}.model`, `model "${model}" already has a rollout; one per model`);
+      models.add(model);
+      const variants = splitVariantNames(routes ?? [], model);
+      if (variants.length !== 2)
+        c.fail(
+          `${path}.model`,
+          variants.length === 0
+            ? `no route entry of spec.routes shares traffic for model "${model}"; a rollout needs its two weighted variants`
+            : `model "${model}" has ${variants.length} weighted variants (${variants.join(', ')}); a rollout moves traffic between exactly two`,
+        );
+    }
+    const steps = c.array(rollout.steps, `${path}.steps`);
+    if (steps) {
+      if (steps.length === 0 || steps.length > 20) c.fail(`${path}.steps`, 'must list 1 to 20 steps');
+      steps.forEach((step, j) => {
+        c.integer(step, `${path}.steps[${j}]`, 1, 100);
+        const before = steps[j - 1];
+        if (j > 0 && typeof step === 'number' && typeof before === 'number' && step <= before)
+          c.fail(`${path}.steps[${j}]`, `steps must rise: ${step} follows ${before}`);
+      });
+      if (steps.length > 0 && steps[steps.length - 1] !== 100)
+        c.fail(`${path}.steps`, 'the last step must be 100 (the candidate takes all traffic)');
+    }
+    const duration = c.string(rollout.stepDuration, `${path}.stepDuration`, false);
+    if (duration !== undefined && !ROLLOUT_DURATION.test(duration))
+      c.fail(`${path}.stepDuration`, `"${duration}" is not a duration like 30s, 10m or 1h`);
+    c.integer(rollout.minRequests, `${path}.minRequests`, 1, 1_000_000);
+    c.boolean(rollout.paused, `${path}.paused`);
+    const gates = c.object_(rollout.gates, `${path}.gates`);
+    if (gates) {
+      let any = false;
+      for (const [name, value] of Object.entries(gates)) {
+        if (!(GATES as readonly string[]).includes(name)) {
+          c.fail(`${path}.gates.${name}`, `is not a gate; gates are ${GATES.join(', ')}`);
+          continue;
+        }
+        any = true;
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1000)
+          c.fail(
+            `${path}.gates.${name}`,
+            'must be a number from 0 to 1000 (percent, or percentage points for errorRate)',
+          );
+      }
+      if (!any) c.fail(`${path}.gates`, `must set at least one of ${GATES.join(', ')}`);
+    }
+  });
+}
+
+/**
+ * The names of the entries that share a model's traffic by weight: no match, at the best priority
+ * among those (as compile.ts builds the split, except that weight-0 entries count: a cut-over variant
+ * is still one of the two).
+ */
+export function splitVariantNames(routes: readonly unknown[], model: string): string[] {
+  const open = routes.filter(
+    (r): r is Json =>
+      typeof r === 'object' && r !== null && (r as Json).model === model && (r as Json).match === undefined,
+  );
+  if (open.length === 0) return [];
+  const priority = (r: Json) => (typeof r.priority === 'number' ? r.priority : 0);
+  const best = Math.min(...open.map(priority));
+  return open.filter((r) => priority(r) === best).map((r) => String(r.name));
 }
 
 function checkProviderBackend(c: Checker, value: unknown): void {

@@ -107,6 +107,28 @@ const EXPECTED: Record<string, Expectation> = {
     },
     fileMode: 'accepts',
   },
+  'routeconfig-rollout-duplicate-model.yaml': {
+    crd: invalid(
+      'spec.rollouts',
+      'each model may have only one rollout; merge the rollouts that name the same model',
+    ),
+    fileMode: { path: 'spec.rollouts[1].model' },
+  },
+  'routeconfig-rollout-last-step-not-100.yaml': {
+    crd: invalid('spec.rollouts[0].steps', 'the last step must be 100 (the candidate takes all traffic)'),
+    fileMode: { path: 'spec.rollouts[0].steps' },
+  },
+  'routeconfig-rollout-repeated-step.yaml': {
+    crd: invalid('spec.rollouts[0].steps', 'steps must be distinct and rising, e.g. [5, 20, 50, 100]'),
+    fileMode: { path: 'spec.rollouts[0].steps[2]' },
+  },
+  'routeconfig-rollout-bad-step-duration.yaml': {
+    crd: invalid(
+      'spec.rollouts[0].stepDuration',
+      'stepDuration must be whole seconds, minutes or hours, e.g. 30s, 10m or 1h',
+    ),
+    fileMode: { path: 'spec.rollouts[0].stepDuration' },
+  },
   'routeconfig-backendref-kind-service.yaml': {
     crd: {
       type: 'FieldValueNotSupported',
