@@ -1,139 +1,50 @@
 /**
- * The console web app in headless Chromium over the real local stack: examples/local.yaml copied to a
- * temp dir (its simulated backends and pods moved to loopback addresses of their own), ext-proc and the
- * dev gateway over real gRPC, a SQLite request store, and the console with the file writer over the same
- * YAML file, the way `agent-router start` wires them. Traffic goes through the gateway with the official
- * openai SDK; then the pages are driven as a user drives them, by role and label.
+ * The console's read pages in headless Chromium over the real local stack (console-stack.ts): traffic
+ * through the gateway with the official openai SDK, a 50/50 A/B of chat-model, then Request Logs, a
+ * request's detail, Usage Analytics and Experiments driven as a user drives them, by role and label,
+ * and every page reached from the keyboard.
  *
  * After every test: no request from the page left loopback, and the page logged no console error.
  * Each page's screenshot is saved to test-results/console/<page>.png.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../../analytics/store/sqlite.ts';
-import { type LocalStack, startLocalStack } from '../../../cli/local-stack.ts';
-import { fileConfigWriter } from '../../../config/file-writer.ts';
-import { fixedToken } from '../../../console/auth.ts';
-import { type ConsoleServer, startConsole } from '../../../console/server.ts';
-import { buildConsoleApp } from '../../../console/web/build.ts';
-import { supportedProviders } from '../../../ext-proc/translate/registry.ts';
-import { type Browser, launchBrowser, unlabelledControls, type WatchedPage } from '../../helpers/browser.ts';
-import { capturingLogger } from '../../helpers/log-capture.ts';
+import { type Browser, launchBrowser } from '../../helpers/browser.ts';
+import { consolePages, expectLabelled, heading } from './console-page.ts';
+import { type ConsoleStack, startConsoleStack, ADMIN_TOKEN as TOKEN } from './console-stack.ts';
 
-const TOKEN = 'console-browser-test-admin-token-5d21';
-const TEAM_A = 'sk-agent-router-team-a';
 const CHAT_REQUESTS = 160;
 
-let stack: LocalStack;
-let consoleServer: ConsoleServer;
+let t: ConsoleStack;
 let browser: Browser;
-let configPath: string;
-let watched: WatchedPage | undefined;
-const logs = capturingLogger();
-
-const gateway = (apiKey = TEAM_A) => new OpenAI({ baseURL: `${stack.gatewayUrl}/v1`, apiKey, maxRetries: 0 });
-
-async function chat(
-  model: string,
-  count: number,
-  headers: (i: number) => Record<string, string> = () => ({}),
-) {
-  const client = gateway();
-  const resolved: string[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        const { response } = await client.chat.completions
-          .create(
-            { model, messages: [{ role: 'user', content: `hello ${i}` }], max_tokens: 4 },
-            { headers: headers(i) },
-          )
-          .withResponse();
-        resolved.push(response.headers.get('x-agent-router-resolved-model') ?? '');
-      }
-    }),
-  );
-  await stack.writer!.flush();
-  return resolved;
-}
+const pages = consolePages(
+  () => browser,
+  () => t.console.url,
+  TOKEN,
+);
+const open = pages.open;
 
 beforeAll(async () => {
-  await buildConsoleApp();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-router-console-web-'));
-  configPath = path.join(dir, 'local.yaml');
   // Loopback addresses no other suite uses, so this file runs beside the others.
-  writeFileSync(
-    configPath,
-    readFileSync('examples/local.yaml', 'utf8')
-      .replace(/127\.0\.0\.1(\d):8000/g, '127.0.0.7$1:8000')
-      .replace(/podIP: 127\.0\.0\.2(\d)/g, 'podIP: 127.0.0.8$1'),
-  );
-  const store = openSqliteStore({ dataDir: path.join(dir, 'data') });
-  stack = await startLocalStack({ configPath, logger: logs.logger, gatewayPort: 0, grpcPort: 0, store });
-  consoleServer = await startConsole({
-    host: '127.0.0.1',
-    port: 0,
-    store,
-    config: stack.extProc.store,
-    adminToken: fixedToken(TOKEN, 'test'),
-    logger: logs.logger,
-    writer: fileConfigWriter(configPath, { supportedProviders }),
-  });
-  const resolved = await chat('chat-model', CHAT_REQUESTS, (i) => ({
+  t = await startConsoleStack({ backends: '127.0.0.7', pods: '127.0.0.8' });
+  const resolved = await t.chat('chat-model', CHAT_REQUESTS, (i) => ({
     'x-session-id': `conversation-${i % 40}`,
   }));
   expect(new Set(resolved)).toEqual(new Set(['llama-3.1-8b-instruct', 'llama-3.3-8b-instruct']));
   browser = await launchBrowser();
 }, 60_000);
 
-afterEach(async () => {
-  if (watched === undefined) return;
-  const w = watched;
-  watched = undefined;
-  await w.page.close();
-  expect(w.offLoopback, 'requests that left loopback').toEqual([]);
-  expect(w.requests.length).toBeGreaterThan(0);
-  expect(w.errors, 'console errors').toEqual([]);
-});
+afterEach(() => pages.closeChecked());
 
 afterAll(async () => {
   await browser?.close();
-  await consoleServer?.close();
-  await stack?.close();
+  await t?.close();
 });
-
-/** A watched tab at `pathname`, logged in (through the form) if the console asks. */
-async function open(pathname: string): Promise<WatchedPage> {
-  watched = await browser.open();
-  const { page } = watched;
-  await page.goto(`${consoleServer.url}${pathname}`);
-  const login = page.getByLabel('Admin token');
-  const nav = page.getByRole('navigation', { name: 'Console pages' });
-  await expect.poll(async () => (await login.isVisible()) || (await nav.isVisible())).toBe(true);
-  if (await login.isVisible()) {
-    await login.fill(TOKEN);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await nav.waitFor();
-  }
-  return watched;
-}
-
-const heading = (w: WatchedPage, name: string) => w.page.getByRole('heading', { level: 1, name }).waitFor();
-
-async function expectLabelled(w: WatchedPage) {
-  expect(await unlabelledControls(w.page)).toEqual([]);
-}
 
 describe('the console web app in Chromium', () => {
   it('asks for the admin token, refuses a wrong one, and logs in with the right one', async () => {
     await browser.context.clearCookies();
-    watched = await browser.open();
+    const watched = await open('/logs', { logIn: false });
     const { page } = watched;
-    await page.goto(`${consoleServer.url}/logs`);
     const token = page.getByLabel('Admin token');
     await token.waitFor();
     await expectLabelled(watched);
@@ -189,7 +100,7 @@ describe('the console web app in Chromium', () => {
     await w.page.getByLabel('Logical model').fill('summarize-model');
     await w.page.getByRole('button', { name: 'Apply filters' }).click();
     await expect.poll(() => table.locator('tbody tr').count()).toBe(0);
-    await chat('summarize-model', 3);
+    await t.chat('summarize-model', 3);
     // No reload and no click: the tail's next read shows them.
     await expect.poll(() => table.locator('tbody tr').count(), { timeout: 15_000 }).toBe(3);
   });

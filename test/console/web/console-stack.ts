@@ -1,0 +1,130 @@
+/**
+ * The stack the console's browser tests drive: examples/local.yaml copied to a temp dir with its
+ * simulated backends and pods moved to loopback addresses of the caller's (so each test file runs beside
+ * the others), the real local stack over it (ext-proc and the dev gateway over real gRPC, a SQLite request
+ * store), and the console over the same store and file with the file writer, as `agent-router start`
+ * wires them, requiring the admin token. The web app is built first, into this stack's own temp dir (so
+ * test files running at once never build over each other's console/web/dist), and a targeted run
+ * tests the sources as they are.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { openSqliteStore } from '../../../analytics/store/sqlite.ts';
+import { type LocalStack, startLocalStack } from '../../../cli/local-stack.ts';
+import { fileConfigWriter } from '../../../config/file-writer.ts';
+import { fixedToken } from '../../../console/auth.ts';
+import { type ConsoleServer, startConsole } from '../../../console/server.ts';
+import { loadConsoleApp } from '../../../console/static.ts';
+import { buildConsoleApp } from '../../../console/web/build.ts';
+import { supportedProviders } from '../../../ext-proc/translate/registry.ts';
+import { capturingLogger } from '../../helpers/log-capture.ts';
+
+export const ADMIN_TOKEN = 'console-browser-test-admin-token-5d21';
+export const TEAM_A = 'sk-agent-router-team-a';
+
+export interface ConsoleStack {
+  stack: LocalStack;
+  console: ConsoleServer;
+  configPath: string;
+  logs: ReturnType<typeof capturingLogger>;
+  /**
+   * A second console over the same store and file: open (no admin token: loopback only) and read-only,
+   * as a GitOps user runs it. Closed with the stack.
+   */
+  readOnlyConsole(): Promise<ConsoleServer>;
+  /** A client of the gateway with `apiKey` (team-a's by default). */
+  gateway(apiKey?: string): OpenAI;
+  /** Sends `count` chat completions to `model`, 8 at a time; the resolved model of each, once stored. */
+  chat(model: string, count: number, headers?: (i: number) => Record<string, string>): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * `backends` and `pods`: the address prefixes replacing 127.0.0.1 (backends at 127.0.0.1x) and
+ * 127.0.0.2 (pods at 127.0.0.2x), e.g. '127.0.0.7' puts the backends at 127.0.0.71–74.
+ */
+export async function startConsoleStack(addresses: {
+  backends: string;
+  pods: string;
+}): Promise<ConsoleStack> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-router-console-web-'));
+  const app = loadConsoleApp((await buildConsoleApp(path.join(dir, 'app'))).outDir);
+  const configPath = path.join(dir, 'local.yaml');
+  writeFileSync(
+    configPath,
+    readFileSync('examples/local.yaml', 'utf8')
+      .replace(/127\.0\.0\.1(\d):8000/g, `${addresses.backends}$1:8000`)
+      .replace(/podIP: 127\.0\.0\.2(\d)/g, `podIP: ${addresses.pods}$1`),
+  );
+  const logs = capturingLogger();
+  const store = openSqliteStore({ dataDir: path.join(dir, 'data') });
+  const stack = await startLocalStack({
+    configPath,
+    logger: logs.logger,
+    gatewayPort: 0,
+    grpcPort: 0,
+    store,
+  });
+  const consoleServer = await startConsole({
+    host: '127.0.0.1',
+    port: 0,
+    store,
+    config: stack.extProc.store,
+    adminToken: fixedToken(ADMIN_TOKEN, 'test'),
+    logger: logs.logger,
+    writer: fileConfigWriter(configPath, { supportedProviders }),
+    app,
+  });
+  const extra: ConsoleServer[] = [];
+  const gateway = (apiKey = TEAM_A) =>
+    new OpenAI({ baseURL: `${stack.gatewayUrl}/v1`, apiKey, maxRetries: 0 });
+  return {
+    stack,
+    console: consoleServer,
+    configPath,
+    logs,
+    gateway,
+    async readOnlyConsole() {
+      const server = await startConsole({
+        host: '127.0.0.1',
+        port: 0,
+        store,
+        config: stack.extProc.store,
+        adminToken: undefined,
+        logger: logs.logger,
+        writer: fileConfigWriter(configPath, { supportedProviders }),
+        readOnly: true,
+        app,
+      });
+      extra.push(server);
+      return server;
+    },
+    async chat(model, count, headers = () => ({})) {
+      const client = gateway();
+      const resolved: string[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = next++; i < count; i = next++) {
+            const { response } = await client.chat.completions
+              .create(
+                { model, messages: [{ role: 'user', content: `hello ${i}` }], max_tokens: 4 },
+                { headers: headers(i) },
+              )
+              .withResponse();
+            resolved.push(response.headers.get('x-agent-router-resolved-model') ?? '');
+          }
+        }),
+      );
+      await stack.writer!.flush();
+      return resolved;
+    },
+    async close() {
+      await Promise.all(extra.map((c) => c.close()));
+      await consoleServer.close();
+      await stack.close();
+    },
+  };
+}
