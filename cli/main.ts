@@ -20,8 +20,9 @@ import { writeEnvoyConfig } from '../envoy-config/command.ts';
 import type { RequestObserver } from '../ext-proc/request-log.ts';
 import { type ExtProcServer, startExtProc } from '../ext-proc/server.ts';
 import { supportedProviders } from '../ext-proc/translate/registry.ts';
+import { kubeConfigWriter } from '../kube/config-writer.ts';
 import { isKubernetesConfig, kubeSourceOptionsFromEnvironment } from '../kube/environment.ts';
-import { startKubeSource } from '../kube/source.ts';
+import { DEFAULT_SECRET_SELECTOR, startKubeSource } from '../kube/source.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createExtProcMetrics } from '../observability/metrics.ts';
@@ -50,7 +51,7 @@ commands:
   sim            simulated model servers for the backends and pods annotated agentrouter.dev/simulated
   envoy-config   an Envoy bootstrap for the config (Envoy without Kubernetes), to stdout or --out
   console        the console on :8081: web app, analytics and experiments API, and edits of keys and RouteConfigs
-                 written through the configuration file (file mode)
+                 written through the configuration source (the --config file, or server-side apply with --kubernetes)
 
 options:
   --config FILE      manifests: a multi-document YAML file or a folder of them; kubernetes:// = --kubernetes
@@ -412,16 +413,15 @@ async function main(): Promise<void> {
     }
     case 'console': {
       const host = values.host ?? '127.0.0.1';
-      const kube = kubernetes
-        ? await startKubeSource(
-            kubeSourceOptionsFromEnvironment({
-              service: 'console',
-              logger,
-              compile: { supportedProviders },
-              ...(values.namespaces !== undefined ? { namespaces: values.namespaces } : {}),
-            }),
-          )
+      const kubeOptions = kubernetes
+        ? kubeSourceOptionsFromEnvironment({
+            service: 'console',
+            logger,
+            compile: { supportedProviders },
+            ...(values.namespaces !== undefined ? { namespaces: values.namespaces } : {}),
+          })
         : undefined;
+      const kube = kubeOptions ? await startKubeSource(kubeOptions) : undefined;
       const adminToken = adminTokenFrom(adminTokenFlags, kube);
       checkOpenConsole(host, adminToken);
       const spec = storeSpec('sqlite');
@@ -443,8 +443,15 @@ async function main(): Promise<void> {
         config,
         adminToken,
         logger,
-        // Kubernetes mode has no writer yet: keys and RouteConfigs answer 503 there (kubectl edits them).
-        ...(kube === undefined ? { writer: fileConfigWriter(configPath, { supportedProviders }) } : {}),
+        writer: kubeOptions
+          ? kubeConfigWriter({
+              kubeConfig: kubeOptions.kubeConfig,
+              namespaces: kubeOptions.namespaces,
+              secretNamespaces: kubeOptions.secretNamespaces ?? kubeOptions.namespaces,
+              secretLabelSelector: kubeOptions.secretLabelSelector ?? DEFAULT_SECRET_SELECTOR,
+              compile: { supportedProviders },
+            })
+          : fileConfigWriter(configPath, { supportedProviders }),
         readOnly: values['read-only'] === true,
       });
       process.stderr.write(

@@ -60,6 +60,11 @@ export interface ConfigWriter {
   ): Promise<EditOutcome<T>>;
 }
 
+/** The source refused the write because of another writer (Kubernetes: HTTP 409); the message says who and what. */
+export class SourceConflictError extends Error {
+  override name = 'SourceConflictError';
+}
+
 /**
  * An opaque version of a stored object: changes with every change to its content. Key order does not
  * count, so an object planned in one order and stored in another has one version.

@@ -29,7 +29,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestStore } from '../analytics/store/store.ts';
 import type { Snapshot } from '../config/snapshot.ts';
-import type { ConfigWriter, EditOutcome, Json, PlannedEdit } from '../config/writer.ts';
+import {
+  type ConfigWriter,
+  type EditOutcome,
+  type Json,
+  type PlannedEdit,
+  SourceConflictError,
+} from '../config/writer.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type AccessOptions, authenticate, checkWrite, type Principal } from './access.ts';
 import { auditWrite } from './audit.ts';
@@ -434,5 +440,6 @@ function decodeSegment(segment: string, param: string): string {
 function toConsoleError(error: unknown): ConsoleError {
   if (error instanceof ConsoleError) return error;
   if (error instanceof StoreUnavailableError) return consoleErrors.storeUnavailable();
+  if (error instanceof SourceConflictError) return consoleErrors.sourceConflict(error.message);
   return consoleErrors.internal();
 }

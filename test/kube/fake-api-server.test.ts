@@ -83,3 +83,62 @@ describe('fake API server semantics', () => {
     });
   });
 });
+
+describe('fake API server: server-side apply', () => {
+  const apply = async (body: unknown, query: string) => {
+    // The fake tells clients apart by their bearer token (see kubeConfig()).
+    const headers = { 'content-type': 'application/apply-patch+yaml', authorization: 'Bearer ssa-test' };
+    const response = await fetch(
+      `${fake.url}/apis/agentrouter.dev/v1alpha1/namespaces/${NS}/routeconfigs/ab?${query}`,
+      {
+        method: 'PATCH',
+        headers,
+        body: JSON.stringify(body),
+      },
+    );
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const rc = (weights: [number, number], extra: Record<string, unknown> = {}) =>
+    routeConfig(
+      'ab',
+      [
+        { name: 'v1', model: 'm', backendRef: { name: 'b' }, weight: weights[0] },
+        { name: 'v2', model: 'm', backendRef: { name: 'b' }, weight: weights[1] },
+      ],
+      extra,
+    );
+
+  it('creates, then merges, and records the manager’s fields (a list as one field)', async () => {
+    expect((await apply(rc([95, 5]), 'fieldManager=console')).status).toBe(201);
+    expect(fake.managedFields('RouteConfig', NS, 'ab')).toEqual({ console: ['.spec.routes'] });
+    fake.serverSideApply({ ...routeConfig('ab', []), spec: { active: true } }, 'other');
+    const merged = await apply(rc([80, 20]), 'fieldManager=console');
+    expect(merged.status).toBe(200);
+    expect(merged.body.spec).toMatchObject({ active: true, routes: [{ weight: 80 }, { weight: 20 }] });
+  });
+
+  it('refuses to change a field another manager applied (409 naming it), unless forced', async () => {
+    fake.serverSideApply(rc([95, 5]), 'argocd');
+    const refused = await apply(rc([80, 20]), 'fieldManager=console');
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toBe('Apply failed with 1 conflict: conflict with "argocd": .spec.routes');
+    // The same value is no conflict: both managers then share the field.
+    expect((await apply(rc([95, 5]), 'fieldManager=console')).status).toBe(200);
+    const forced = await apply(rc([80, 20]), 'fieldManager=console&force=true');
+    expect(forced.status).toBe(200);
+    expect(fake.managedFields('RouteConfig', NS, 'ab')).toEqual({ argocd: [], console: ['.spec.routes'] });
+  });
+
+  it('removes what a manager stops applying, needs a fieldManager, and checks a given resourceVersion', async () => {
+    await apply(rc([95, 5], { sessionHeader: 'x-s' }), 'fieldManager=console');
+    const dropped = await apply(rc([95, 5]), 'fieldManager=console');
+    expect(dropped.body.spec).not.toHaveProperty('sessionHeader');
+    expect((await apply(rc([95, 5]), '')).status).toBe(400);
+    const stale = await apply(
+      { ...rc([50, 50]), metadata: { name: 'ab', namespace: NS, resourceVersion: '1' } },
+      'fieldManager=console',
+    );
+    expect(stale.status).toBe(409);
+    expect(stale.body.message).toContain('the object has been modified');
+  });
+});

@@ -7,7 +7,13 @@
  * `code: 410`, which is what the real API server sends, or optionally as an HTTP 410 response),
  * label/field selectors whose watch turns "starts/stops matching" into ADDED/DELETED, the `/status`
  * subresource (merge patch; spec and status cannot be written through each other's endpoint;
- * `metadata.generation` moves only on spec changes), and optimistic concurrency on PUT (409 Conflict).
+ * `metadata.generation` moves only on spec changes), optimistic concurrency on PUT (409 Conflict), and
+ * server-side apply (PATCH `application/apply-patch+yaml` with `fieldManager`, optional `force`): it
+ * creates or merges, records which manager applied which fields (maps field by field, lists as one field,
+ * as for lists without `x-kubernetes-list-type`), removes the fields a manager stops applying, and answers
+ * 409 Conflict naming the other manager and the field when an apply would change a field another manager
+ * applied, unless forced; a `metadata.resourceVersion` in the applied object must be the current one.
+ * Simplification: only applies take ownership here (the API server also records Update managers).
  *
  * Semantics follow https://kubernetes.io/docs/reference/using-api/api-concepts/ ("Efficient detection of
  * changes", "Watch bookmarks", "Resource versions", "Retrieving large results sets in chunks").
@@ -18,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 
 type Json = Record<string, unknown>;
 interface KubeObject extends Json {
@@ -142,6 +149,52 @@ class HttpError extends Error {
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
+const isMap = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The fields an applied object sets, as paths to their values: maps field by field, a list (atomic) or a
+ * scalar as one field. Identity and server-set metadata are nobody's fields.
+ */
+function appliedFields(object: Json): Map<string, { path: string[]; value: unknown }> {
+  const fields = new Map<string, { path: string[]; value: unknown }>();
+  const walk = (value: unknown, path: string[]) => {
+    if (isMap(value) && Object.keys(value).length > 0)
+      for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+    else fields.set(JSON.stringify(path), { path, value });
+  };
+  for (const [k, v] of Object.entries(object)) {
+    if (k === 'apiVersion' || k === 'kind' || k === 'status') continue;
+    if (k === 'metadata') {
+      const meta = isMap(v) ? v : {};
+      for (const owned of ['labels', 'annotations'])
+        if (meta[owned] !== undefined) walk(meta[owned], ['metadata', owned]);
+      continue;
+    }
+    walk(v, [k]);
+  }
+  return fields;
+}
+
+function getPath(object: unknown, path: readonly string[]): unknown {
+  let at = object;
+  for (const k of path) at = isMap(at) ? at[k] : undefined;
+  return at;
+}
+
+function setPath(object: Json, path: readonly string[], value: unknown): void {
+  let at = object;
+  for (const k of path.slice(0, -1)) {
+    if (!isMap(at[k])) at[k] = {};
+    at = at[k] as Json;
+  }
+  at[path[path.length - 1]!] = clone(value);
+}
+
+function deletePath(object: Json, path: readonly string[]): void {
+  const parent = getPath(object, path.slice(0, -1));
+  if (isMap(parent)) delete parent[path[path.length - 1]!];
+}
+
 /** RFC 7386 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
@@ -233,6 +286,8 @@ export class FakeApiServer {
   #available = true;
   readonly #unreachable = new Set<string>();
   readonly #unserved: Set<string>;
+  /** "Kind/namespace/name" → field manager → the fields (appliedFields keys) it applied. */
+  readonly #owners = new Map<string, Map<string, Set<string>>>();
   #bookmarkTimer?: NodeJS.Timeout;
   readonly #server: http.Server;
   goneAs: 'event' | 'status';
@@ -350,6 +405,30 @@ export class FakeApiServer {
     const key = `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
     const existing = this.#store(resource).get(key);
     return existing ? this.#update(resource, o, existing, 'main') : this.#create(resource, o);
+  }
+
+  /** Server-side apply as `manager` (e.g. "kubectl" or "argocd" claiming fields before the console does). */
+  serverSideApply(object: Json, manager: string, force = false): KubeObject {
+    const o = object as KubeObject;
+    return this.#serverSideApply(
+      this.#resource(o.kind),
+      o.metadata.namespace ?? 'default',
+      o.metadata.name,
+      o,
+      manager,
+      force,
+    );
+  }
+
+  /** The field managers of an object and the fields each applied, as `.a.b` paths. */
+  managedFields(kind: string, namespace: string, name: string): Record<string, string[]> {
+    const owners = this.#owners.get(`${kind}/${namespace}/${name}`) ?? new Map<string, Set<string>>();
+    return Object.fromEntries(
+      [...owners].map(([m, fields]) => [
+        m,
+        [...fields].map((f) => `.${(JSON.parse(f) as string[]).join('.')}`).sort(),
+      ]),
+    );
   }
 
   /** Changes an object with a merge patch through the main endpoint (status changes are ignored). */
@@ -470,6 +549,61 @@ export class FakeApiServer {
     return clone(next);
   }
 
+  #serverSideApply(
+    resource: FakeResource,
+    namespace: string,
+    name: string,
+    applied: KubeObject,
+    manager: string,
+    force: boolean,
+  ): KubeObject {
+    if (applied.metadata?.name !== name)
+      throw new HttpError(400, 'BadRequest', `the applied object's metadata.name must be "${name}"`);
+    const key = `${resource.kind}/${namespace}/${name}`;
+    const existing = this.#store(resource).get(`${namespace}/${name}`);
+    const requested = applied.metadata.resourceVersion;
+    if (requested !== undefined && requested !== '' && requested !== existing?.metadata.resourceVersion)
+      throw new HttpError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${resource.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    const fields = appliedFields(applied);
+    const owners = this.#owners.get(key) ?? new Map<string, Set<string>>();
+    const conflicts: { manager: string; field: string; id: string }[] = [];
+    if (existing)
+      for (const [id, { path, value }] of fields) {
+        if (JSON.stringify(getPath(existing, path)) === JSON.stringify(value)) continue;
+        for (const [other, owned] of owners)
+          if (other !== manager && owned.has(id))
+            conflicts.push({ manager: other, field: `.${path.join('.')}`, id });
+      }
+    if (conflicts.length > 0 && !force)
+      throw new HttpError(
+        409,
+        'Conflict',
+        `Apply failed with ${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'}: ${conflicts
+          .map((c) => `conflict with "${c.manager}": ${c.field}`)
+          .join(', ')}`,
+      );
+    for (const c of conflicts) owners.get(c.manager)?.delete(c.id);
+    const next = existing
+      ? clone(existing)
+      : ({
+          apiVersion: applied.apiVersion,
+          kind: resource.kind,
+          metadata: { name, namespace },
+        } as KubeObject);
+    // What this manager applied before and applies no more goes, unless another manager applied it too.
+    for (const id of owners.get(manager) ?? [])
+      if (!fields.has(id) && ![...owners].some(([m, owned]) => m !== manager && owned.has(id)))
+        deletePath(next, JSON.parse(id) as string[]);
+    for (const { path, value } of fields.values()) setPath(next, path, value);
+    owners.set(manager, new Set(fields.keys()));
+    this.#owners.set(key, owners);
+    return existing ? this.#update(resource, next, existing, 'main') : this.#create(resource, next);
+  }
+
   #remove(resource: FakeResource, existing: KubeObject): void {
     this.#rv += 1;
     const gone = clone(existing);
@@ -554,6 +688,32 @@ export class FakeApiServer {
         (route.subresource !== 'status' || !route.resource.statusSubresource)
       )
         throw new HttpError(404, 'NotFound', `no subresource ${route.subresource}`);
+      const patchType = (req.headers['content-type'] ?? '').split(';')[0];
+      if (
+        method === 'PATCH' &&
+        route.subresource === undefined &&
+        patchType === 'application/apply-patch+yaml'
+      ) {
+        const manager = q.get('fieldManager');
+        if (!manager) throw new HttpError(400, 'BadRequest', 'fieldManager is required for apply requests');
+        const applied = parseYaml(text) as KubeObject;
+        const status = this.#store(route.resource).has(`${route.namespace ?? 'default'}/${route.name}`)
+          ? 200
+          : 201;
+        return this.#send(
+          req,
+          res,
+          status,
+          this.#serverSideApply(
+            route.resource,
+            route.namespace ?? 'default',
+            route.name,
+            applied,
+            manager,
+            q.get('force') === 'true',
+          ),
+        );
+      }
       const key = `${route.namespace ?? 'default'}/${route.name}`;
       const existing = this.#store(route.resource).get(key);
       if (!existing)
