@@ -23,7 +23,7 @@ import {
   experimentSteps,
   type Verdict,
 } from '../analytics/experiments.ts';
-import type { RequestStore } from '../analytics/store/store.ts';
+import type { RequestStore, ExperimentSample as StoredSample } from '../analytics/store/store.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { ConsoleError, consoleErrors } from './errors.ts';
 import { Query } from './query.ts';
@@ -143,21 +143,7 @@ async function analyse(store: RequestStore, e: ExperimentQuery): Promise<Experim
     },
     e.limit,
   );
-  const samples: ExperimentSample[] = [];
-  for (const row of rows) {
-    const sample: ExperimentSample = {
-      routeEntry: row.routeEntry ?? '',
-      resolvedModel: row.resolvedModel ?? '',
-      status: row.status,
-      latencyMs: row.latencyMs,
-    };
-    if (row.sessionHash !== undefined) sample.sessionHash = row.sessionHash;
-    if (row.errorCode !== undefined) sample.errorCode = row.errorCode;
-    if (row.ttftMs !== undefined) sample.ttftMs = row.ttftMs;
-    if (row.tokens !== undefined) sample.tokens = row.tokens;
-    if (row.costUsd !== undefined) sample.costUsd = row.costUsd;
-    samples.push(sample);
-  }
+  const samples = rows.map(toExperimentSample);
   // In slices with event loop turns between them: the console's other requests (and, in the local
   // stack, the gateway sharing the process) do not wait behind a whole bootstrap.
   const report = await runCooperatively(experimentSteps(e.split.variants, samples));
@@ -174,6 +160,22 @@ async function analyse(store: RequestStore, e: ExperimentQuery): Promise<Experim
     },
     ...report,
   };
+}
+
+/** A stored sample as the statistics take it (the store's may lack the route entry of a refused request). */
+export function toExperimentSample(row: StoredSample): ExperimentSample {
+  const sample: ExperimentSample = {
+    routeEntry: row.routeEntry ?? '',
+    resolvedModel: row.resolvedModel ?? '',
+    status: row.status,
+    latencyMs: row.latencyMs,
+  };
+  if (row.sessionHash !== undefined) sample.sessionHash = row.sessionHash;
+  if (row.errorCode !== undefined) sample.errorCode = row.errorCode;
+  if (row.ttftMs !== undefined) sample.ttftMs = row.ttftMs;
+  if (row.tokens !== undefined) sample.tokens = row.tokens;
+  if (row.costUsd !== undefined) sample.costUsd = row.costUsd;
+  return sample;
 }
 
 export function decodeModel(segment: string): string {
