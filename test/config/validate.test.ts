@@ -119,6 +119,47 @@ describe('validateManifest', () => {
     expect(secret.problems.map((p) => p.path)).toEqual(['apiVersion']);
   });
 
+  it('accepts a rollout of a model whose split has two variants, and names what is wrong with others', () => {
+    const two = [route('old', { weight: 95 }), route('new', { weight: 5 })];
+    const rollout = (extra: Record<string, unknown> = {}) => ({
+      model: 'chat-model',
+      steps: [5, 20, 50, 100],
+      gates: { ttftP90: 20 },
+      ...extra,
+    });
+    const problemsOf = (routes: unknown[], rollouts: unknown[]) =>
+      validateManifest(routeConfigDoc(routes, { rollouts }), origin).problems.map((p) => [p.path, p.message]);
+    expect(problemsOf(two, [rollout({ stepDuration: '1h', minRequests: 500, paused: false })])).toEqual([]);
+    // A policy entry and a fallback entry are no variants of the split.
+    const withPolicyAndFallback = [
+      ...two,
+      route('policy', { match: { headers: [{ name: 'x-tier', value: 'gold' }] } }),
+      route('spare', { priority: 1 }),
+    ];
+    expect(problemsOf(withPolicyAndFallback, [rollout()])).toEqual([]);
+    expect(problemsOf([...two, route('third', { weight: 1 })], [rollout()])).toEqual([
+      [
+        'spec.rollouts[0].model',
+        'model "chat-model" has 3 weighted variants (old, new, third); a rollout moves traffic between exactly two',
+      ],
+    ]);
+    expect(problemsOf(two, [rollout({ model: 'other' })])[0]?.[0]).toBe('spec.rollouts[0].model');
+    expect(problemsOf(two, [rollout({ steps: [20, 5, 100] })])).toEqual([
+      ['spec.rollouts[0].steps[1]', 'steps must rise: 5 follows 20'],
+    ]);
+    expect(problemsOf(two, [rollout({ gates: {} })])[0]?.[0]).toBe('spec.rollouts[0].gates');
+    expect(problemsOf(two, [rollout({ gates: { p99: 5 } })])).toEqual([
+      [
+        'spec.rollouts[0].gates.p99',
+        'is not a gate; gates are errorRate, ttftP90, latencyP90, costPerRequest',
+      ],
+      ['spec.rollouts[0].gates', 'must set at least one of errorRate, ttftP90, latencyP90, costPerRequest'],
+    ]);
+    expect(problemsOf(two, [rollout({ gates: { errorRate: -1 } })])[0]?.[0]).toBe(
+      'spec.rollouts[0].gates.errorRate',
+    );
+  });
+
   it('rejects duplicate route names at the second occurrence', () => {
     const result = validateManifest(routeConfigDoc([route('a'), route('b'), route('a')]), origin);
     expect(result.problems).toEqual([
