@@ -24,3 +24,11 @@ export interface WriteAudit {
 export function auditWrite(logger: Logger, entry: WriteAudit): void {
   logger.info({ event: 'console_write', ...entry }, 'console write');
 }
+
+/** What one write attempt's audit line says, filled in as the request is understood. */
+export interface AuditDraft {
+  actor: string;
+  action: string;
+  target: string;
+  detail?: string;
+}

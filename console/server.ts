@@ -29,38 +29,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestStore } from '../analytics/store/store.ts';
 import type { Snapshot } from '../config/snapshot.ts';
-import {
-  type ConfigWriter,
-  type EditOutcome,
-  type Json,
-  type PlannedEdit,
-  SourceConflictError,
-} from '../config/writer.ts';
+import { type ConfigWriter, type Json, SourceConflictError } from '../config/writer.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type AccessOptions, authenticate, checkWrite, type Principal } from './access.ts';
-import { auditWrite } from './audit.ts';
+import { type AuditDraft, auditWrite } from './audit.ts';
 import type { AdminToken } from './auth.ts';
+import { configEndpoint, configMethods } from './config-api.ts';
 import { ConsoleError, consoleErrors } from './errors.ts';
 import { decodeModel, experimentEndpoint, gateEndpoint } from './experiments.ts';
-import {
-  generateKeySecret,
-  keyView,
-  listKeys,
-  parseEnabled,
-  parseNewKey,
-  planCreateKey,
-  planSetEnabled,
-  uniqueObject,
-} from './keys.ts';
 import { requestsEndpoint } from './requests.ts';
-import {
-  fieldProblems,
-  listRouteConfigs,
-  planCanary,
-  planRemoveOld,
-  planSpec,
-  routeConfigView,
-} from './routeconfigs.ts';
 import {
   clearedSessionCookie,
   randomToken,
@@ -106,8 +83,6 @@ export class StoreUnavailableError extends Error {
 }
 
 const EXPERIMENT_PATH = /^\/api\/v1\/experiments\/([^/]+)(\/gate)?$/;
-const KEY_PATH = /^\/api\/v1\/keys\/([^/]+)$/;
-const ROUTE_CONFIG_PATH = /^\/api\/v1\/routeconfigs\/([^/]+)(?:\/(preview|canary|remove-old))?$/;
 /** Request bodies are small JSON objects; a RouteConfig spec of thousands of entries still fits. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -117,24 +92,11 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
-/** What one write attempt's audit line says; filled in as the request is understood. */
-interface AuditDraft {
-  actor: string;
-  action: string;
-  target: string;
-  detail?: string;
-}
-
 /** Methods each path takes (HEAD goes with GET). */
 function allowedMethods(path: string): readonly string[] | undefined {
   if (path === '/api/v1/session') return ['GET', 'POST', 'DELETE'];
-  if (path === '/api/v1/keys') return ['GET', 'POST'];
-  if (KEY_PATH.test(path)) return ['GET', 'PATCH'];
-  if (path === '/api/v1/routeconfigs') return ['GET'];
-  const rc = ROUTE_CONFIG_PATH.exec(path);
-  if (rc) return rc[2] === undefined ? ['GET', 'PUT'] : ['POST'];
   if (path === '/api/v1/requests' || path === '/api/v1/usage' || EXPERIMENT_PATH.test(path)) return ['GET'];
-  return undefined;
+  return configMethods(path);
 }
 
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
@@ -182,21 +144,6 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       throw consoleErrors.invalidBody('The body must be a JSON object.');
     return value as Json;
   };
-
-  /** Runs a planned edit; refuses it whole, with every problem, when the configuration would be invalid. */
-  const apply = async <T>(
-    plan: (current: Parameters<Parameters<ConfigWriter['edit']>[0]>[0]) => PlannedEdit<T>,
-    problemsOf: string,
-    dryRun = false,
-  ): Promise<EditOutcome<T>> => {
-    const outcome = await source().edit(plan, { dryRun });
-    if (!dryRun && outcome.problems.length > 0)
-      throw consoleErrors.invalidConfig(fieldProblems(outcome.problems, problemsOf));
-    return outcome;
-  };
-
-  const routeConfigAfterWrite = async (name: string) =>
-    routeConfigView(uniqueObject(await source().read(), 'RouteConfig', name));
 
   const session = async (req: http.IncomingMessage, method: string, audit: AuditDraft): Promise<Answer> => {
     if (method === 'GET' || method === 'HEAD') {
@@ -287,61 +234,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return { status: 200, body: await experimentEndpoint(store, snapshot(), model, params, t) };
     }
 
-    if (path === '/api/v1/keys') {
-      if (!writes) return { status: 200, body: { data: listKeys(await source().read()) } };
-      const input = parseNewKey(body);
-      audit.action = 'key.create';
-      audit.target = `APIKey/${input.name}`;
-      const secret = generateKeySecret();
-      const outcome = await apply((current) => planCreateKey(current, input, secret), '');
-      audit.detail = `routeConfig ${input.routeConfig}`;
-      return { status: 201, body: { key: outcome.result, secret } };
-    }
-    const key = KEY_PATH.exec(path);
-    if (key !== null) {
-      const name = decodeSegment(key[1]!, 'name');
-      if (!writes)
-        return { status: 200, body: { key: keyView(uniqueObject(await source().read(), 'APIKey', name)) } };
-      audit.action = 'key.update';
-      audit.target = `APIKey/${name}`;
-      const enabled = parseEnabled(body);
-      const outcome = await apply((current) => planSetEnabled(current, name, enabled), '');
-      audit.detail = enabled ? 'enabled' : 'disabled';
-      return { status: 200, body: { key: outcome.result } };
-    }
-    if (path === '/api/v1/routeconfigs')
-      return { status: 200, body: { data: listRouteConfigs(await source().read()) } };
-    const rc = ROUTE_CONFIG_PATH.exec(path)!;
-    const name = decodeSegment(rc[1]!, 'name');
-    const action = rc[2];
-    if (!writes)
-      return { status: 200, body: routeConfigView(uniqueObject(await source().read(), 'RouteConfig', name)) };
-    audit.target = `RouteConfig/${name}`;
-    if (action === 'preview') {
-      audit.action = 'routeconfig.preview';
-      const outcome = await apply((current) => planSpec(current, name, body.spec, undefined), name, true);
-      return {
-        status: 200,
-        body: {
-          valid: outcome.problems.length === 0,
-          problems: fieldProblems(outcome.problems, name),
-          diff: outcome.diff,
-        },
-      };
-    }
-    if (action === undefined) {
-      audit.action = 'routeconfig.update';
-      await apply((current) => planSpec(current, name, body.spec, { version: body.version }), name);
-      return { status: 200, body: await routeConfigAfterWrite(name) };
-    }
-    audit.action = action === 'canary' ? 'routeconfig.canary' : 'routeconfig.remove-old';
-    await apply((current) => {
-      const planned =
-        action === 'canary' ? planCanary(current, name, body) : planRemoveOld(current, name, body);
-      audit.detail = planned.detail;
-      return planned;
-    }, name);
-    return { status: 200, body: await routeConfigAfterWrite(name) };
+    return configEndpoint(source(), path, writes, body, audit);
   };
 
   const server = http.createServer((req, res) => {
@@ -427,14 +320,6 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         server.close(() => resolve());
       }),
   };
-}
-
-function decodeSegment(segment: string, param: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw consoleErrors.invalidBody(`The ${param} in the path is not valid percent-encoding.`, param);
-  }
 }
 
 function toConsoleError(error: unknown): ConsoleError {
