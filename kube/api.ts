@@ -8,6 +8,7 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  type CoreV1Event,
   type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
@@ -139,6 +140,11 @@ export class KubeApi {
       { group: r.group, version: r.version, plural: r.plural, namespace, name, body: { status } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+  }
+
+  /** Records a core/v1 Event (what `kubectl describe` and `kubectl get events` show). */
+  createEvent(namespace: string, body: CoreV1Event): Promise<CoreV1Event> {
+    return this.#core.createNamespacedEvent({ namespace, body });
   }
 
   readLease(namespace: string, name: string): Promise<V1Lease> {

@@ -51,10 +51,19 @@ export interface RolloutStatus {
   decidedAt: number;
 }
 
+/** Where the controller's view goes besides its log lines (Kubernetes: status.rollouts and Events). */
+export interface RolloutReporter {
+  /** After every tick: every rollout's status, grouped by the caller as it likes. */
+  statuses(statuses: readonly RolloutStatus[]): Promise<void>;
+  /** After weights were written: a step, a completion or a rollback. */
+  transition(status: RolloutStatus, from: number): Promise<void>;
+}
+
 export interface RolloutControllerOptions {
   writer: ConfigWriter;
   store: RequestStore;
   logger: Logger;
+  reporter?: RolloutReporter;
   intervalMs?: number;
   /** Where step starts and rollbacks survive a restart; none: memory only. */
   stateFile?: string;
@@ -158,6 +167,7 @@ export class RolloutController {
     for (const key of [...this.#states.keys()]) if (!seen.has(key)) this.#states.delete(key);
     this.#save();
     this.#status = statuses;
+    await this.#report(() => this.#options.reporter?.statuses(statuses));
     return statuses;
   }
 
@@ -224,7 +234,7 @@ export class RolloutController {
     } else if (r.spec.paused === true && state.phase === 'progressing') {
       state.phase = 'paused';
     }
-    return {
+    const status: RolloutStatus = {
       routeConfig: r.id,
       model: r.spec.model,
       baseline: r.baseline.name,
@@ -237,6 +247,21 @@ export class RolloutController {
       reason: action.reason,
       decidedAt: now,
     };
+    if ((action.kind === 'advance' || action.kind === 'rollback') && state.stage !== r.stage)
+      await this.#report(() => this.#options.reporter?.transition(status, r.stage));
+    return status;
+  }
+
+  /** A reporter that fails (the API server away) costs a warning, never a decision. */
+  async #report(call: () => Promise<void> | undefined): Promise<void> {
+    try {
+      await call();
+    } catch (error) {
+      this.#options.logger.warn(
+        { event: 'rollout_report_failed', err: error instanceof Error ? error.message : String(error) },
+        'rollout controller: could not report its state',
+      );
+    }
   }
 
   async #experiment(r: Located, since: number, until: number): Promise<ExperimentReport> {

@@ -82,6 +82,7 @@ export const FAKE_RESOURCES: readonly FakeResource[] = [
     statusSubresource: true,
   },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', custom: false, statusSubresource: false },
+  { group: '', version: 'v1', plural: 'events', kind: 'Event', custom: false, statusSubresource: false },
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', custom: false, statusSubresource: true },
   {
     group: 'coordination.k8s.io',
@@ -392,6 +393,11 @@ export class FakeApiServer {
   }
 
   // ---- the in-process API, as kubectl would use it ----
+
+  /** Every stored object of a kind (all namespaces), in creation order. */
+  all(kind: string): KubeObject[] {
+    return [...this.#store(this.#resource(kind)).values()];
+  }
 
   get(kind: string, namespace: string, name: string): KubeObject | undefined {
     const found = this.#store(this.#resource(kind)).get(`${namespace}/${name}`);
