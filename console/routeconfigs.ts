@@ -102,11 +102,19 @@ export function routeConfigView(stored: StoredObject): RouteConfigView {
   };
 }
 
-export function listRouteConfigs(config: StoredConfig): Omit<RouteConfigView, 'spec' | 'version'>[] {
+/** The list: each RouteConfig with the names of its logical models (the detail says what each does). */
+export function listRouteConfigs(
+  config: StoredConfig,
+): { name: string; namespace: string; active: boolean; logicalModels: string[] }[] {
   return config.objects
     .filter((o) => o.kind === 'RouteConfig')
     .map(routeConfigView)
-    .map(({ name, namespace, active, logicalModels }) => ({ name, namespace, active, logicalModels }))
+    .map(({ name, namespace, active, logicalModels }) => ({
+      name,
+      namespace,
+      active,
+      logicalModels: logicalModels.map((m) => m.name),
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -28,9 +28,15 @@ describe('console RouteConfigs (file mode)', () => {
   it('lists RouteConfigs and tells what each logical name does', async () => {
     const list = await api('/routeconfigs');
     expect(list.status).toBe(200);
-    expect(list.body.data.map((r: { name: string; active: boolean }) => [r.name, r.active])).toEqual([
-      ['default', true],
+    expect(list.body.data).toEqual([
+      {
+        name: 'default',
+        namespace: 'default',
+        active: true,
+        logicalModels: ['chat-model', 'llama-self-hosted', 'summarize-model'],
+      },
     ]);
+
     const rc = await api('/routeconfigs/default');
     expect(rc.body.name).toBe('default');
     expect(rc.body.version).toMatch(/^[0-9a-f]{20}$/);
