@@ -57,6 +57,11 @@ export interface RolloutReporter {
   statuses(statuses: readonly RolloutStatus[]): Promise<void>;
   /** After weights were written: a step, a completion or a rollback. */
   transition(status: RolloutStatus, from: number): Promise<void>;
+  /**
+   * What an earlier controller left (Kubernetes: status.rollouts), read before the first tick, so a new
+   * leader neither restarts a rolled-back canary nor restarts a step's clock. Keys: routeConfig id, model.
+   */
+  restore?(): Promise<ReadonlyMap<string, Map<string, StepState>>>;
 }
 
 export interface RolloutControllerOptions {
@@ -96,6 +101,7 @@ export class RolloutController {
   readonly #now: () => number;
   readonly #states = new Map<string, StepState>();
   #status: RolloutStatus[] = [];
+  #restored = false;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<RolloutStatus[]> | undefined;
 
@@ -135,6 +141,17 @@ export class RolloutController {
   }
 
   async #tick(): Promise<RolloutStatus[]> {
+    if (!this.#restored) {
+      try {
+        await this.#restore();
+      } catch (error) {
+        this.#options.logger.warn(
+          { event: 'rollout_restore_failed', err: error instanceof Error ? error.message : String(error) },
+          'rollout controller: waiting for its last state before deciding anything',
+        );
+        return this.#status;
+      }
+    }
     const statuses: RolloutStatus[] = [];
     let located: Located[];
     try {
@@ -338,6 +355,28 @@ export class RolloutController {
       `rollout ${r.spec.model}: ${r.candidate.name} ${r.stage}% → ${to}% (${action.reason})`,
     );
     return undefined;
+  }
+
+  async #restore(): Promise<void> {
+    const restore = this.#options.reporter?.restore;
+    if (restore === undefined) {
+      this.#restored = true;
+      return;
+    }
+    try {
+      const byRouteConfig = await restore.call(this.#options.reporter);
+      for (const [routeConfig, models] of byRouteConfig)
+        for (const [model, state] of models) {
+          const key = keyOf(routeConfig, model);
+          if (!this.#states.has(key)) this.#states.set(key, state);
+        }
+      this.#restored = true;
+    } catch (error) {
+      // Not restored: no decision this tick, rather than one that forgets a rollback.
+      throw new Error(
+        `could not read the rollouts' last state: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   #load(): void {

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { KubeApi } from '../../kube/api.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import type { RolloutReporter, RolloutStatus } from './controller.ts';
-import type { RolloutPhase } from './decide.ts';
+import type { RolloutPhase, StepState } from './decide.ts';
 
 export const ROLLOUT_COMPONENT = 'agent-router-console';
 
@@ -23,6 +23,27 @@ const PHASES: Readonly<Record<RolloutPhase, string>> = {
 };
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const PHASE_OF: Readonly<Record<string, RolloutPhase>> = Object.fromEntries(
+  Object.entries(PHASES).map(([phase, name]) => [name, phase as RolloutPhase]),
+);
+
+/** A status.rollouts entry back as the controller's step state; undefined when it is not one. */
+export function stepStateOf(entry: unknown): { model: string; state: StepState } | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const e = entry as Record<string, unknown>;
+  const phase = typeof e.phase === 'string' ? PHASE_OF[e.phase] : undefined;
+  const since = typeof e.stepStartedAt === 'string' ? Date.parse(e.stepStartedAt) : Number.NaN;
+  if (
+    typeof e.model !== 'string' ||
+    typeof e.stage !== 'number' ||
+    phase === undefined ||
+    Number.isNaN(since)
+  )
+    return undefined;
+  const state: StepState = { stage: e.stage, since, phase };
+  if (phase === 'rolled-back' && typeof e.reason === 'string') state.reason = e.reason;
+  return { model: e.model, state };
+}
 
 /** One rollout as status.rollouts holds it (the CRD's schema). */
 export function statusEntry(s: RolloutStatus): Record<string, unknown> {
@@ -48,6 +69,24 @@ export function kubeRolloutReporter(api: KubeApi, now: () => number = Date.now):
   /** What was last written per RouteConfig, without the decision times (they change every tick). */
   const written = new Map<string, string>();
   return {
+    async restore() {
+      const { items } = await api.list(RESOURCES.RouteConfig, {});
+      const out = new Map<string, Map<string, StepState>>();
+      for (const item of items as {
+        metadata?: { namespace?: string; name?: string };
+        status?: { rollouts?: unknown };
+      }[]) {
+        const rollouts = item.status?.rollouts;
+        if (!Array.isArray(rollouts) || item.metadata?.name === undefined) continue;
+        const models = new Map<string, StepState>();
+        for (const entry of rollouts) {
+          const restored = stepStateOf(entry);
+          if (restored) models.set(restored.model, restored.state);
+        }
+        out.set(`${item.metadata.namespace ?? 'default'}/${item.metadata.name}`, models);
+      }
+      return out;
+    },
     async statuses(statuses) {
       const byRouteConfig = new Map<string, RolloutStatus[]>();
       for (const s of statuses)

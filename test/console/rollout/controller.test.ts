@@ -183,6 +183,55 @@ describe('the rollout controller', () => {
     expect(t.weights()['chat-new']).toBe(0);
   });
 
+  it("takes a rolled-back state from its reporter's restore (a new leader), and leaves the candidate at 0", async () => {
+    const t = setUp();
+    writeFileSync(
+      t.file,
+      readFileSync(t.file, 'utf8').replace('weight: 100', 'weight: 100\n      baseline: true'),
+    );
+    const restored = new RolloutController({
+      ...t.options,
+      stateFile: undefined,
+      reporter: {
+        statuses: async () => {},
+        transition: async () => {},
+        restore: async () =>
+          new Map([
+            [
+              'default/main',
+              new Map([
+                [
+                  'chat-model',
+                  { stage: 0, since: T0 - MINUTE, phase: 'rolled-back' as const, reason: 'slow' },
+                ],
+              ]),
+            ],
+          ]),
+      },
+    });
+    const [status] = await restored.tick();
+    expect(status).toMatchObject({ decision: 'wait', phase: 'rolled-back', reason: 'rolled back: slow' });
+    expect(t.weights()['chat-new']).toBe(0);
+  });
+
+  it('decides nothing while its last state cannot be read', async () => {
+    const t = setUp();
+    const blind = new RolloutController({
+      ...t.options,
+      stateFile: undefined,
+      reporter: {
+        statuses: async () => {},
+        transition: async () => {},
+        restore: async () => {
+          throw new Error('API server unavailable');
+        },
+      },
+    });
+    expect(await blind.tick()).toEqual([]);
+    expect(t.weights()['chat-new']).toBe(0);
+    expect(t.logs.records().some((r) => r.event === 'rollout_restore_failed')).toBe(true);
+  });
+
   it('starts a new step from a weight set by hand', async () => {
     const t = setUp();
     await t.controller.tick();

@@ -82,6 +82,20 @@ describe('Kubernetes rollout reporting', () => {
     expect(fake.statusWrites().length).toBe(3);
   });
 
+  it('reads back what it wrote, so a new leader knows a rollback and when the step began', async () => {
+    const api = new KubeApi(fake.kubeConfig());
+    await kubeRolloutReporter(api).statuses([
+      status({ stage: 0, phase: 'rolled-back', decision: 'rollback', reason: 'ttftP90 +45% beyond 20%' }),
+    ]);
+    const restored = await kubeRolloutReporter(api).restore!();
+    expect(restored.get(`${NS}/chat`)?.get('chat-model')).toEqual({
+      stage: 0,
+      since: T0,
+      phase: 'rolled-back',
+      reason: 'ttftP90 +45% beyond 20%',
+    });
+  });
+
   it('records a Normal event per step and a Warning per rollback, on the RouteConfig', async () => {
     const reporter = kubeRolloutReporter(new KubeApi(fake.kubeConfig()), () => T0);
     await reporter.transition(status({ stage: 50, decision: 'advance', reason: 'gates hold at 20%' }), 20);
