@@ -20,6 +20,7 @@ import { loadConsoleApp } from '../../../console/static.ts';
 import { buildConsoleApp } from '../../../console/web/build.ts';
 import { supportedProviders } from '../../../ext-proc/translate/registry.ts';
 import { capturingLogger } from '../../helpers/log-capture.ts';
+import { refusedPort } from '../../helpers/stack.ts';
 
 export const ADMIN_TOKEN = 'console-browser-test-admin-token-5d21';
 export const TEAM_A = 'sk-agent-router-team-a';
@@ -29,6 +30,8 @@ export interface ConsoleStack {
   console: ConsoleServer;
   configPath: string;
   logs: ReturnType<typeof capturingLogger>;
+  /** The console's log lines of requests it failed (5xx), for a test to show when a page met one. */
+  consoleFailures(): string[];
   /**
    * A second console over the same store and file: open (no admin token: loopback only) and read-only,
    * as a GitOps user runs it. Closed with the stack.
@@ -43,7 +46,8 @@ export interface ConsoleStack {
 
 /**
  * `backends` and `pods`: the address prefixes replacing 127.0.0.1 (backends at 127.0.0.1x) and
- * 127.0.0.2 (pods at 127.0.0.2x), e.g. '127.0.0.7' puts the backends at 127.0.0.71–74.
+ * 127.0.0.2 (pods at 127.0.0.2x), e.g. '127.0.0.7' puts the backends at 127.0.0.71–74. Their port is
+ * a free one instead of 8000, so even two runs of the same file at once do not collide.
  */
 export async function startConsoleStack(addresses: {
   backends: string;
@@ -52,12 +56,15 @@ export async function startConsoleStack(addresses: {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-router-console-web-'));
   const app = loadConsoleApp((await buildConsoleApp(path.join(dir, 'app'))).outDir);
   const configPath = path.join(dir, 'local.yaml');
-  writeFileSync(
-    configPath,
-    readFileSync('examples/local.yaml', 'utf8')
-      .replace(/127\.0\.0\.1(\d):8000/g, `${addresses.backends}$1:8000`)
-      .replace(/podIP: 127\.0\.0\.2(\d)/g, `podIP: ${addresses.pods}$1`),
-  );
+  const [backendPort, podPort] = [await refusedPort(), await refusedPort()];
+  const example = readFileSync('examples/local.yaml', 'utf8');
+  const copy = example
+    .replace(/127\.0\.0\.1(\d):8000/g, `${addresses.backends}$1:${backendPort}`)
+    .replace(/podIP: 127\.0\.0\.2(\d)/g, `podIP: ${addresses.pods}$1`)
+    .replace('targetPorts: [{ number: 8000 }]', `targetPorts: [{ number: ${podPort} }]`);
+  if (copy.includes(':8000') || copy.includes('number: 8000'))
+    throw new Error('examples/local.yaml names port 8000 where this helper does not expect it: teach it');
+  writeFileSync(configPath, copy);
   const logs = capturingLogger();
   const store = openSqliteStore({ dataDir: path.join(dir, 'data') });
   const stack = await startLocalStack({
@@ -85,6 +92,7 @@ export async function startConsoleStack(addresses: {
     console: consoleServer,
     configPath,
     logs,
+    consoleFailures: () => logs.lines.filter((l) => l.includes('"console_failed"')),
     gateway,
     async readOnlyConsole() {
       const server = await startConsole({

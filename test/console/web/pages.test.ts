@@ -33,7 +33,10 @@ beforeAll(async () => {
   browser = await launchBrowser();
 }, 60_000);
 
-afterEach(() => pages.closeChecked());
+afterEach(async () => {
+  await pages.closeChecked();
+  expect(t.consoleFailures()).toEqual([]);
+});
 
 afterAll(async () => {
   await browser?.close();
