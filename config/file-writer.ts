@@ -65,7 +65,10 @@ function locate(files: readonly LoadedFile[]): Located[] {
 }
 
 export function fileConfigWriter(target: string, compileOptions: CompileOptions = {}): ConfigWriter {
-  // Edits run one at a time: each plans against what the previous one wrote.
+  // Edits run one at a time: each plans against what the previous one wrote. An edit is synchronous
+  // from read to rename, so writers of one file in this process (the console's, the rollout
+  // controller's) cannot interleave either; another process's edit in between is what the version
+  // check in the plan is for.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(run: () => T): Promise<T> => {
     const next = queue.then(run);
