@@ -67,8 +67,9 @@ function locate(files: readonly LoadedFile[]): Located[] {
 export function fileConfigWriter(target: string, compileOptions: CompileOptions = {}): ConfigWriter {
   // Edits run one at a time: each plans against what the previous one wrote. An edit is synchronous
   // from read to rename, so writers of one file in this process (the console's, the rollout
-  // controller's) cannot interleave either; another process's edit in between is what the version
-  // check in the plan is for.
+  // controller's) cannot interleave either. A change made by hand between a page's read and its save
+  // is caught by the plan's version check; one in the instant between this read and the rename is not
+  // (a file system has no compare-and-swap).
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(run: () => T): Promise<T> => {
     const next = queue.then(run);
