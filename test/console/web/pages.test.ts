@@ -7,6 +7,7 @@
  * After every test: no request from the page left loopback, and the page logged no console error.
  * Each page's screenshot is saved to test-results/console/<page>.png.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launchBrowser } from '../../helpers/browser.ts';
 import { consolePages, expectLabelled, heading } from './console-page.ts';
@@ -196,11 +197,29 @@ describe('the console web app in Chromium', () => {
     expect(await rows.count()).toBe(7);
     const verdicts = await rows.locator('td:nth-child(5)').allTextContents();
     for (const v of verdicts) expect(['better', 'worse', 'inconclusive', 'insufficient data']).toContain(v);
-    // 80 requests a variant is under the 100 a verdict needs: the page says so rather than guessing.
+    // Fewer than 100 requests a variant: the page says the data are not enough rather than guessing.
     expect(verdicts[0]).toBe('insufficient data');
-    await comparison.getByRole('button', { name: 'Promote chat-v2 to 100%' }).waitFor();
     await expectLabelled(w);
     await w.screenshot('experiments');
+
+    // Promote: the canary API's stage 100 for the variant, written to the file and applied.
+    await comparison.getByRole('button', { name: 'Promote chat-v2 to 100%' }).click();
+    await comparison.getByText(/^Send all of chat-model's split traffic to chat-v2\?/).waitFor();
+    await comparison.getByRole('button', { name: 'Confirm: promote chat-v2 to 100%' }).click();
+    await comparison.getByText(/^chat-v2 now takes 100% of the split\./).waitFor();
+    expect(readFileSync(t.configPath, 'utf8')).toMatch(/name: chat-v2\n(?:.*\n)*? {6}weight: 100\n/);
+    // The hot reload applies it a moment later; Recompute reads the split in force, where chat-v1 at
+    // weight 0 is no variant any more.
+    await expect
+      .poll(
+        async () => {
+          await w.page.getByRole('button', { name: 'Recompute' }).click();
+          return variants.locator('tbody td:nth-child(3)').allTextContents();
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual(['100']);
+    expect(await variants.locator('tbody th').allTextContents()).toEqual(['chat-v2 (baseline)']);
   });
 
   it('reaches every page from the keyboard: skip link first, then the navigation links', async () => {

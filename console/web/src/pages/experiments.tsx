@@ -80,7 +80,9 @@ function Experiment({ model, session }: { model: string; session: Session }) {
         aria-label="Experiment window"
         onSubmit={(e) => {
           e.preventDefault();
-          setApplied(since);
+          // The same window again still reads afresh: the weights or the traffic may have changed.
+          if (since === applied) report.reload();
+          else setApplied(since);
         }}
       >
         <TextField
@@ -247,7 +249,12 @@ function Promote(props: {
           Promote {props.variant} to 100%
         </button>
       )}
-      {done ? <p role="status">{props.variant} now takes 100% of the split.</p> : null}
+      {done ? (
+        <p role="status">
+          {props.variant} now takes 100% of the split. The weights in force follow as the configuration source
+          applies the change: Recompute to see them.
+        </p>
+      ) : null}
       <ErrorBox error={error} />
     </div>
   );

@@ -167,17 +167,19 @@ export function RouteConfigPage({ name, session }: { name: string; session: Sess
                 <td>{r.priority ?? 0}</td>
                 <td>{describeMatch(r.match)}</td>
                 {readOnly ? null : (
-                  <td class="row-actions">
-                    <button type="button" aria-label={`Edit entry ${r.name}`} onClick={() => setEditing(i)}>
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      aria-label={`Remove entry ${r.name}`}
-                      onClick={() => edit(withoutEntry(draft, i))}
-                    >
-                      Remove
-                    </button>
+                  <td>
+                    <div class="row-actions">
+                      <button type="button" aria-label={`Edit entry ${r.name}`} onClick={() => setEditing(i)}>
+                        Edit
+                      </button>
+                      <button
+                        type="button"
+                        aria-label={`Remove entry ${r.name}`}
+                        onClick={() => edit(withoutEntry(draft, i))}
+                      >
+                        Remove
+                      </button>
+                    </div>
                   </td>
                 )}
               </tr>
