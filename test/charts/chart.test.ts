@@ -72,7 +72,10 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
         if (p.grpc) expect(p.grpc, `${where} ${probe}`).toHaveProperty('service');
       }
       if (container.readinessProbe.grpc) expect(container.readinessProbe.grpc.service, where).not.toBe('');
-      else expect(container.readinessProbe.httpGet.path, where).toBe('/readyz');
+      else {
+        expect(container.readinessProbe.httpGet.path, where).toBe('/readyz');
+        expect(container.livenessProbe.httpGet.path, where).toBe('/healthz');
+      }
     }
   });
 
@@ -135,8 +138,17 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
     }
   });
 
-  it('uses no wildcard and grants no write except /status and the leader Lease', () => {
+  it("uses no wildcard and grants no write except /status, the leader Leases and the console's own writes", () => {
+    // The console's writes: server-side apply (patch) of RouteConfigs and APIKeys, the Secrets of the keys
+    // it creates, and Events for rollout steps. Everything else may write only /status and its Lease.
+    const CONSOLE_WRITES: Record<string, string[]> = {
+      routeconfigs: ['patch'],
+      apikeys: ['patch'],
+      secrets: ['create', 'patch'],
+      events: ['create'],
+    };
     for (const role of [...rendered.of('Role'), ...rendered.of('ClusterRole')]) {
+      const consoleRole = role.metadata.labels?.['app.kubernetes.io/component'] === 'console';
       for (const rule of role.rules) {
         const where = `${role.kind} ${role.metadata.name}`;
         for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames'])
@@ -145,7 +157,10 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
         const writes = rule.verbs.filter((v: string) => !['get', 'list', 'watch'].includes(v));
         if (writes.length === 0) continue;
         for (const resource of rule.resources) {
-          const allowed = resource.endsWith('/status') || resource === 'leases';
+          const allowed =
+            resource.endsWith('/status') ||
+            resource === 'leases' ||
+            (consoleRole && writes.every((v: string) => CONSOLE_WRITES[resource]?.includes(v)));
           expect(allowed, `${where} may ${writes} ${resource}`).toBe(true);
         }
         expect(
@@ -172,23 +187,32 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
       : config.watchNamespaces?.length
         ? config.watchNamespaces
         : [NAMESPACE];
-    expect(secretNamespaces).toEqual([...expected].sort());
+    // The console also reads its admin token's Secret in the release namespace.
+    const consoleReads = values.console?.enabled && config.source !== 'file' ? [NAMESPACE] : [];
+    expect([...new Set(secretNamespaces)].sort()).toEqual(
+      [...new Set([...expected, ...consoleReads])].sort(),
+    );
   });
 
   it('scopes the configuration watch to a ClusterRole only when no namespaces are configured', () => {
     const watch = values.config?.watchNamespaces ?? [];
     const clusterRoles = rendered.of('ClusterRole');
+    // One configuration watcher per service: ext-proc, and the console when enabled.
+    const watchers = values.console?.enabled ? 2 : 1;
     if (watch.length === 0) {
-      expect(clusterRoles).toHaveLength(1);
-      expect(clusterRoles[0].rules.flatMap((r: any) => r.resources)).toEqual(
-        expect.arrayContaining(['routeconfigs', 'providerbackends', 'apikeys', 'inferencepools']),
-      );
+      expect(clusterRoles).toHaveLength(watchers);
+      for (const clusterRole of clusterRoles)
+        expect(clusterRole.rules.flatMap((r: any) => r.resources)).toEqual(
+          expect.arrayContaining(['routeconfigs', 'providerbackends', 'apikeys', 'inferencepools']),
+        );
     } else {
       expect(clusterRoles).toHaveLength(0);
       const configRoles = rendered
         .of('Role')
         .filter((r) => r.rules.some((rule: any) => rule.resources.includes('routeconfigs')));
-      expect(configRoles.map((r) => r.metadata.namespace).sort()).toEqual([...watch].sort());
+      expect(configRoles.map((r) => r.metadata.namespace).sort()).toEqual(
+        [...watch.flatMap((ns: string) => Array(watchers).fill(ns))].sort(),
+      );
     }
   });
 
@@ -212,7 +236,10 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
   it('renders one endpoint-picker Deployment, Service and PodDisruptionBudget per pool, referenced by the pool', () => {
     const pools: any[] = values.pools ?? [];
     expect(rendered.of('InferencePool').map((p) => p.metadata.name)).toEqual(pools.map((p) => p.name));
-    expect(rendered.of('Deployment')).toHaveLength(pools.length);
+    const pickers = rendered
+      .of('Deployment')
+      .filter((d) => d.metadata.labels['app.kubernetes.io/component'] === 'endpoint-picker');
+    expect(pickers).toHaveLength(pools.length);
     expect(rendered.of('PodDisruptionBudget')).toHaveLength(pools.length);
     for (const pool of rendered.of('InferencePool')) {
       const ref = pool.spec.endpointPickerRef;
@@ -551,5 +578,93 @@ describe('status leader election wiring', () => {
     expect(JSON.stringify(rendered.of('EnvoyProxy'))).toContain(
       `{"name":"AGENT_ROUTER_LEASE_NAME","value":"${lease}"}`,
     );
+  });
+});
+
+describe('console', () => {
+  const deploymentOf = (r: ReturnType<typeof render>) =>
+    r.one('Deployment', `${RELEASE}-agent-router-console`);
+  const writesOf = (r: ReturnType<typeof render>) =>
+    [...r.of('Role'), ...r.of('ClusterRole')]
+      .filter((role) => role.metadata.labels['app.kubernetes.io/component'] === 'console')
+      .flatMap((role) => role.rules)
+      .filter((rule: any) => rule.verbs.some((v: string) => !['get', 'list', 'watch'].includes(v)))
+      .flatMap((rule: any) => rule.resources.map((res: string) => `${res}:${rule.verbs.join(',')}`))
+      .sort();
+
+  it("runs the console against the sidecars' PostgreSQL, with its admin token read live and its own Lease", () => {
+    const rendered = render('console-postgres.yaml');
+    const container = deploymentOf(rendered).spec.template.spec.containers[0];
+    expect(container.args).toEqual(
+      expect.arrayContaining([
+        'console',
+        '--config=kubernetes://',
+        '--host=0.0.0.0',
+        '--store=postgres',
+        `--admin-token-secret=${NAMESPACE}/agent-router-console-admin`,
+        '--admin-token-key=token',
+      ]),
+    );
+    expect(container.args).not.toContain('--read-only');
+    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e]));
+    expect(env.DATABASE_URL.valueFrom.secretKeyRef).toEqual({ name: 'agent-router-db', key: 'url' });
+    expect(env.AGENT_ROUTER_CONSOLE_TOKEN).toBeUndefined();
+    const lease = rendered.one('Role', `${RELEASE}-agent-router-console-lease`);
+    expect(lease.rules.find((r: any) => r.resourceNames)?.resourceNames).toEqual([
+      env.AGENT_ROUTER_ROLLOUT_LEASE.value,
+    ]);
+    const service = rendered.one('Service', `${RELEASE}-agent-router-console`);
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.ports[0].port).toBe(8081);
+    expect(writesOf(rendered)).toEqual(
+      [
+        'apikeys:patch',
+        'events:create',
+        'events:create',
+        'leases:create',
+        'leases:get,update,patch',
+        'routeconfigs/status:get,patch',
+        'routeconfigs/status:get,patch',
+        'routeconfigs:patch',
+        'routeconfigs:patch',
+        'apikeys:patch',
+        'secrets:create,patch',
+        'secrets:create,patch',
+      ].sort(),
+    );
+  });
+
+  it('drops every configuration write when read-only, and is always read-only over a file source', () => {
+    const readOnly = render('console-postgres.yaml', ['--set', 'console.readOnly=true']);
+    expect(deploymentOf(readOnly).spec.template.spec.containers[0].args).toContain('--read-only');
+    expect(writesOf(readOnly).filter((w) => /^(routeconfigs|apikeys|secrets):/.test(w))).toEqual([]);
+    const file = render('file-source.yaml', [
+      '--set',
+      'console.enabled=true',
+      '--set',
+      'console.adminTokenSecret.name=admin',
+      '--set',
+      'console.databaseSecret.name=db',
+    ]);
+    const container = deploymentOf(file).spec.template.spec.containers[0];
+    expect(container.args).toContain('--read-only');
+    expect(container.args.some((a: string) => a.startsWith('--admin-token-secret'))).toBe(false);
+    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e]));
+    expect(env.AGENT_ROUTER_CONSOLE_TOKEN.valueFrom.secretKeyRef).toEqual({ name: 'admin', key: 'token' });
+    expect(writesOf(file)).toEqual([]);
+  });
+
+  it('refuses to render without an admin token or a request store, saying which', () => {
+    const noToken = helmTemplate('minimal.yaml', ['--set', 'console.enabled=true']);
+    expect(noToken.status).not.toBe(0);
+    expect(noToken.stderr).toContain('console.enabled needs console.adminTokenSecret.name');
+    const noStore = helmTemplate('minimal.yaml', [
+      '--set',
+      'console.enabled=true',
+      '--set',
+      'console.adminTokenSecret.name=admin',
+    ]);
+    expect(noStore.status).not.toBe(0);
+    expect(noStore.stderr).toContain('console.enabled needs a request store');
   });
 });
