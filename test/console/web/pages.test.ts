@@ -83,7 +83,15 @@ describe('the console web app in Chromium', () => {
     await w.page.getByLabel('Route entry').fill('chat-v1');
     await w.page.getByRole('button', { name: 'Apply filters' }).click();
     await expect.poll(resolvedColumn).toEqual(new Set(['llama-3.1-8b-instruct']));
-    await w.page.getByText('filtered on this page of results').waitFor();
+    expect(new Set(await table.locator('tbody tr td:nth-child(5)').allTextContents())).toEqual(
+      new Set(['chat-v1']),
+    );
+
+    await w.page.getByLabel('Route entry').fill('');
+    await w.page.getByLabel('Decision').fill('weighted-split');
+    await w.page.getByRole('button', { name: 'Apply filters' }).click();
+    // Every request sent named a session: none was split without one.
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(0);
   });
 
   it('pages through Request Logs by cursor and tails new requests live', async () => {

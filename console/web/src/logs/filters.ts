@@ -1,10 +1,8 @@
 /**
- * Request Logs filters: what the form holds, the API query it becomes, and the one filter the API does not
- * take. GET /api/v1/requests filters by logical model, resolved model, key, status and time; it has no
- * route-entry parameter (console/requests.ts), so the route entry is matched here, on the page of records
- * the API returned — a page can then show fewer rows than its limit.
+ * Request Logs filters: what the form holds and the GET /api/v1/requests query it becomes. Every filter is
+ * the API's own (console/requests.ts: exact matches of record fields and a time range), so a page is
+ * always a full page of matching records and the cursor pages through exactly them.
  */
-import type { RequestRecord } from '../api/types.ts';
 
 export interface LogFilters {
   /** A time the API reads: a duration before now (`15m`), epoch ms or RFC 3339. */
@@ -16,6 +14,9 @@ export interface LogFilters {
   /** An HTTP status (`200`, `429`; `0`: the gateway never answered). */
   status: string;
   routeEntry: string;
+  backend: string;
+  /** How the entry was chosen: policy, sticky-split, weighted-split. */
+  decision: string;
 }
 
 export const EMPTY_FILTERS: LogFilters = {
@@ -26,11 +27,13 @@ export const EMPTY_FILTERS: LogFilters = {
   resolvedModel: '',
   status: '',
   routeEntry: '',
+  backend: '',
+  decision: '',
 };
 
 const FIELDS = Object.keys(EMPTY_FILTERS) as (keyof LogFilters)[];
 
-/** The query of GET /api/v1/requests for `filters` (route entry excluded: see the module comment). */
+/** The query of GET /api/v1/requests for `filters`, trimmed; empty values are left out by the client. */
 export function requestsQuery(
   filters: LogFilters,
   limit: number,
@@ -43,14 +46,12 @@ export function requestsQuery(
     logicalModel: filters.logicalModel.trim(),
     resolvedModel: filters.resolvedModel.trim(),
     status: filters.status.trim(),
+    routeEntry: filters.routeEntry.trim(),
+    backend: filters.backend.trim(),
+    decision: filters.decision.trim(),
     limit: String(limit),
     cursor,
   };
-}
-
-export function matchesRouteEntry(record: RequestRecord, filters: LogFilters): boolean {
-  const entry = filters.routeEntry.trim();
-  return entry === '' || record.routeEntry === entry;
 }
 
 /** Filters from the page's query string (`/logs?resolvedModel=…`), so a filtered view is a link. */

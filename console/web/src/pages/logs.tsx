@@ -1,8 +1,7 @@
 /**
- * Request Logs: the newest requests first, filtered by time, key, logical and resolved model, status and
- * route entry (the last one on this page: the API has no such parameter, see logs/filters.ts), paged by
- * the API's cursor, with a live tail that re-reads the first page every few seconds, and a detail view
- * per request.
+ * Request Logs: the newest requests first, filtered by time, key, logical and resolved model, status,
+ * route entry, backend and decision kind, paged by the API's cursor, with a live tail that re-reads the
+ * first page every few seconds, and a detail view per request.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { get } from '../api/client.ts';
@@ -16,7 +15,6 @@ import {
   EMPTY_FILTERS,
   filtersFromSearch,
   type LogFilters,
-  matchesRouteEntry,
   requestsQuery,
   searchForFilters,
 } from '../logs/filters.ts';
@@ -33,6 +31,8 @@ const FIELDS: readonly { field: keyof LogFilters; label: string; placeholder: st
   { field: 'resolvedModel', label: 'Resolved model', placeholder: 'gpt-4o' },
   { field: 'status', label: 'Status', placeholder: '200, 429, 0' },
   { field: 'routeEntry', label: 'Route entry', placeholder: 'chat-v2' },
+  { field: 'backend', label: 'Backend', placeholder: 'default/openai' },
+  { field: 'decision', label: 'Decision', placeholder: 'policy, sticky-split, weighted-split' },
 ];
 
 export function LogsPage({ search }: { search: string }) {
@@ -70,7 +70,7 @@ export function LogsPage({ search }: { search: string }) {
     setCursors([undefined]);
     history.replaceState(null, '', '/logs');
   };
-  const rows = (page.data?.data ?? []).filter((r) => matchesRouteEntry(r, filters));
+  const rows = page.data?.data ?? [];
   const next = page.data?.nextCursor ?? null;
 
   return (
