@@ -18,6 +18,8 @@ export interface ObjectRef {
 /** One object as its source holds it (a file's document; without defaults filled in). */
 export interface StoredObject extends ObjectRef {
   object: Json;
+  /** Kubernetes mode: the object's status (conditions the watch wrote); a file has none. */
+  status?: Json;
 }
 
 export interface StoredConfig {

@@ -15,8 +15,8 @@ import {
   parseNewKey,
   planCreateKey,
   planSetEnabled,
-  uniqueObject,
 } from './keys.ts';
+import { uniqueObject } from './objects.ts';
 import {
   fieldProblems,
   listRouteConfigs,

@@ -6,14 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AGENT_ROUTER_API } from '../config/manifests.ts';
-import {
-  findObjects,
-  type Json,
-  type PlannedEdit,
-  type StoredConfig,
-  type StoredObject,
-} from '../config/writer.ts';
+import type { Json, PlannedEdit, StoredConfig, StoredObject } from '../config/writer.ts';
 import { consoleErrors } from './errors.ts';
+import { conditionsOf, uniqueObject } from './objects.ts';
 
 /** Secrets agent-router reads in Kubernetes mode carry this label (kube/source.ts); harmless in a file. */
 const SECRET_LABEL = { 'agentrouter.dev/secret': 'true' };
@@ -28,6 +23,8 @@ export interface KeyView {
   routeConfig: string;
   /** Bring-your-own-key: the backends this key brings its own credential for, by name only. */
   backends: string[];
+  /** Kubernetes mode: the status conditions (Accepted, ResolvedRefs) as the cluster reports them. */
+  conditions?: unknown[];
 }
 
 export interface NewKey {
@@ -52,6 +49,7 @@ export function keyView(stored: StoredObject): KeyView {
     backends: (spec.providerCredentials ?? []).flatMap((c) =>
       c.backendRef?.name ? [c.backendRef.name] : [],
     ),
+    ...conditionsOf(stored),
   };
 }
 
@@ -60,19 +58,6 @@ export function listKeys(config: StoredConfig): KeyView[] {
     .filter((o) => o.kind === 'APIKey')
     .map(keyView)
     .sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** The one object of `kind` named `name`; 404 when there is none, 409 when namespaces make it ambiguous. */
-export function uniqueObject(config: StoredConfig, kind: string, name: string): StoredObject {
-  const found = findObjects(config, kind, name);
-  if (found.length === 0) throw consoleErrors.objectNotFound(kind, name);
-  if (found.length > 1)
-    throw consoleErrors.ambiguousName(
-      kind,
-      name,
-      found.map((o) => o.namespace),
-    );
-  return found[0]!;
 }
 
 /** A gateway key: 192 random bits, URL-safe, with a prefix that says what it is when found in a log. */

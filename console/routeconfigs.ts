@@ -16,7 +16,7 @@ import {
   type StoredObject,
 } from '../config/writer.ts';
 import { consoleErrors, type FieldProblem } from './errors.ts';
-import { uniqueObject } from './keys.ts';
+import { conditionsOf, uniqueObject } from './objects.ts';
 
 export const CANARY_STAGES: readonly number[] = [5, 20, 50, 100];
 
@@ -36,6 +36,8 @@ export interface RouteConfigView {
   spec: Json;
   version: string;
   logicalModels: LogicalModelView[];
+  /** Kubernetes mode: the status conditions (Accepted, ResolvedRefs) as the cluster reports them. */
+  conditions?: unknown[];
 }
 
 interface SpecLike {
@@ -99,6 +101,7 @@ export function routeConfigView(stored: StoredObject): RouteConfigView {
     spec,
     version: objectVersion(stored.object),
     logicalModels: logicalModels(spec),
+    ...conditionsOf(stored),
   };
 }
 

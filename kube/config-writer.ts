@@ -84,6 +84,7 @@ export function kubeConfigWriter(options: KubeWriterOptions): ConfigWriter {
           const object = structuredClone(cached.doc);
           delete (object.metadata as Json).generation; // the server's, not the author's
           objects.push({
+            ...(cached.status ? { status: cached.status } : {}),
             kind,
             namespace: cached.namespace,
             name: cached.name,

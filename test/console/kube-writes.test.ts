@@ -108,6 +108,18 @@ describe('console writes in Kubernetes mode', () => {
     expect(fake.managedFields('RouteConfig', NS, 'ab')[CONSOLE_FIELD_MANAGER]).toContain('.spec.routes');
   });
 
+  it('shows the status conditions the cluster reports for a RouteConfig and a key', async () => {
+    const accepted = { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'compiled' };
+    fake.patchStatus('RouteConfig', NS, 'ab', { status: { conditions: [accepted] } });
+    fake.patchStatus('APIKey', NS, 'team-a', {
+      status: { conditions: [{ ...accepted, message: 'key in force' }] },
+    });
+    expect((await api('/routeconfigs/ab')).body.conditions).toEqual([accepted]);
+    expect((await api('/keys/team-a')).body.key.conditions).toEqual([
+      { ...accepted, message: 'key in force' },
+    ]);
+  });
+
   it('creates a key as a labelled Secret and an APIKey; the key authenticates once the watch has it', async () => {
     const created = await api('/keys', 'POST', {
       name: 'team-k',
