@@ -39,6 +39,7 @@ afterAll(async () => {
 });
 
 const file = () => readFileSync(t.configPath, 'utf8');
+const bearer = { authorization: `Bearer ${TOKEN}` };
 
 /** The weights of `model`'s split in the configuration ext-proc routes with now. */
 function splitInForce(model: string): Record<string, number> {
@@ -210,6 +211,30 @@ describe('routing configuration in Chromium', () => {
     await w.page.getByRole('button', { name: 'Save changes' }).click();
     await w.page.getByText('No unsaved changes. Saved.').waitFor();
     expect(file()).not.toContain('summarize-shadow');
+
+    // Someone else saves between this page's review and its save: the save is refused (409) and says so.
+    await w.page.getByRole('button', { name: 'Edit entry chat-fallback' }).click();
+    await w.page.getByRole('form', { name: 'Edit entry chat-fallback' }).getByLabel('Priority').fill('2');
+    await w.page.getByRole('button', { name: 'Apply to draft' }).click();
+    await w.page.getByRole('button', { name: 'Review changes' }).click();
+    await diff.waitFor();
+    const current = (await fetch(`${t.console.url}/api/v1/routeconfigs/default`, { headers: bearer }).then(
+      (r) => r.json(),
+    )) as { version: string };
+    const elsewhere = await fetch(`${t.console.url}/api/v1/routeconfigs/default/canary`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify({ logicalModel: 'summarize-model', stage: 5, version: current.version }),
+    });
+    expect(elsewhere.status).toBe(200);
+    w.expectFailedLoad('/api/v1/routeconfigs/default', 409);
+    await w.page.getByRole('button', { name: 'Save changes' }).click();
+    await w.page
+      .getByRole('alert')
+      .filter({ hasText: 'Someone changed this RouteConfig since it was loaded' })
+      .waitFor();
+    expect(file()).toMatch(/name: chat-fallback\n(?:.*\n)*? {6}priority: 1\n/);
+    await w.page.getByRole('button', { name: 'Discard changes' }).click();
 
     // The Active toggle is part of the draft, reviewed like any edit; discarded here.
     await w.page.getByRole('switch', { name: 'Active' }).uncheck();

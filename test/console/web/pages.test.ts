@@ -61,6 +61,12 @@ describe('the console web app in Chromium', () => {
     await page.getByRole('button', { name: 'Log in' }).click();
     await heading(watched, 'Request Logs');
     expect(await page.content()).not.toContain(TOKEN);
+    // The session is a cookie the page cannot read: nothing of the token is kept in the page.
+    expect(await page.evaluate('document.cookie')).toBe('');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await token.waitFor();
+    await page.reload();
+    await token.waitFor();
   });
 
   it('shows both resolved models of the 50/50 A/B in Request Logs, and filters by each', async () => {
