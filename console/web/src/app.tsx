@@ -3,6 +3,7 @@
  * navigation and the page the path names. A skip link leads keyboard users past the navigation.
  */
 import { useEffect, useState } from 'preact/hooks';
+import { setUnauthorizedHandler } from './api/client.ts';
 import { loadSession, logOut } from './api/session.ts';
 import type { Session } from './api/types.ts';
 import { ErrorBox } from './components/error-box.tsx';
@@ -23,6 +24,8 @@ export function App() {
   const { pathname, search } = useLocation();
   useEffect(() => {
     loadSession().then(setSession, setError);
+    // A session that ended under the page (expired, logged out in another tab) brings the log-in back.
+    setUnauthorizedHandler(() => loadSession().then(setSession, setError));
   }, []);
   const route = matchRoute(pathname);
 

@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 describe('the console web app in Chromium', () => {
-  it('asks for the admin token, refuses a wrong one, and logs in with the right one', async () => {
+  it('asks for the admin token, refuses a wrong one, logs in, asks again when the session ends, and logs out', async () => {
     await browser.context.clearCookies();
     const watched = await open('/logs', { logIn: false });
     const { page } = watched;
@@ -63,6 +63,16 @@ describe('the console web app in Chromium', () => {
     expect(await page.content()).not.toContain(TOKEN);
     // The session is a cookie the page cannot read: nothing of the token is kept in the page.
     expect(await page.evaluate('document.cookie')).toBe('');
+
+    // The session ends under the page (here: its cookie is gone): the next read brings the log-in back.
+    await browser.context.clearCookies();
+    watched.expectFailedLoad('/api/v1/usage', 401);
+    await page.getByRole('link', { name: 'Usage Analytics' }).click();
+    await token.waitFor();
+    await token.fill(TOKEN);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await heading(watched, 'Usage Analytics');
+
     await page.getByRole('button', { name: 'Log out' }).click();
     await token.waitFor();
     await page.reload();

@@ -24,13 +24,19 @@ interface ErrorBody {
 }
 
 let csrfToken = '';
+let onUnauthorized: () => void = () => {};
+
+/** Called when a call other than the session's answers 401: the session ended (expired, logged out elsewhere). */
+export function setUnauthorizedHandler(handler: () => void): void {
+  onUnauthorized = handler;
+}
 
 /** Set from GET/POST /api/v1/session; sent on every write. */
 export function setCsrfToken(token: string): void {
   csrfToken = token;
 }
 
-async function answer<T>(response: Response): Promise<T> {
+async function answer<T>(response: Response, path: string): Promise<T> {
   const text = await response.text();
   let body: unknown;
   try {
@@ -39,6 +45,7 @@ async function answer<T>(response: Response): Promise<T> {
     body = undefined;
   }
   if (response.ok) return body as T;
+  if (response.status === 401 && path !== 'session') onUnauthorized();
   const error = (body as ErrorBody | undefined)?.error;
   throw new ApiError(
     response.status,
@@ -59,6 +66,7 @@ export async function get<T>(path: string, params: Record<string, string | undef
       credentials: 'same-origin',
       headers: { accept: 'application/json' },
     }),
+    path,
   );
 }
 
@@ -75,6 +83,7 @@ export async function send<T>(
       headers: { accept: 'application/json', 'content-type': 'application/json', 'x-csrf-token': csrfToken },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     }),
+    path,
   );
 }
 
