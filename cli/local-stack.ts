@@ -12,6 +12,7 @@ import { fileConfigWriter } from '../config/file-writer.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
 import type { AdminToken } from '../console/auth.ts';
+import { runRollouts } from '../console/rollout/run.ts';
 import { type ConsoleServer, startConsole } from '../console/server.ts';
 import type { FilterConfig } from '../dev-gateway/filter-run.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
@@ -52,7 +53,13 @@ export interface LocalStackOptions {
    * The console (analytics API over `store`, and edits written through `configPath`) on `host`;
    * undefined: none. Needs `store`. `readOnly` refuses every write.
    */
-  console?: { port: number; adminToken?: AdminToken; readOnly?: boolean };
+  console?: {
+    port: number;
+    adminToken?: AdminToken;
+    readOnly?: boolean;
+    /** The rollout controller's tick and where its state is kept (default every 15 s, in memory). */
+    rollouts?: { intervalMs?: number; stateFile?: string };
+  };
   /** Further readers of every request record (the OTel exporter). */
   recorders?: readonly RequestObserver[];
 }
@@ -119,6 +126,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   if (options.console !== undefined && options.store === undefined)
     throw new Error('the console needs a request store');
+  const configWriter = fileConfigWriter(options.configPath, { supportedProviders });
+  // The rollout controller edits the same file the console does (never in a read-only console).
+  const rollouts =
+    options.console === undefined || options.store === undefined || options.console.readOnly === true
+      ? undefined
+      : runRollouts({
+          writer: configWriter,
+          store: options.store,
+          logger,
+          ...(options.console.rollouts?.stateFile !== undefined
+            ? { stateFile: options.console.rollouts.stateFile }
+            : {}),
+          ...(options.console.rollouts?.intervalMs !== undefined
+            ? { intervalMs: options.console.rollouts.intervalMs }
+            : {}),
+        });
   const consoleServer =
     options.console === undefined || options.store === undefined
       ? undefined
@@ -129,8 +152,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           config: extProc.store,
           adminToken: options.console.adminToken,
           logger,
-          writer: fileConfigWriter(options.configPath, { supportedProviders }),
+          writer: configWriter,
           readOnly: options.console.readOnly === true,
+          ...(rollouts ? { rollouts } : {}),
         });
   let routes = buildRouteTable(compiled.snapshot);
   const gateway = await startDevGateway({
@@ -168,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       watcher.close();
       await gateway.close();
       await extProc.shutdown(2_000);
+      await rollouts?.stop();
       await consoleServer?.close();
       if (recording) await closeWriter(recording.writer, 2_000);
       await options.store?.close();

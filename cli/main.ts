@@ -3,6 +3,8 @@
  * Each command runs until SIGTERM/SIGINT, then drains and exits.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { POSTGRES_WRITER_OPTIONS } from '../analytics/store/postgres.ts';
 import { loadSnapshot, readManifests, watchConfig } from '../config/file-source.ts';
@@ -10,6 +12,7 @@ import { fileConfigWriter } from '../config/file-writer.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
 import { SnapshotStore } from '../config/store.ts';
+import { runRollouts } from '../console/rollout/run.ts';
 import { DEFAULT_CONSOLE_PORT, startConsole } from '../console/server.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
 import { startDevGateway } from '../dev-gateway/server.ts';
@@ -252,6 +255,7 @@ async function main(): Promise<void> {
                 port: num(values['console-port'], DEFAULT_CONSOLE_PORT),
                 ...(adminToken ? { adminToken } : {}),
                 readOnly: values['read-only'] === true,
+                rollouts: { stateFile: path.join(dataDir, 'rollouts.json') },
               },
             }
           : {}),
@@ -436,6 +440,40 @@ async function main(): Promise<void> {
               reloadHandlers(logger, (snapshot) => config.replace(snapshot)),
             )
           : undefined;
+      const writer = kubeOptions
+        ? kubeConfigWriter({
+            kubeConfig: kubeOptions.kubeConfig,
+            namespaces: kubeOptions.namespaces,
+            secretNamespaces: kubeOptions.secretNamespaces ?? kubeOptions.namespaces,
+            secretLabelSelector: kubeOptions.secretLabelSelector ?? DEFAULT_SECRET_SELECTOR,
+            compile: { supportedProviders },
+          })
+        : fileConfigWriter(configPath, { supportedProviders });
+      const readOnly = values['read-only'] === true;
+      let storeReady = false;
+      void opened.ready.then(() => {
+        storeReady = true;
+      });
+      // Automated canaries (spec.rollouts), through the same writer; a read-only console runs none.
+      const rollouts = readOnly
+        ? undefined
+        : runRollouts({
+            writer,
+            store: opened.store,
+            logger,
+            ...(kubeOptions
+              ? {
+                  kubernetes: {
+                    kubeConfig: kubeOptions.kubeConfig,
+                    leaseNamespace: process.env.POD_NAMESPACE || 'default',
+                    identity: process.env.POD_NAME || hostname(),
+                    ...(process.env.AGENT_ROUTER_ROLLOUT_LEASE
+                      ? { leaseName: process.env.AGENT_ROUTER_ROLLOUT_LEASE }
+                      : {}),
+                  },
+                }
+              : { stateFile: path.join(dataDir, 'rollouts.json') }),
+          });
       const server = await startConsole({
         host,
         port: num(values.port, DEFAULT_CONSOLE_PORT),
@@ -443,22 +481,17 @@ async function main(): Promise<void> {
         config,
         adminToken,
         logger,
-        writer: kubeOptions
-          ? kubeConfigWriter({
-              kubeConfig: kubeOptions.kubeConfig,
-              namespaces: kubeOptions.namespaces,
-              secretNamespaces: kubeOptions.secretNamespaces ?? kubeOptions.namespaces,
-              secretLabelSelector: kubeOptions.secretLabelSelector ?? DEFAULT_SECRET_SELECTOR,
-              compile: { supportedProviders },
-            })
-          : fileConfigWriter(configPath, { supportedProviders }),
-        readOnly: values['read-only'] === true,
+        writer,
+        readOnly,
+        ...(rollouts ? { rollouts } : {}),
+        ready: () => storeReady,
       });
       process.stderr.write(
         `\nagent-router console: ${server.url}/api/v1/ (store ${describeStore(spec)}, ${adminToken ? `admin token from ${adminToken.source}` : 'open on loopback'})\n\n`,
       );
       onShutdown(logger, async () => {
         watcher?.close();
+        await rollouts?.stop();
         await kube?.close();
         await server.close();
         await opened.store.close();

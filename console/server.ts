@@ -16,7 +16,9 @@
  *   GET    /api/v1/usage                              Usage Analytics (usage.ts)
  *   GET    /api/v1/experiments/{logicalModel}         the split's variants compared with the baseline (experiments.ts)
  *   GET    /api/v1/experiments/{logicalModel}/gate    the same as 200/412, for rollout webhooks
+ *   GET    /api/v1/rollouts                           the automated canaries as the rollout controller last judged them
  *   GET    /healthz                                   liveness, unauthenticated
+ *   GET    /readyz                                    readiness (configuration synced, store answering), unauthenticated
  *   GET    /…                                         the web app (static.ts), unauthenticated: it holds no data
  *
  * Every `/api/` request but the session's needs the admin token or a session (access.ts) unless the
@@ -38,6 +40,7 @@ import { configEndpoint, configMethods } from './config-api.ts';
 import { ConsoleError, consoleErrors } from './errors.ts';
 import { decodeModel, experimentEndpoint, gateEndpoint } from './experiments.ts';
 import { requestsEndpoint } from './requests.ts';
+import type { RolloutStatus } from './rollout/controller.ts';
 import {
   clearedSessionCookie,
   randomToken,
@@ -70,6 +73,10 @@ export interface ConsoleOptions {
   readOnly?: boolean;
   /** Log-in sessions (default: 8-hour sessions held in this process). */
   sessions?: SessionStore;
+  /** The rollout controller's view (console/rollout/run.ts); undefined: no rollouts run here. */
+  rollouts?: { status(): readonly RolloutStatus[] };
+  /** Readiness for /readyz (default: always ready once listening). */
+  ready?: () => boolean | Promise<boolean>;
 }
 
 export interface ConsoleServer {
@@ -95,7 +102,13 @@ interface Answer {
 /** Methods each path takes (HEAD goes with GET). */
 function allowedMethods(path: string): readonly string[] | undefined {
   if (path === '/api/v1/session') return ['GET', 'POST', 'DELETE'];
-  if (path === '/api/v1/requests' || path === '/api/v1/usage' || EXPERIMENT_PATH.test(path)) return ['GET'];
+  if (
+    path === '/api/v1/requests' ||
+    path === '/api/v1/usage' ||
+    path === '/api/v1/rollouts' ||
+    EXPERIMENT_PATH.test(path)
+  )
+    return ['GET'];
   return configMethods(path);
 }
 
@@ -227,6 +240,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     const t = now();
     if (path === '/api/v1/requests') return { status: 200, body: await requestsEndpoint(store, params, t) };
     if (path === '/api/v1/usage') return { status: 200, body: await usageEndpoint(store, params, t) };
+    if (path === '/api/v1/rollouts')
+      return {
+        status: 200,
+        body: { running: options.rollouts !== undefined, data: options.rollouts?.status() ?? [] },
+      };
     const experiment = EXPERIMENT_PATH.exec(path);
     if (experiment !== null) {
       const model = decodeModel(experiment[1]!);
@@ -244,6 +262,16 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok\n');
+      return;
+    }
+    if (path === '/readyz') {
+      void Promise.resolve()
+        .then(() => options.ready?.() ?? true)
+        .catch(() => false)
+        .then((ready) => {
+          res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+          res.end(ready ? 'ready\n' : 'not ready\n');
+        });
       return;
     }
     if ((method === 'GET' || method === 'HEAD') && app.serve(req, res, path)) return;

@@ -13,7 +13,8 @@
  * One controller per configuration: the console process runs it (the local stack's too). With several
  * console replicas in Kubernetes, a leader election would have to pick one; that is not built yet.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { runCooperatively } from '../../analytics/cooperative.ts';
 import {
   type ExperimentReport,
@@ -397,11 +398,24 @@ export class RolloutController {
     }
   }
 
+  /** Writes the state file (temp file + rename); a failure is a warning: the weights are the truth. */
   #save(): void {
     const file = this.#options.stateFile;
     if (file === undefined) return;
-    const temp = `${file}.tmp`;
-    writeFileSync(temp, JSON.stringify(Object.fromEntries(this.#states)));
-    renameSync(temp, file);
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      const temp = `${file}.tmp`;
+      writeFileSync(temp, JSON.stringify(Object.fromEntries(this.#states)));
+      renameSync(temp, file);
+    } catch (error) {
+      this.#options.logger.warn(
+        {
+          event: 'rollout_state_unwritable',
+          file,
+          err: error instanceof Error ? error.message : String(error),
+        },
+        'rollout controller: could not keep its state; a restart would forget step starts and rollbacks',
+      );
+    }
   }
 }

@@ -25,6 +25,8 @@ export interface RolloutRunOptions {
     kubeConfig: ConstructorParameters<typeof KubeApi>[0];
     leaseNamespace: string;
     identity: string;
+    /** The Lease's name (AGENT_ROUTER_ROLLOUT_LEASE; the chart names one per release); default ROLLOUT_LEASE. */
+    leaseName?: string;
   };
   intervalMs?: number;
 }
@@ -56,7 +58,7 @@ export function runRollouts(options: RolloutRunOptions): RolloutRun {
   const elector = new LeaderElector({
     api,
     namespace: kube.leaseNamespace,
-    name: ROLLOUT_LEASE,
+    name: kube.leaseName ?? ROLLOUT_LEASE,
     identity: kube.identity,
     logger,
     onStartedLeading: () => {

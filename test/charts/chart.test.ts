@@ -143,7 +143,7 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
     // it creates, and Events for rollout steps. Everything else may write only /status and its Lease.
     const CONSOLE_WRITES: Record<string, string[]> = {
       routeconfigs: ['patch'],
-      apikeys: ['patch'],
+      apikeys: ['create', 'patch'],
       secrets: ['create', 'patch'],
       events: ['create'],
     };
@@ -618,7 +618,7 @@ describe('console', () => {
     expect(service.spec.ports[0].port).toBe(8081);
     expect(writesOf(rendered)).toEqual(
       [
-        'apikeys:patch',
+        'apikeys:create,patch',
         'events:create',
         'events:create',
         'leases:create',
@@ -627,7 +627,7 @@ describe('console', () => {
         'routeconfigs/status:get,patch',
         'routeconfigs:patch',
         'routeconfigs:patch',
-        'apikeys:patch',
+        'apikeys:create,patch',
         'secrets:create,patch',
         'secrets:create,patch',
       ].sort(),
