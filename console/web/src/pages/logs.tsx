@@ -139,8 +139,10 @@ export function LogsPage({ search }: { search: string }) {
             {rows.map((r) => (
               <tr
                 key={r.id}
-                class={isFailure(r) ? 'failed' : undefined}
-                aria-selected={selected?.id === r.id}
+                class={[isFailure(r) ? 'failed' : '', selected?.id === r.id ? 'selected' : '']
+                  .join(' ')
+                  .trim()}
+                aria-current={selected?.id === r.id ? 'true' : undefined}
               >
                 <td>{formatTime(r.time)}</td>
                 <td>{r.keyId ?? '—'}</td>

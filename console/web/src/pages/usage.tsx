@@ -59,7 +59,9 @@ export function UsagePage({ search }: { search: string }) {
   );
   const groups = usage.data?.data ?? [];
   const times = useMemo(() => seriesTimes(groups), [groups]);
-  const byLabel = GROUP_BYS.find((g) => g.value === query.groupBy)!.label.toLowerCase();
+  // Named from the answer, not the form: while a new grouping loads, the table still shows the old one.
+  const shownBy = GROUP_BYS.find((g) => g.value === (usage.data?.groupBy ?? query.groupBy))!;
+  const byLabel = shownBy.label.toLowerCase();
 
   return (
     <main id="main" aria-labelledby="page-title">
@@ -128,7 +130,7 @@ export function UsagePage({ search }: { search: string }) {
           <caption>Totals over the window, by {byLabel}</caption>
           <thead>
             <tr>
-              <th scope="col">{GROUP_BYS.find((g) => g.value === query.groupBy)!.label}</th>
+              <th scope="col">{shownBy.label}</th>
               <th scope="col">Requests</th>
               <th scope="col">Error rate</th>
               <th scope="col">Latency p50 / p90 / p99</th>
