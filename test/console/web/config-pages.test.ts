@@ -9,11 +9,13 @@
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RolloutStatus } from '../../../console/rollout/controller.ts';
 import { type Browser, launchBrowser } from '../../helpers/browser.ts';
 import { consolePages, expectLabelled, heading } from './console-page.ts';
 import { type ConsoleStack, startConsoleStack, ADMIN_TOKEN as TOKEN } from './console-stack.ts';
 
 let t: ConsoleStack;
+let rollouts: RolloutStatus[] = [];
 let browser: Browser;
 const pages = consolePages(
   () => browser,
@@ -24,7 +26,11 @@ const open = pages.open;
 
 beforeAll(async () => {
   // Loopback addresses no other suite uses, so this file runs beside the others.
-  t = await startConsoleStack({ backends: '127.0.0.10', pods: '127.0.0.11' });
+  t = await startConsoleStack(
+    { backends: '127.0.0.10', pods: '127.0.0.11' },
+    // The controller's own tests drive it; here the page shows what the console reports of it.
+    { rollouts: { status: () => rollouts } },
+  );
   browser = await launchBrowser();
 }, 60_000);
 
@@ -145,6 +151,48 @@ describe('routing configuration in Chromium', () => {
     expect(await w.page.getByRole('switch', { name: 'Active' }).isChecked()).toBe(true);
     await expectLabelled(w);
     await w.screenshot('routing');
+  });
+
+  it("shows each automated rollout's stage, phase and last decision, following the controller", async () => {
+    const progressing: RolloutStatus = {
+      routeConfig: 'default/default',
+      model: 'summarize-model',
+      baseline: 'summarize-stable',
+      candidate: 'summarize-canary',
+      stage: 20,
+      steps: [5, 20, 50, 100],
+      phase: 'progressing',
+      stepStartedAt: Date.now() - 60_000,
+      decision: 'wait',
+      reason: 'holding 20% for 240 s more',
+      decidedAt: Date.now(),
+    };
+    rollouts = [progressing];
+    const w = await open('/routing/default');
+    const table = w.page.getByRole('table', { name: 'Automated rollouts of default' });
+    const row = table.getByRole('row', { name: /^summarize-model/ });
+    await row.waitFor();
+    expect(await row.locator('td').allTextContents()).toEqual([
+      'summarize-stable → summarize-canary',
+      '20% of steps 5 → 20 → 50 → 100',
+      'progressing',
+      'wait: holding 20% for 240 s more',
+      expect.stringMatching(/^\d{4}-\d{2}-\d{2} /),
+    ]);
+    await w.screenshot('rollouts');
+    rollouts = [
+      {
+        ...progressing,
+        stage: 0,
+        phase: 'rolled-back',
+        decision: 'rollback',
+        reason: 'errorRate worse than the baseline',
+      },
+    ];
+    // The panel re-reads as the controller ticks: no reload.
+    await expect.poll(() => row.locator('td').nth(2).textContent(), { timeout: 15_000 }).toBe('rolled-back');
+    expect(await row.locator('td').nth(3).textContent()).toBe('rollback: errorRate worse than the baseline');
+    rollouts = [];
   });
 
   it('shows problems by field path before saving, a diff before the save, and saves through the file', async () => {
@@ -326,6 +374,7 @@ describe('a read-only console in Chromium', () => {
     await heading(routing, 'RouteConfig default');
     await routing.page.getByRole('table', { name: 'Route entries of default, in order' }).waitFor();
     expect(await routing.page.getByRole('switch', { name: 'Active' }).isDisabled()).toBe(true);
+    await routing.page.getByText('No rollout controller runs in this console').waitFor();
     for (const name of [/^Edit entry /, /^Remove entry /, /^Canary stage /, 'Add an entry', 'Review changes'])
       expect(await routing.page.getByRole('button', { name }).count()).toBe(0);
     await expectLabelled(routing);

@@ -15,7 +15,7 @@ import { openSqliteStore } from '../../../analytics/store/sqlite.ts';
 import { type LocalStack, startLocalStack } from '../../../cli/local-stack.ts';
 import { fileConfigWriter } from '../../../config/file-writer.ts';
 import { fixedToken } from '../../../console/auth.ts';
-import { type ConsoleServer, startConsole } from '../../../console/server.ts';
+import { type ConsoleOptions, type ConsoleServer, startConsole } from '../../../console/server.ts';
 import { loadConsoleApp } from '../../../console/static.ts';
 import { buildConsoleApp } from '../../../console/web/build.ts';
 import { supportedProviders } from '../../../ext-proc/translate/registry.ts';
@@ -45,14 +45,15 @@ export interface ConsoleStack {
 }
 
 /**
+ * `options.rollouts`: what the console reports as the rollout controller's view (GET /api/v1/rollouts).
  * `backends` and `pods`: the address prefixes replacing 127.0.0.1 (backends at 127.0.0.1x) and
  * 127.0.0.2 (pods at 127.0.0.2x), e.g. '127.0.0.7' puts the backends at 127.0.0.71–74. Their port is
  * a free one instead of 8000, so even two runs of the same file at once do not collide.
  */
-export async function startConsoleStack(addresses: {
-  backends: string;
-  pods: string;
-}): Promise<ConsoleStack> {
+export async function startConsoleStack(
+  addresses: { backends: string; pods: string },
+  options: Pick<ConsoleOptions, 'rollouts'> = {},
+): Promise<ConsoleStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-router-console-web-'));
   const app = loadConsoleApp((await buildConsoleApp(path.join(dir, 'app'))).outDir);
   const configPath = path.join(dir, 'local.yaml');
@@ -83,6 +84,7 @@ export async function startConsoleStack(addresses: {
     logger: logs.logger,
     writer: fileConfigWriter(configPath, { supportedProviders }),
     app,
+    ...options,
   });
   const extra: ConsoleServer[] = [];
   const gateway = (apiKey = TEAM_A) =>

@@ -116,3 +116,26 @@ export interface Preview {
 }
 
 export type CanaryStage = 5 | 20 | 50 | 100;
+
+/** console/rollout/controller.ts RolloutStatus: one automated canary as the controller last judged it. */
+export interface RolloutStatus {
+  /** The RouteConfig's id, `namespace/name`. */
+  routeConfig: string;
+  model: string;
+  baseline: string;
+  candidate: string;
+  /** The candidate's weight, percent of the two variants' total. */
+  stage: number;
+  steps: number[];
+  phase: 'progressing' | 'completed' | 'rolled-back' | 'paused';
+  stepStartedAt: number;
+  decision: 'wait' | 'advance' | 'rollback' | 'complete';
+  reason: string;
+  decidedAt: number;
+}
+
+export interface RolloutsAnswer {
+  /** Whether this console runs the rollout controller (not when read-only, or without a leader lease). */
+  running: boolean;
+  data: RolloutStatus[];
+}

@@ -4,7 +4,8 @@
  * two steps: "Review changes" sends the draft to POST …/preview — the same validation file and
  * Kubernetes mode apply — and shows its problems with field paths, or the diff; only a valid, reviewed
  * draft can be saved (PUT with the version it was read at; 409 when someone saved in between). Canary
- * stages and "remove the old route" act on the saved configuration through their own endpoints.
+ * stages and "remove the old route" act on the saved configuration through their own endpoints; the
+ * automated rollouts' state is shown beside them.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, segment, send } from '../api/client.ts';
@@ -16,6 +17,7 @@ import { describeMatch, isActive, withActive, withoutEntry } from '../routing/sp
 import { describePlan, logicalModels, planOf } from '../routing/strategy.ts';
 import { CanaryControls } from './canary-controls.tsx';
 import { EntryEditor } from './entry-editor.tsx';
+import { RolloutsPanel } from './rollouts-panel.tsx';
 
 export function RouteConfigPage({ name, session }: { name: string; session: Session }) {
   const saved = useApi(() => get<RouteConfigDetail>(`routeconfigs/${segment(name)}`), [name]);
@@ -132,6 +134,8 @@ export function RouteConfigPage({ name, session }: { name: string; session: Sess
           </section>
         );
       })}
+
+      <RolloutsPanel routeConfig={name} />
 
       <h2>Route entries</h2>
       <div class="table-wrap">
