@@ -12,7 +12,7 @@ import { fileConfigWriter } from '../config/file-writer.ts';
 import { ConfigError } from '../config/problems.ts';
 import { secretLookup } from '../config/secrets.ts';
 import type { AdminToken } from '../console/auth.ts';
-import { runRollouts } from '../console/rollout/run.ts';
+import { type RolloutRun, runRollouts } from '../console/rollout/run.ts';
 import { type ConsoleServer, startConsole } from '../console/server.ts';
 import type { FilterConfig } from '../dev-gateway/filter-run.ts';
 import { buildRouteTable } from '../dev-gateway/route-table.ts';
@@ -127,21 +127,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.console !== undefined && options.store === undefined)
     throw new Error('the console needs a request store');
   const configWriter = fileConfigWriter(options.configPath, { supportedProviders });
-  // The rollout controller edits the same file the console does (never in a read-only console).
-  const rollouts =
-    options.console === undefined || options.store === undefined || options.console.readOnly === true
-      ? undefined
-      : runRollouts({
-          writer: configWriter,
-          store: options.store,
-          logger,
-          ...(options.console.rollouts?.stateFile !== undefined
-            ? { stateFile: options.console.rollouts.stateFile }
-            : {}),
-          ...(options.console.rollouts?.intervalMs !== undefined
-            ? { intervalMs: options.console.rollouts.intervalMs }
-            : {}),
-        });
+  // The rollout controller edits the same file the console does (never in a read-only console). It
+  // starts once the file is watched, below: a write before that would never reach the running config.
+  let rollouts: RolloutRun | undefined;
   const consoleServer =
     options.console === undefined || options.store === undefined
       ? undefined
@@ -154,7 +142,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           logger,
           writer: configWriter,
           readOnly: options.console.readOnly === true,
-          ...(rollouts ? { rollouts } : {}),
+          ...(options.console.readOnly === true
+            ? {}
+            : { rollouts: { status: () => rollouts?.status() ?? [] } }),
         });
   let routes = buildRouteTable(compiled.snapshot);
   const gateway = await startDevGateway({
@@ -180,6 +170,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       extProc.metrics.configReloads,
     ),
   );
+  if (options.console !== undefined && options.store !== undefined && options.console.readOnly !== true)
+    rollouts = runRollouts({
+      writer: configWriter,
+      store: options.store,
+      logger,
+      ...(options.console.rollouts?.stateFile !== undefined
+        ? { stateFile: options.console.rollouts.stateFile }
+        : {}),
+      ...(options.console.rollouts?.intervalMs !== undefined
+        ? { intervalMs: options.console.rollouts.intervalMs }
+        : {}),
+    });
   return {
     gatewayUrl: gateway.url,
     extProc,

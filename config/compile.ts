@@ -513,6 +513,12 @@ function compileModel(name: string, list: CompiledEntry[]): CompiledModel {
     entry.fallbackChain = [entry, ...sameCondition];
   }
   const model: CompiledModel = { name, policy };
+  // An entry at weight 0 (a canary just set back, a variant cut over) is chosen by no new request; one
+  // decided a moment before the reload that zeroed it still reaches its backend, then the model's
+  // fallbacks, as Envoy's route for it does.
+  for (const entry of list)
+    if (!entry.match && entry.weight === 0)
+      entry.fallbackChain = [entry, ...open.filter((e) => e.priority > entry.priority)];
   const best = open[0]?.priority;
   if (best === undefined) return model;
   const splitEntries = open.filter((e) => e.priority === best);

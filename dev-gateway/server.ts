@@ -183,7 +183,9 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     }
 
     const target = headers.get(ROUTE_HEADER);
-    const route = target === undefined ? undefined : options.routes().get(target);
+    const found = target === undefined ? undefined : options.routes().get(target);
+    // A route with no cluster to send to is no route (compile.ts gives every entry one; this is a guard).
+    const route = found && found.clusters.length > 0 ? found : undefined;
     if (!route) {
       const noRoute = new AgentRouterError(
         404,

@@ -27,7 +27,14 @@ import { splitVariantNames } from '../../config/validate.ts';
 import type { ConfigWriter, Json, StoredObject } from '../../config/writer.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { toExperimentSample } from '../experiments.ts';
-import { type DecideInput, decide, type RolloutAction, type RolloutPhase, type StepState } from './decide.ts';
+import {
+  DEFAULT_MIN_REQUESTS,
+  type DecideInput,
+  decide,
+  type RolloutAction,
+  type RolloutPhase,
+  type StepState,
+} from './decide.ts';
 
 export const DEFAULT_ROLLOUT_INTERVAL_MS = 15_000;
 /** Requests the split decided (ext-proc/router/route.ts); policy-routed ones were not randomised. */
@@ -294,7 +301,13 @@ export class RolloutController {
       ...(baseline ? { baseline: true } : {}),
     });
     const rows = samples.map(toExperimentSample);
-    return runCooperatively(experimentSteps([variant(r.baseline, true), variant(r.candidate, false)], rows));
+    // The rollout's minRequests is also the statistics' minimum sample per figure (default 100, the
+    // experiments' own), so a step can be judged on the sample its author asked for.
+    return runCooperatively(
+      experimentSteps([variant(r.baseline, true), variant(r.candidate, false)], rows, {
+        minRequests: r.spec.minRequests ?? DEFAULT_MIN_REQUESTS,
+      }),
+    );
   }
 
   /**

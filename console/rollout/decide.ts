@@ -9,8 +9,8 @@
  *   simultaneous ones, analytics/experiments.ts). Uncertain excess is not yet a breach, so noise in a
  *   small sample does not end a healthy rollout.
  * - **Advance** when the step has lasted `stepDuration`, both variants have `minRequests` requests in it,
- *   and every gate's estimate lies within the gate (a figure short of the experiments' minimum sample,
- *   100 requests and 30 sessions, waits).
+ *   and every gate's estimate lies within the gate (a figure short of the minimum sample, minRequests
+ *   requests and 30 sessions per variant, waits).
  * - Otherwise **wait**, saying for what.
  */
 import type { ExperimentMetric, ExperimentReport, MetricComparison } from '../../analytics/experiments.ts';

@@ -495,6 +495,9 @@ describe('compile: splits and fallback chains', () => {
     }
     expect(names(snapshot.entries.get('default/chat/a')?.fallbackChain)).toEqual(['a', 'fb']);
     expect(names(snapshot.entries.get('default/chat/eu')?.fallbackChain)).toEqual(['eu']);
+    // A request decided before the reload that zeroed its entry still has a way there, then on.
+    expect(names(snapshot.entries.get('default/chat/off')?.fallbackChain)).toEqual(['off', 'fb']);
+    expect(names(snapshot.entries.get('default/chat/fb-off')?.fallbackChain)).toEqual(['fb-off']);
   });
 
   it('moves the split to the next priority when every best-priority entry has weight 0', () => {
