@@ -8,6 +8,7 @@
 
 import type { RouteEntrySpec } from '../config/manifests.ts';
 import type { ConfigProblem } from '../config/problems.ts';
+import { splitVariantNames } from '../config/validate.ts';
 import {
   type Json,
   objectVersion,
@@ -50,16 +51,10 @@ const routesOf = (spec: unknown): RouteEntrySpec[] => {
   return Array.isArray(routes) ? routes.filter((r) => r !== null && typeof r === 'object') : [];
 };
 
-/**
- * The entries that share traffic by weight: no match, at the best priority among the entries without a
- * match (compile.ts leaves weight-0 entries out of the split; here they count, so a cut-over old variant
- * is still one of the two).
- */
+/** The entries that share the model's traffic by weight (config/validate.ts splitVariantNames, which rollouts use too). */
 export function weightedVariants(routes: readonly RouteEntrySpec[], model: string): RouteEntrySpec[] {
-  const open = routes.filter((r) => r.model === model && r.match === undefined);
-  if (open.length === 0) return [];
-  const best = Math.min(...open.map((r) => r.priority ?? 0));
-  return open.filter((r) => (r.priority ?? 0) === best);
+  const names = new Set(splitVariantNames(routes, model));
+  return routes.filter((r) => r.model === model && names.has(r.name));
 }
 
 export function logicalModels(spec: unknown): LogicalModelView[] {
