@@ -149,7 +149,10 @@ describe('agent-router console, Kubernetes mode', () => {
     // rollout, so no status and no Event.
     const writes = fake.requests.filter((q) => q.method !== 'GET' && q.method !== 'WATCH');
     expect(writes.length).toBeGreaterThan(0);
-    for (const w of writes) expect(w.path, `${w.method} ${w.path}`).toMatch(/\/apis\/coordination\.k8s\.io\/v1\/namespaces\/[^/]+\/leases/);
+    for (const w of writes)
+      expect(w.path, `${w.method} ${w.path}`).toMatch(
+        /\/apis\/coordination\.k8s\.io\/v1\/namespaces\/[^/]+\/leases/,
+      );
     r.child.kill('SIGTERM');
     expect(await r.exited).toBe(0);
   }, 60_000);
