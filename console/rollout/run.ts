@@ -27,6 +27,8 @@ export interface RolloutRunOptions {
     identity: string;
     /** The Lease's name (AGENT_ROUTER_ROLLOUT_LEASE; the chart names one per release); default ROLLOUT_LEASE. */
     leaseName?: string;
+    /** The election's timing (kube/leader-election.ts defaults, client-go's, otherwise). */
+    timing?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   };
   intervalMs?: number;
 }
@@ -61,6 +63,7 @@ export function runRollouts(options: RolloutRunOptions): RolloutRun {
     name: kube.leaseName ?? ROLLOUT_LEASE,
     identity: kube.identity,
     logger,
+    ...kube.timing,
     onStartedLeading: () => {
       leading = true;
       logger.info({ event: 'rollout_leader' }, 'rollout controller: leading');
