@@ -78,7 +78,8 @@ describe('agent-router console writes', () => {
     expect(text).toContain('      weight: 80\n      baseline: true\n');
     expect(text).toContain('# Canary: 95% stable, 5% candidate.');
     expect((await c.api('/routeconfigs/default')).body.version).toBe(stepped.body.version);
-    expect(c.output()).toContain('"event":"console_write"');
+    // Log lines are written asynchronously (observability/logger.ts): the audit line follows the answer.
+    await eventually(() => c.output().includes('"event":"console_write"') || undefined);
     expect(c.output()).not.toContain(TOKEN);
   }, 40_000);
 

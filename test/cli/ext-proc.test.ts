@@ -151,11 +151,15 @@ describe('agent-router ext-proc --socket', () => {
       `--admin-port=${adminPort}`,
     ]);
     await ready(r, `http://127.0.0.98:${adminPort}`);
-    const listening = r
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"event":"ext_proc_listening"'))
-      .map((l) => JSON.parse(l) as { grpcPort: number })[0]!;
+    // Log lines are written asynchronously (observability/logger.ts): ready may answer before it is out.
+    const listening = await eventually(
+      () =>
+        r
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('"event":"ext_proc_listening"'))
+          .map((l) => JSON.parse(l) as { grpcPort: number })[0],
+    );
 
     expect(await healthCheck(`127.0.0.1:${listening.grpcPort}`, '')).toBe('SERVING');
     expect(await listModels(`127.0.0.1:${listening.grpcPort}`)).toBe('list');
