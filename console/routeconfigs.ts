@@ -177,8 +177,14 @@ function variantsOf(
       model,
       variants.map((v) => v.name),
     );
-  const [a, b] = variants as [RouteEntrySpec, RouteEntrySpec];
-  // The baseline is the old one; unmarked, the heavier (the first on a tie) is.
+  return oldAndCandidate(variants[0]!, variants[1]!);
+}
+
+/** Of a split's two variants, the old one (the baseline; unmarked, the heavier, the first on a tie) and the candidate. */
+export function oldAndCandidate(
+  a: RouteEntrySpec,
+  b: RouteEntrySpec,
+): { old: RouteEntrySpec; candidate: RouteEntrySpec } {
   const old = a.baseline === true ? a : b.baseline === true ? b : (b.weight ?? 1) > (a.weight ?? 1) ? b : a;
   return { old, candidate: old === a ? b : a };
 }

@@ -23,10 +23,10 @@ import {
 } from '../../analytics/experiments.ts';
 import type { RequestStore } from '../../analytics/store/store.ts';
 import type { RolloutSpec, RouteEntrySpec } from '../../config/manifests.ts';
-import { splitVariantNames } from '../../config/validate.ts';
 import type { ConfigWriter, Json, StoredObject } from '../../config/writer.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { toExperimentSample } from '../experiments.ts';
+import { oldAndCandidate, weightedVariants } from '../routeconfigs.ts';
 import {
   DEFAULT_MIN_REQUESTS,
   type DecideInput,
@@ -94,14 +94,12 @@ interface Located {
 
 const keyOf = (routeConfig: string, model: string) => `${routeConfig}\u0000${model}`;
 
-/** The two variants of a rollout's model, the baseline first: marked so, else the heavier (the first on a tie). */
+/** The two variants of a rollout's model, the baseline first (the console's canary buttons' rule). */
 function variantsOf(routes: RouteEntrySpec[], model: string): [RouteEntrySpec, RouteEntrySpec] | undefined {
-  const names = splitVariantNames(routes, model);
-  if (names.length !== 2) return undefined;
-  const [a, b] = names.map((n) => routes.find((r) => r.name === n)!) as [RouteEntrySpec, RouteEntrySpec];
-  if (a.baseline === true) return [a, b];
-  if (b.baseline === true) return [b, a];
-  return (b.weight ?? 1) > (a.weight ?? 1) ? [b, a] : [a, b];
+  const variants = weightedVariants(routes, model);
+  if (variants.length !== 2) return undefined;
+  const { old, candidate } = oldAndCandidate(variants[0]!, variants[1]!);
+  return [old, candidate];
 }
 
 export class RolloutController {
