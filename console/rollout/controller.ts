@@ -11,7 +11,7 @@
  * rolled back (its candidate at 0 must then stay there until someone sets a weight again).
  *
  * One controller per configuration: the console process runs it (the local stack's too). With several
- * console replicas in Kubernetes, a leader election would have to pick one; that is not built yet.
+ * console replicas in Kubernetes, the holder of a Lease runs it (run.ts).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -40,6 +40,17 @@ export const DEFAULT_ROLLOUT_INTERVAL_MS = 15_000;
 /** Requests the split decided (ext-proc/router/route.ts); policy-routed ones were not randomised. */
 const SPLIT_DECISIONS = ['sticky-split', 'weighted-split'] as const;
 const SAMPLE_LIMIT = 50_000;
+/** Transitions kept per rollout for the console; Kubernetes Events and log lines keep them all. */
+const TRANSITIONS_KEPT = 20;
+
+/** A change of weights the controller made: a step, the completion or a rollback. */
+export interface RolloutTransition {
+  from: number;
+  to: number;
+  decision: 'advance' | 'rollback';
+  reason: string;
+  at: number;
+}
 
 /** A rollout as the console shows it. */
 export interface RolloutStatus {
@@ -57,6 +68,11 @@ export interface RolloutStatus {
   decision: RolloutAction['kind'];
   reason: string;
   decidedAt: number;
+  /**
+   * The weight changes this controller made, oldest first (the last TRANSITIONS_KEPT, since it started
+   * or took the lead): a console polling every few seconds still sees each step of a fast rollout.
+   */
+  transitions: RolloutTransition[];
 }
 
 /** Where the controller's view goes besides its log lines (Kubernetes: status.rollouts and Events). */
@@ -106,6 +122,7 @@ export class RolloutController {
   readonly #options: RolloutControllerOptions;
   readonly #now: () => number;
   readonly #states = new Map<string, StepState>();
+  readonly #transitions = new Map<string, RolloutTransition[]>();
   #status: RolloutStatus[] = [];
   #restored = false;
   #timer: NodeJS.Timeout | undefined;
@@ -188,6 +205,7 @@ export class RolloutController {
       }
     }
     for (const key of [...this.#states.keys()]) if (!seen.has(key)) this.#states.delete(key);
+    for (const key of [...this.#transitions.keys()]) if (!seen.has(key)) this.#transitions.delete(key);
     this.#save();
     this.#status = statuses;
     await this.#report(() => this.#options.reporter?.statuses(statuses));
@@ -251,6 +269,9 @@ export class RolloutController {
         };
         if (action.kind === 'rollback') state.reason = action.reason;
         this.#states.set(key, state);
+        const kept = this.#transitions.get(key) ?? [];
+        kept.push({ from: r.stage, to, decision: action.kind, reason: action.reason, at: now });
+        this.#transitions.set(key, kept.slice(-TRANSITIONS_KEPT));
       } else action = { kind: 'wait', reason: `could not write the weights: ${written}` };
     } else if (action.kind === 'complete') {
       state.phase = 'completed';
@@ -269,6 +290,7 @@ export class RolloutController {
       decision: action.kind,
       reason: action.reason,
       decidedAt: now,
+      transitions: [...(this.#transitions.get(key) ?? [])],
     };
     if ((action.kind === 'advance' || action.kind === 'rollback') && state.stage !== r.stage)
       await this.#report(() => this.#options.reporter?.transition(status, r.stage));

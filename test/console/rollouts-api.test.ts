@@ -21,6 +21,7 @@ const STATUS: RolloutStatus = {
   decision: 'wait',
   reason: 'holding 20% for 300 s more',
   decidedAt: 1_796_212_860_000,
+  transitions: [],
 };
 
 describe('console: rollouts and readiness', () => {

@@ -154,6 +154,14 @@ describe('the rollout controller', () => {
     }
     const [done] = await t.controller.tick();
     expect(done).toMatchObject({ phase: 'completed', decision: 'complete', stage: 100 });
+    // Every step the controller took, oldest first, for a console that polls slower than it steps.
+    expect(done!.transitions.map((s) => [s.decision, s.from, s.to])).toEqual([
+      ['advance', 0, 5],
+      ['advance', 5, 20],
+      ['advance', 20, 50],
+      ['advance', 50, 100],
+    ]);
+    expect(done!.transitions.every((s) => s.reason.length > 0)).toBe(true);
     // The old variant is marked baseline, so it stays the one compared with after it lost the majority.
     expect(readFileSync(t.file, 'utf8')).toMatch(/name: chat-old[\s\S]*baseline: true/);
     const events = t.logs.records().filter((r) => String(r.event).startsWith('rollout_'));
@@ -173,6 +181,8 @@ describe('the rollout controller', () => {
     const [rolledBack] = await t.controller.tick();
     expect(rolledBack).toMatchObject({ decision: 'rollback', phase: 'rolled-back', stage: 0 });
     expect(rolledBack!.reason).toContain('ttftP90 of chat-new');
+    expect(rolledBack!.transitions.at(-1)).toMatchObject({ decision: 'rollback', from: 5, to: 0 });
+    expect(rolledBack!.transitions.at(-1)!.reason).toBe(rolledBack!.reason);
     expect(t.weights()).toEqual({ 'chat-old': 100, 'chat-new': 0 });
 
     // A restarted controller reads the state file: the candidate at 0 stays there.

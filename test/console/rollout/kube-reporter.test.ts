@@ -39,6 +39,7 @@ const status = (extra: Partial<RolloutStatus> = {}): RolloutStatus => ({
   decision: 'wait',
   reason: 'holding 20% for 300 s more',
   decidedAt: T0 + 1000,
+  transitions: [],
   ...extra,
 });
 

@@ -166,6 +166,16 @@ describe('routing configuration in Chromium', () => {
       decision: 'wait',
       reason: 'holding 20% for 240 s more',
       decidedAt: Date.now(),
+      transitions: [
+        { decision: 'advance', from: 0, to: 5, reason: 'first step', at: Date.now() - 120_000 },
+        {
+          decision: 'advance',
+          from: 5,
+          to: 20,
+          reason: 'every gate held over 412 requests',
+          at: Date.now() - 60_000,
+        },
+      ],
     };
     rollouts = [progressing];
     const w = await open('/routing/default');
@@ -187,11 +197,31 @@ describe('routing configuration in Chromium', () => {
         phase: 'rolled-back',
         decision: 'rollback',
         reason: 'errorRate worse than the baseline',
+        transitions: [
+          ...progressing.transitions,
+          {
+            decision: 'rollback',
+            from: 20,
+            to: 0,
+            reason: 'errorRate worse than the baseline',
+            at: Date.now(),
+          },
+        ],
       },
     ];
     // The panel re-reads as the controller ticks: no reload.
     await expect.poll(() => row.locator('td').nth(2).textContent(), { timeout: 15_000 }).toBe('rolled-back');
     expect(await row.locator('td').nth(3).textContent()).toBe('rollback: errorRate worse than the baseline');
+    // Each step the controller took is listed, the rollback last.
+    const steps = w.page
+      .getByRole('region', { name: 'Steps taken for summarize-model' })
+      .getByRole('listitem');
+    await expect.poll(() => steps.count()).toBe(3);
+    expect((await steps.allTextContents()).map((t) => t.replace(/^\S+ \S+ /, ''))).toEqual([
+      'Advanced summarize-canary 0% → 5%: first step',
+      'Advanced summarize-canary 5% → 20%: every gate held over 412 requests',
+      'Rolled back summarize-canary 20% → 0%: errorRate worse than the baseline',
+    ]);
     rollouts = [];
   });
 

@@ -132,6 +132,17 @@ export interface RolloutStatus {
   decision: 'wait' | 'advance' | 'rollback' | 'complete';
   reason: string;
   decidedAt: number;
+  /** The weight changes the controller made, oldest first (its last 20). */
+  transitions: RolloutTransition[];
+}
+
+/** console/rollout/controller.ts RolloutTransition. */
+export interface RolloutTransition {
+  from: number;
+  to: number;
+  decision: 'advance' | 'rollback';
+  reason: string;
+  at: number;
 }
 
 export interface RolloutsAnswer {

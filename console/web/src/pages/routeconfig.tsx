@@ -135,7 +135,18 @@ export function RouteConfigPage({ name, session }: { name: string; session: Sess
         );
       })}
 
-      <RolloutsPanel routeConfig={name} />
+      <RolloutsPanel
+        routeConfig={name}
+        onWeightsMoved={() => {
+          // The controller wrote new weights: show them, unless that would throw away an edit (saving
+          // it would then meet the version conflict and say so).
+          if (changed)
+            setMessage(
+              'The rollout controller changed the weights since this page loaded: reload to see them.',
+            );
+          else saved.reload();
+        }}
+      />
 
       <h2>Route entries</h2>
       <div class="table-wrap">
