@@ -4,17 +4,17 @@
  * ExternalProcessor), Prometheus metrics on :9090 — the upstream EPP's conventions — plus the pool
  * datastore, the metrics scraper and the scheduler.
  */
-import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { poolView } from '../config/inference-pool.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { SnapshotStore } from '../config/store.ts';
 import { ProcessingStream } from '../ext-proc/stream.ts';
-import { bindInsecure, drain } from '../grpc/server-lifecycle.ts';
+import { HealthService } from '../grpc/health.ts';
+import { GrpcServer } from '../grpc/server.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
-import { extProcServerDefinition } from '../protos/ext-proc-codec.ts';
+import { EXT_PROC_SERVICE } from '../protos/envoy.ts';
+import { extProcCodec } from '../protos/ext-proc-codec.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
 import { MODEL_SERVER_METRICS } from './metrics/model-server-metrics.ts';
 import { MetricsScraper } from './metrics/scraper.ts';
@@ -168,20 +168,21 @@ export async function startEndpointPicker(options: EndpointPickerOptions): Promi
     maxRequestBodyBytes: 64 * 1024 * 1024,
     warn: (m: string) => logger.warn({ event: 'epp_mode' }, m),
   };
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': limits.maxRequestBodyBytes });
-  server.addService(extProcServerDefinition(), {
-    Process(call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) {
+  const codec = extProcCodec();
+  const server = new GrpcServer({ maxReceiveMessageLength: limits.maxRequestBodyBytes });
+  server.addMethod<ProcessingRequest, ProcessingResponse>(`/${EXT_PROC_SERVICE}/Process`, {
+    decode: codec.decodeRequest,
+    frame: codec.frameResponse,
+    handler(call) {
       new ProcessingStream(call, new PickerPhases(context), limits);
     },
   });
-  const grpcPort = await bindInsecure(server, options.grpcAddress ?? '0.0.0.0:9002');
+  const grpcPort = (await server.listen(options.grpcAddress ?? '0.0.0.0:9002'))!;
   // Health on its own port, as the upstream EPP serves it (Envoy Gateway probes it there).
-  const healthServer = new grpc.Server();
-  const health = new HealthImplementation(
-    Object.fromEntries(['', ...HEALTH_SERVICES].map((s) => [s, 'SERVING'])),
-  );
+  const healthServer = new GrpcServer();
+  const health = new HealthService(Object.fromEntries(['', ...HEALTH_SERVICES].map((s) => [s, 'SERVING'])));
   health.addToServer(healthServer);
-  const healthPort = await bindInsecure(healthServer, options.healthAddress ?? '0.0.0.0:9003');
+  const healthPort = (await healthServer.listen(options.healthAddress ?? '0.0.0.0:9003'))!;
   let draining = false;
   const admin =
     options.metricsPort === undefined
@@ -208,8 +209,8 @@ export async function startEndpointPicker(options: EndpointPickerOptions): Promi
       for (const s of ['readiness', 'envoy.service.ext_proc.v3.ExternalProcessor'])
         health.setStatus(s, 'NOT_SERVING');
       scraper.stop();
-      await drain(server, graceMs);
-      healthServer.forceShutdown();
+      await server.close(graceMs);
+      healthServer.forceClose();
       await admin?.close();
     },
   };

@@ -2,17 +2,15 @@
  * The ext-proc service: Envoy's ExternalProcessor over gRPC (TCP, a Unix socket for the sidecar, or
  * both), grpc.health.v1 on the same listeners, the admin HTTP server, and the configuration in force.
  */
-import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import type { Snapshot } from '../config/snapshot.ts';
 import { SnapshotStore } from '../config/store.ts';
-import { installInPlaceFraming } from '../grpc/in-place-framing.ts';
-import { bindInsecure, bindUnixSocket, drain } from '../grpc/server-lifecycle.ts';
+import { HealthService } from '../grpc/health.ts';
+import { GrpcServer, type ServerCall } from '../grpc/server.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createExtProcMetrics, type ExtProcMetrics } from '../observability/metrics.ts';
 import { EXT_PROC_SERVICE } from '../protos/envoy.ts';
-import { extProcServerDefinition } from '../protos/ext-proc-codec.ts';
+import { extProcCodec } from '../protos/ext-proc-codec.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
 import { AttemptLedger } from './attempt-ledger.ts';
 import { FILTER_METADATA_KEY } from './headers.ts';
@@ -28,11 +26,11 @@ export const DEFAULT_MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024;
  * The largest gRPC message ext-proc takes: a whole request body (BUFFERED sends it in one message) plus
  * everything around it in the ProcessingRequest (field tags and lengths, protocol_config, metadata),
  * which is bytes, never a mebibyte. So a body the gateway's buffer limit lets through is refused, if at
- * all, by our own check with a 413, not by grpc-js as RESOURCE_EXHAUSTED (which Envoy answers 500).
+ * all, by our own check with a 413, not by the transport as RESOURCE_EXHAUSTED (which Envoy answers 500).
  */
 export function grpcReceiveLimit(maxRequestBodyBytes: number): number {
   const limit = maxRequestBodyBytes + 1024 * 1024;
-  // grpc-js takes an int32; -1 is "unlimited".
+  // grpc-js (the dev gateway's client) takes an int32; -1 is "unlimited".
   return limit > 2 ** 31 - 1 ? -1 : limit;
 }
 
@@ -87,35 +85,28 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
   };
   const routerStreams = metrics.streams.labels('router');
   const upstreamStreams = metrics.streams.labels('upstream');
-  const service = extProcServerDefinition();
-  // A large translated body goes back to Envoy without one more copy of it (grpc/in-place-framing.ts).
-  if (!installInPlaceFraming())
-    logger.warn(
-      { event: 'grpc_framing' },
-      'in-place gRPC framing is not available for this @grpc/grpc-js version; large bodies cost one more copy',
-    );
-
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': grpcReceiveLimit(limits.maxRequestBodyBytes),
-  });
-  server.addService(service, {
-    Process(call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) {
-      const level = call.metadata.get(FILTER_METADATA_KEY)[0];
+  const codec = extProcCodec();
+  const server = new GrpcServer({ maxReceiveMessageLength: grpcReceiveLimit(limits.maxRequestBodyBytes) });
+  server.addMethod<ProcessingRequest, ProcessingResponse>(`/${EXT_PROC_SERVICE}/Process`, {
+    decode: codec.decodeRequest,
+    frame: codec.frameResponse,
+    handler(call) {
+      const level = call.header(FILTER_METADATA_KEY);
       const phases: Phases =
         level === 'upstream'
           ? new UpstreamPhases(store, attempts, ledger)
-          : new RouterPhases(store, observer, routerShared, streamTraceOf(call.metadata));
+          : new RouterPhases(store, observer, routerShared, streamTraceOf(call));
       new ProcessingStream(call, phases, limits);
       countOpen(call, level === 'upstream' ? upstreamStreams : routerStreams);
     },
   });
-  const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
+  // grpc.health.v1 on the same listeners, as before (Envoy Gateway and kubelet probe it there).
+  const health = new HealthService({ '': 'SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
   health.addToServer(server);
 
-  const grpcPort =
-    options.grpcAddress === undefined ? undefined : await bindInsecure(server, options.grpcAddress);
-  if (options.socketPath) await bindUnixSocket(server, options.socketPath);
-  // grpc-js serves as soon as bindAsync reports a listener, so from here on every listener accepts.
+  const grpcPort = options.grpcAddress === undefined ? undefined : await server.listen(options.grpcAddress);
+  if (options.socketPath) await server.listen(`unix:${options.socketPath}`);
+  // Each listener serves as soon as it listens, so from here on every listener accepts.
   let draining = false;
   const ready = () => !draining;
   const admin =
@@ -148,34 +139,22 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
       draining = true;
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
-      await drain(server, graceMs);
+      await server.close(graceMs);
       await admin?.close();
     },
   };
 }
 
-/**
- * Counts a stream as open until grpc-js is done with it: it has sent our status ('finish') or the peer
- * went away ('cancelled', 'error'); 'close' covers a stream destroyed without either.
- */
-function countOpen(
-  call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>,
-  gauge: { inc(): void; dec(): void },
-): void {
+/** Counts a stream as open until the transport is done with it ('close' comes once, whatever ended it). */
+function countOpen(call: ServerCall, gauge: { inc(): void; dec(): void }): void {
   gauge.inc();
-  let open = true;
-  const closed = () => {
-    if (!open) return;
-    open = false;
-    gauge.dec();
-  };
-  for (const event of ['finish', 'cancelled', 'error', 'close']) call.once(event, closed);
+  call.once('close', () => gauge.dec());
 }
 
 /** The W3C trace context Envoy put in the Process stream's initial metadata, if any (trace-context.ts). */
-function streamTraceOf(metadata: grpc.Metadata): { traceParent?: string; traceState?: string } {
-  const traceParent = metadata.get('traceparent')[0];
-  if (typeof traceParent !== 'string') return {};
-  const traceState = metadata.get('tracestate')[0];
-  return typeof traceState === 'string' ? { traceParent, traceState } : { traceParent };
+function streamTraceOf(call: ServerCall): { traceParent?: string; traceState?: string } {
+  const traceParent = call.header('traceparent');
+  if (traceParent === undefined) return {};
+  const traceState = call.header('tracestate');
+  return traceState === undefined ? { traceParent } : { traceParent, traceState };
 }

@@ -12,7 +12,8 @@
  * - `protocol_config` arrives on the first message only and names the configured body modes;
  * - with `observability_mode` the server must not answer at all.
  */
-import { status as grpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerCall } from '../grpc/server.ts';
+import { Status as grpcStatus, type StatusCode } from '../grpc/wire.ts';
 import type {
   BodySendMode,
   CommonResponse,
@@ -37,7 +38,7 @@ export interface StreamLimits {
   bug?(error: unknown): void;
 }
 
-type Call = ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+type Call = ServerCall<ProcessingRequest, ProcessingResponse>;
 
 export function headMap(map: HeaderMap | undefined): HttpHead {
   const headers = new Map<string, string>();
@@ -116,16 +117,15 @@ export class ProcessingStream {
     call.on('data', (message: ProcessingRequest) => this.#onMessage(message));
     // The gateway half-closes when it is done with the filter (e.g. after the response headers when the
     // body is not processed). If the response was not complete by then, the request was cut short; a
-    // reset from the gateway also arrives as 'end' first (grpc-js emits 'cancelled' after it). Envoy
-    // resets the stream when the client goes away (the filter is destroyed mid-request); a reset after
-    // the last response message cuts nothing short.
+    // reset from the gateway arrives as 'cancelled' (grpc/server.ts). Envoy resets the stream when the
+    // client goes away (the filter is destroyed mid-request); a reset after the last response message
+    // cuts nothing short.
     const cut = () => this.#finish(undefined, !this.#responseComplete);
     call.on('end', () => {
       cut();
       call.end();
     });
     call.on('cancelled', cut);
-    call.on('error', cut);
   }
 
   #onMessage(message: ProcessingRequest): void {
@@ -205,10 +205,10 @@ export class ProcessingStream {
    * Fails the stream with a gRPC status: what Envoy does with a broken ext_proc stream is its own
    * configuration (failure_mode_allow), and answering in kind would guess at a protocol state.
    */
-  #refuse(detail: string, code: grpcStatus): void {
+  #refuse(detail: string, code: StatusCode): void {
     this.#finish(errors.extProcProtocol(detail), false);
     this.limits.protocolError?.(detail);
-    this.call.emit('error', Object.assign(new Error(detail), { code, details: `agent-router: ${detail}` }));
+    this.call.end(code, `agent-router: ${detail}`);
   }
 
   #handle(phase: ProcessingPhase | undefined, message: ProcessingRequest): Answer {

@@ -8,7 +8,7 @@
  * Order"), so at each level of the path down to the body we write the message's other fields first, then
  * the tag and length of the child that holds the body, which comes last. Every level stays one
  * contiguous occurrence, so any decoder (Envoy's C++ one, protobufjs) reads the same message as the
- * plain encoding. gRPC's 5-byte frame prefix fits in front of that too (grpc/in-place-framing.ts).
+ * plain encoding. gRPC's 5-byte frame prefix fits in front of that too (ext-proc-codec.ts frameResponse).
  */
 import type protobuf from 'protobufjs';
 
