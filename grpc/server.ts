@@ -23,7 +23,7 @@ import {
   type StatusCode,
 } from './wire.ts';
 
-const { NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
 
 /** One method of the table: its codec and its handler. */
 export interface Method<Request, Response> {
@@ -106,7 +106,10 @@ export class ServerCall<Request = unknown, Response = unknown> extends EventEmit
   readonly #method: Method<Request, Response>;
   readonly #reader: MessageReader;
   #headersSent = false;
+  /** The call's status is decided: nothing more is sent or delivered. */
   #statusSent = false;
+  /** The status is on its way to the client (Trailers-Only, or trailers after the last message). */
+  #statusOut = false;
   #trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
   #deadline: NodeJS.Timeout | undefined;
   #paused = false;
@@ -175,6 +178,7 @@ export class ServerCall<Request = unknown, Response = unknown> extends EventEmit
     if (this.#stream.destroyed) return;
     if (!this.#headersSent) {
       this.#headersSent = true;
+      this.#statusOut = true;
       refuse(this.#stream, code, details);
       return;
     }
@@ -186,6 +190,7 @@ export class ServerCall<Request = unknown, Response = unknown> extends EventEmit
     this.#headersSent = true;
     this.#stream.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
     this.#stream.once('wantTrailers', () => {
+      this.#statusOut = true;
       this.#stream.sendTrailers(this.#trailers);
     });
   }
@@ -240,9 +245,11 @@ export class ServerCall<Request = unknown, Response = unknown> extends EventEmit
 
   #onClose(): void {
     if (this.#deadline) clearTimeout(this.#deadline);
-    if (!this.#statusSent) {
-      // RST_STREAM from the client (CANCEL is its cancellation), or the connection went away.
-      this.#statusSent = true;
+    // RST_STREAM from the client (CANCEL is its cancellation), or the connection went away, before
+    // the status went out. A client may half-close first (node:http2's close() sends END_STREAM, then
+    // RST_STREAM CANCEL), so a handler that answered the half-close with its status is told too.
+    this.#statusSent = true;
+    if (!this.#statusOut || (this.#stream.rstCode ?? NGHTTP2_NO_ERROR) !== NGHTTP2_NO_ERROR) {
       this.#reader.stop();
       this.#cancel();
     }
