@@ -2,8 +2,13 @@ import { errorTypeForStatus, type OpenAIErrorBody } from '../errors.ts';
 
 /**
  * Normalises an error body to the OpenAI error object. Bodies that already have that shape (OpenAI,
- * Azure, Mistral, vLLM, most OpenAI-compatible servers) keep their message, type and code; anything
- * else (an HTML page from a proxy, plain text) is wrapped with a type that matches the status.
+ * Azure, Mistral, vLLM, most OpenAI-compatible servers) keep their message, type and code, and every
+ * other member of the error object as the provider sent it: Azure's content-filter 400 carries
+ * `status` and `innererror` (`code: "ResponsibleAIPolicyViolation"`, `content_filter_result` with the
+ * category that fired and any blocklist ids), which Azure tells clients to read (the `errorBase` /
+ * `innerError` schemas of the Azure OpenAI inference spec, github.com/Azure/azure-rest-api-specs
+ * specification/cognitiveservices/data-plane/AzureOpenAI/inference; learn.microsoft.com/azure/ai-services/openai/concepts/content-filter).
+ * Anything else (an HTML page from a proxy, plain text) is wrapped with a type that matches the status.
  */
 export function openAIErrorFrom(status: number, body: Buffer, provider: string): OpenAIErrorBody {
   const type = errorTypeForStatus(status);
@@ -17,14 +22,18 @@ export function openAIErrorFrom(status: number, body: Buffer, provider: string):
   if (error && typeof error === 'object') {
     const e = error as Record<string, unknown>;
     if (typeof e.message === 'string') {
-      return {
-        error: {
-          message: e.message,
-          type: typeof e.type === 'string' ? (e.type as OpenAIErrorBody['error']['type']) : type,
-          param: typeof e.param === 'string' ? e.param : null,
-          code: typeof e.code === 'string' ? e.code : typeof e.code === 'number' ? String(e.code) : null,
-        },
+      // The four OpenAI members first, normalised (Azure sends `"type": null`, some servers a numeric
+      // code); the provider's other members follow unchanged.
+      const normalised: OpenAIErrorBody['error'] & Record<string, unknown> = {
+        message: e.message,
+        type: typeof e.type === 'string' ? (e.type as OpenAIErrorBody['error']['type']) : type,
+        param: typeof e.param === 'string' ? e.param : null,
+        code: typeof e.code === 'string' ? e.code : typeof e.code === 'number' ? String(e.code) : null,
       };
+      // (`__proto__` from JSON.parse is an own key; assigned, it would replace the prototype.)
+      for (const key of Object.keys(e))
+        if (!Object.hasOwn(normalised, key) && key !== '__proto__') normalised[key] = e[key];
+      return { error: normalised };
     }
   }
   if (typeof error === 'string') return { error: { message: error, type, param: null, code: null } };

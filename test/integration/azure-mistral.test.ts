@@ -199,6 +199,14 @@ describe('Azure OpenAI through the gateway', () => {
     expect(apiError.code).toBe('content_filter');
     expect(apiError.param).toBe('prompt');
     expect(apiError.message).toContain('content management policy');
+    // Azure's innererror says which category fired; the SDK keeps the whole error object.
+    expect(apiError.error).toMatchObject({
+      status: 400,
+      innererror: {
+        code: 'ResponsibleAIPolicyViolation',
+        content_filter_result: { hate: { filtered: true, severity: 'high' } },
+      },
+    });
   });
 });
 

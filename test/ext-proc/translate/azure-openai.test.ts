@@ -149,15 +149,55 @@ describe('Azure OpenAI translator, headers and body', () => {
 });
 
 describe('Azure OpenAI translator, errors', () => {
-  it('keeps a content-filter error’s message, code and param', () => {
+  it('keeps a content-filter error’s message, code and param, and its status and innererror as Azure sent them', () => {
+    const azure = JSON.parse(azureContentFilterError.toString()).error;
     expect(translator.error(400, azureContentFilterError)).toEqual({
       error: {
         message: expect.stringContaining("triggering Azure OpenAI's content management policy"),
         type: 'invalid_request_error',
         param: 'prompt',
         code: 'content_filter',
+        status: 400,
+        innererror: azure.innererror,
       },
     });
+    expect(translator.error(400, azureContentFilterError).error).toMatchObject({
+      innererror: {
+        code: 'ResponsibleAIPolicyViolation',
+        content_filter_result: { hate: { filtered: true, severity: 'high' } },
+      },
+    });
+  });
+
+  it('keeps a blocklist hit’s ids in innererror.content_filter_result', () => {
+    const body = {
+      error: {
+        message:
+          'The response was filtered due to the prompt triggering Azure OpenAI’s content management policy.',
+        type: null,
+        param: 'prompt',
+        code: 'content_filter',
+        status: 400,
+        innererror: {
+          code: 'ResponsibleAIPolicyViolation',
+          content_filter_result: {
+            custom_blocklists: { filtered: true, details: [{ filtered: true, id: 'competitor-names' }] },
+            profanity: { filtered: false, detected: false },
+          },
+        },
+      },
+    };
+    const error = translator.error(400, Buffer.from(JSON.stringify(body))).error as Record<string, unknown>;
+    expect(error.innererror).toEqual(body.error.innererror);
+    expect(Object.keys(error)).toEqual(['message', 'type', 'param', 'code', 'status', 'innererror']);
+  });
+
+  it('never lets an error member named __proto__ replace the error object’s prototype', () => {
+    const body = Buffer.from('{"error":{"message":"m","code":"c","__proto__":{"polluted":true},"x":1}}');
+    const error = translator.error(400, body).error as Record<string, unknown>;
+    expect(Object.getPrototypeOf(error)).toBe(Object.prototype);
+    expect(error.polluted).toBeUndefined();
+    expect(error.x).toBe(1);
   });
 
   it('keeps a rate-limit error’s message, with the type the SDKs expect for 429', () => {
