@@ -21,6 +21,7 @@ import type {
   ProcessingRequest,
   ProcessingResponse,
 } from './ext-proc-messages.ts';
+import { frameEncoder } from './frame-encoder.ts';
 
 export interface ExtProcCodec {
   decodeRequest(buffer: Buffer): ProcessingRequest;
@@ -57,6 +58,7 @@ export function extProcCodec(): ExtProcCodec {
       [phase, 'response', 'body_mutation', 'streamed_response', 'body'],
     ]),
   );
+  const encodeFrame = frameEncoder(responseType);
   const bodyModeNames = new Map(Object.entries(bodyMode).map(([name, n]) => [n, name as BodySendMode]));
 
   const numericMutation = (m: HeaderMutation | undefined) => {
@@ -123,6 +125,8 @@ export function extProcCodec(): ExtProcCodec {
         );
       }
       if (around) return frameCopy(around);
+      const frame = encodeFrame(response);
+      if (frame) return frame;
       // Five placeholder bytes (a fixed32 and a one-byte varint), then the message, in one buffer.
       const writer = protobuf.Writer.create().fixed32(0).uint32(0);
       return writePrefix(responseType.encode(response, writer).finish() as Buffer);

@@ -1,0 +1,125 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { toStruct } from '../../ext-proc/struct.ts';
+import { extProcRoot } from '../../protos/envoy.ts';
+import { extProcCodec } from '../../protos/ext-proc-codec.ts';
+import type { ProcessingResponse } from '../../protos/ext-proc-messages.ts';
+import { frameEncoder } from '../../protos/frame-encoder.ts';
+
+const responseType = extProcRoot().lookupType('envoy.service.ext_proc.v3.ProcessingResponse');
+const encodeFrame = frameEncoder(responseType);
+const codec = extProcCodec();
+
+/** The frame encoder's bytes must be protobufjs' own, prefixed. */
+function expectSameAsProtobufjs(message: object): void {
+  const frame = encodeFrame(message);
+  expect(frame).toBeDefined();
+  const plain = Buffer.from(responseType.encode(message).finish());
+  expect(frame!.readUInt32BE(1)).toBe(plain.length);
+  expect(frame![0]).toBe(0);
+  expect(frame!.subarray(5).equals(plain)).toBe(true);
+}
+
+const header = (key: string, value: string) => ({
+  header: { key, raw_value: Buffer.from(value) },
+  append_action: 2,
+});
+
+describe('the frame encoder', () => {
+  it('writes what protobufjs writes for the answers ext-proc gives a chat request', () => {
+    const answers: object[] = [
+      { request_headers: {}, mode_override: { request_body_mode: 1 } },
+      {
+        request_headers: {
+          response: {
+            header_mutation: { remove_headers: ['authorization', 'x-api-key', 'x-agent-router-route'] },
+          },
+        },
+        mode_override: { request_body_mode: 1 },
+      },
+      {
+        request_body: {
+          response: {
+            header_mutation: {
+              set_headers: [header('x-agent-router-route', 'default/chat'), header('x-a', 'é😀')],
+            },
+            clear_route_cache: true,
+            body_mutation: { body: Buffer.from('{"model":"m"}') },
+          },
+        },
+        dynamic_metadata: toStruct({
+          'agent-router': {
+            route: 'default/default/chat-v2',
+            n: 412,
+            half: 0.5,
+            ok: false,
+            none: null,
+            list: [1, 'a'],
+          },
+        }),
+      },
+      {
+        response_body: {
+          response: { body_mutation: { streamed_response: { body: Buffer.alloc(0), end_of_stream: true } } },
+        },
+      },
+      { response_body: { response: { body_mutation: { clear_body: true } } } },
+      { response_trailers: {} },
+      { request_trailers: { header_mutation: { set_headers: [header('x-t', '1')] } } },
+      {
+        immediate_response: {
+          status: { code: 429 },
+          headers: { set_headers: [header('content-type', 'application/json')] },
+          body: Buffer.from('{"error":{}}'),
+          details: 'agent_router_direct_response',
+          grpc_status: { status: 0 },
+        },
+      },
+      { response_headers: { response: { status: 1 } }, override_message_timeout: { seconds: 3, nanos: 500 } },
+      { response_headers: {}, dynamic_metadata: { fields: { empty: {} } } },
+    ];
+    for (const answer of answers) expectSameAsProtobufjs(answer);
+  });
+
+  it('writes what protobufjs writes for any header mutation and metadata', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 60 });
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        text,
+        fc.double({ noNaN: true }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(text, tie('value'), { maxKeys: 3 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(text, text), { maxLength: 6 }),
+        fc.array(text, { maxLength: 6 }),
+        fc.dictionary(text, json, { maxKeys: 4 }),
+        fc.uint8Array({ maxLength: 300 }),
+        (set, remove, metadata, body) => {
+          expectSameAsProtobufjs({
+            request_body: {
+              response: {
+                header_mutation: { set_headers: set.map(([k, v]) => header(k, v)), remove_headers: remove },
+                body_mutation: { body: Buffer.from(body) },
+              },
+            },
+            dynamic_metadata: toStruct({ 'agent-router': metadata }),
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('declines what it does not handle, and the codec still frames it with protobufjs', () => {
+    const negative = { override_message_timeout: { seconds: -1 } };
+    expect(encodeFrame(negative)).toBeUndefined();
+    const frame = codec.frameResponse(negative as ProcessingResponse);
+    expect(frame.subarray(5).equals(Buffer.from(responseType.encode(negative).finish()))).toBe(true);
+  });
+});
