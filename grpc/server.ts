@@ -17,6 +17,7 @@ import { removeStaleSocket } from './server-lifecycle.ts';
 import {
   type FramingError,
   MessageReader,
+  type MessageSink,
   parseTimeout,
   percentEncode,
   Status,
@@ -24,6 +25,9 @@ import {
 } from './wire.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
+
+const CALL = Symbol('grpc call');
+type CallStream = http2.ServerHttp2Stream & { [CALL]?: ServerCall };
 
 /** One method of the table: its codec and its handler. */
 export interface Method<Request, Response> {
@@ -99,7 +103,7 @@ function refuse(
  * (the call ended without a status from its handler: RST_STREAM from the client, a lost connection,
  * the deadline, or a message the transport could not take), and 'close' (always, last).
  */
-export class ServerCall<Request = unknown, Response = unknown> extends EventEmitter {
+export class ServerCall<Request = unknown, Response = unknown> extends EventEmitter implements MessageSink {
   /** True once the call ended without the handler's status (see 'cancelled'). */
   cancelled = false;
   readonly #stream: http2.ServerHttp2Stream;
@@ -125,15 +129,36 @@ export class ServerCall<Request = unknown, Response = unknown> extends EventEmit
     super();
     this.#stream = stream;
     this.#method = method;
-    this.#reader = new MessageReader(
-      maxReceiveMessageLength,
-      (message) => this.#onMessage(message),
-      (error) => this.#failTransport(error),
-    );
-    stream.on('data', (chunk: Buffer) => this.#reader.push(chunk));
-    stream.on('end', () => this.#onEnd());
-    stream.on('close', () => this.#onClose());
-    if (timeoutMs !== undefined) this.#deadline = setTimeout(() => this.#expire(), timeoutMs);
+    this.#reader = new MessageReader(maxReceiveMessageLength, this);
+    // Stream events reach the call through one shared function each, not closures made per call.
+    (stream as CallStream)[CALL] = this as ServerCall;
+    stream.on('data', ServerCall.#onData);
+    stream.on('end', ServerCall.#onStreamEnd);
+    stream.on('close', ServerCall.#onStreamClose);
+    if (timeoutMs !== undefined) this.#deadline = setTimeout(ServerCall.#onDeadline, timeoutMs, this);
+  }
+
+  static readonly #onData = function (this: CallStream, chunk: Buffer): void {
+    this[CALL]!.#reader.push(chunk);
+  };
+  static readonly #onStreamEnd = function (this: CallStream): void {
+    this[CALL]!.#onEnd();
+  };
+  static readonly #onStreamClose = function (this: CallStream): void {
+    this[CALL]!.#onClose();
+  };
+  static readonly #onWantTrailers = function (this: CallStream): void {
+    const call = this[CALL]!;
+    call.#statusOut = true;
+    this.sendTrailers(call.#trailers);
+  };
+  static readonly #onDrain = function (this: CallStream): void {
+    const call = this[CALL]!;
+    call.#paused = false;
+    if (!call.#statusSent) this.resume();
+  };
+  static #onDeadline(call: ServerCall): void {
+    call.#expire();
   }
 
   /** One metadata value (the first, if repeated). */
@@ -164,7 +189,7 @@ export class ServerCall<Request = unknown, Response = unknown> extends EventEmit
     if (!ok && !this.#paused) {
       this.#paused = true;
       this.#stream.pause();
-      this.#stream.once('drain', this.#resume);
+      this.#stream.once('drain', ServerCall.#onDrain);
     }
     return ok;
   }
@@ -189,18 +214,11 @@ export class ServerCall<Request = unknown, Response = unknown> extends EventEmit
   #sendHeaders(): void {
     this.#headersSent = true;
     this.#stream.respond(RESPONSE_HEADERS, RESPOND_STREAMING);
-    this.#stream.once('wantTrailers', () => {
-      this.#statusOut = true;
-      this.#stream.sendTrailers(this.#trailers);
-    });
+    this.#stream.once('wantTrailers', ServerCall.#onWantTrailers);
   }
 
-  readonly #resume = () => {
-    this.#paused = false;
-    if (!this.#statusSent) this.#stream.resume();
-  };
-
-  #onMessage(buffer: Buffer): void {
+  /** MessageSink: one whole message from the reader. */
+  onMessage(buffer: Buffer): void {
     let message: Request;
     try {
       message = this.#method.decode(buffer);
@@ -221,6 +239,11 @@ export class ServerCall<Request = unknown, Response = unknown> extends EventEmit
       return;
     }
     this.emit('end');
+  }
+
+  /** MessageSink: the reader could not take the stream's bytes. */
+  onFramingError(error: FramingError): void {
+    this.#failTransport(error);
   }
 
   /** The transport ends the call itself: the status goes to the client, 'cancelled' to the handler. */

@@ -52,6 +52,12 @@ export interface FramingError {
   details: string;
 }
 
+/** Where a MessageReader delivers (an object, not closures: one reader per call on the hot path). */
+export interface MessageSink {
+  onMessage(message: Buffer): void;
+  onFramingError(error: FramingError): void;
+}
+
 /**
  * Splits a stream of DATA chunks into messages. DATA frame boundaries have no relation to message
  * boundaries (PROTOCOL-HTTP2.md, "Data Frames"): a message may span many chunks and a chunk may hold
@@ -68,8 +74,7 @@ export class MessageReader {
   constructor(
     /** The largest message taken; larger ones fail with RESOURCE_EXHAUSTED. -1: no limit. */
     private readonly maxLength: number,
-    private readonly onMessage: (message: Buffer) => void,
-    private readonly onError: (error: FramingError) => void,
+    private readonly sink: MessageSink,
   ) {}
 
   /** True between messages: a stream that ends here ended cleanly. */
@@ -90,7 +95,7 @@ export class MessageReader {
         at += take;
         if (this.#bodyFilled === body.length) {
           this.#body = undefined;
-          this.onMessage(body);
+          this.sink.onMessage(body);
           if (this.#failed) return;
         }
         continue;
@@ -134,7 +139,7 @@ export class MessageReader {
       if (end - at >= length) {
         const message = chunk.subarray(at, at + length);
         at += length;
-        this.onMessage(message);
+        this.sink.onMessage(message);
         if (this.#failed) return;
       } else {
         this.#body = Buffer.allocUnsafe(length);
@@ -151,7 +156,7 @@ export class MessageReader {
 
   #fail(error: FramingError): void {
     this.stop();
-    this.onError(error);
+    this.sink.onFramingError(error);
   }
 }
 

@@ -142,6 +142,16 @@ function writeVarint(out: Buffer, at: number, value: number): number {
   return at;
 }
 
+/**
+ * Writes `text` of `size` UTF-8 bytes. Header names, values and metadata are short and ASCII (size
+ * equals length only then): copying their char codes beats a call into Buffer#write.
+ */
+function writeString(out: Buffer, at: number, text: string, size: number): number {
+  if (size !== text.length || size > 64) return at + out.write(text, at, size, 'utf8');
+  for (let i = 0; i < size; i++) out[at + i] = text.charCodeAt(i);
+  return at + size;
+}
+
 /** A varint-encoded non-negative integer value of an enum, int32, uint32 or int64 field. */
 function integerOf(field: FieldPlan, value: unknown): number {
   let n = value;
@@ -230,7 +240,7 @@ function write(plan: MessagePlan, message: Record<string, unknown>, out: Buffer,
         const keyBytes = sizes[cursor++]!;
         out[at++] = 0x0a;
         at = writeVarint(out, at, keyBytes);
-        at += out.write(name, at, keyBytes, 'utf8');
+        at = writeString(out, at, name, keyBytes);
         out[at++] = 0x12;
         const valueBytes = sizes[cursor++]!;
         at = writeVarint(out, at, valueBytes);
@@ -254,7 +264,7 @@ function writeOne(field: FieldPlan, value: unknown, out: Buffer, at: number): nu
     case Kind.String: {
       const size = sizes[cursor++]!;
       at = writeVarint(out, at, size);
-      return at + out.write(value as string, at, size, 'utf8');
+      return writeString(out, at, value as string, size);
     }
     case Kind.Bytes: {
       const bytes = value as Uint8Array;

@@ -91,11 +91,10 @@ export async function startNoopHttp2(address = '127.0.0.1', port = 0): Promise<N
     stream.on('error', () => {});
     stream.respond(HEADERS, RESPOND);
     stream.once('wantTrailers', () => stream.sendTrailers(TRAILERS));
-    const reader = new MessageReader(
-      64 * 1024 * 1024,
-      (message) => stream.write(answer(message, router)),
-      () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR),
-    );
+    const reader = new MessageReader(64 * 1024 * 1024, {
+      onMessage: (message) => stream.write(answer(message, router)),
+      onFramingError: () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR),
+    });
     stream.on('data', (chunk: Buffer) => reader.push(chunk));
     stream.on('end', () => stream.end());
   });

@@ -194,11 +194,7 @@ describe('the reader of our answers', () => {
     const body = bodyFor(7, HEADROOM_MIN_BODY * 2);
     const frame = codec.frameResponse({ response_body: { response: { body_mutation: { body } } } });
     const messages: Buffer[] = [];
-    new MessageReader(
-      -1,
-      (m) => messages.push(m),
-      () => {},
-    ).push(frame);
+    new MessageReader(-1, { onMessage: (m) => messages.push(m), onFramingError: () => {} }).push(frame);
     expect(messages).toHaveLength(1);
     expect(messages[0]!.subarray(messages[0]!.length - body.length).equals(body)).toBe(true);
   });

@@ -102,11 +102,10 @@ function raw(
     ...headers,
   });
   const answer: RawAnswer = { headers: {}, trailers: undefined, messages: [], rstCode: undefined };
-  const reader = new MessageReader(
-    -1,
-    (m) => answer.messages.push(Buffer.from(m)),
-    () => {},
-  );
+  const reader = new MessageReader(-1, {
+    onMessage: (m) => answer.messages.push(Buffer.from(m)),
+    onFramingError: () => {},
+  });
   stream.on('response', (h) => {
     answer.headers = h;
   });
@@ -369,11 +368,7 @@ describe('flow control', () => {
     for (let i = 0; i < 200 && !writes.includes(false); i++) await new Promise((r) => setTimeout(r, 10));
     expect(writes).toContain(false);
     const received: Buffer[] = [];
-    const reader = new MessageReader(
-      -1,
-      (m) => received.push(m),
-      () => {},
-    );
+    const reader = new MessageReader(-1, { onMessage: (m) => received.push(m), onFramingError: () => {} });
     stream.on('data', (chunk: Buffer) => reader.push(chunk));
     const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on('trailers', resolve));
     stream.resume();

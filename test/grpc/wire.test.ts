@@ -12,11 +12,10 @@ import {
 function read(chunks: Buffer[], maxLength = -1) {
   const messages: Buffer[] = [];
   const errors: FramingError[] = [];
-  const reader = new MessageReader(
-    maxLength,
-    (m) => messages.push(Buffer.from(m)),
-    (e) => errors.push(e),
-  );
+  const reader = new MessageReader(maxLength, {
+    onMessage: (m) => messages.push(Buffer.from(m)),
+    onFramingError: (e) => errors.push(e),
+  });
   for (const chunk of chunks) reader.push(chunk);
   return { messages, errors, idle: reader.idle };
 }
@@ -58,11 +57,7 @@ describe('length-prefixed messages', () => {
   it('hands out a message inside one chunk as a view of it, without a copy', () => {
     const chunk = Buffer.concat([frameOf(Buffer.from('one')), frameOf(Buffer.from('two'))]);
     const views: Buffer[] = [];
-    const reader = new MessageReader(
-      -1,
-      (m) => views.push(m),
-      () => {},
-    );
+    const reader = new MessageReader(-1, { onMessage: (m) => views.push(m), onFramingError: () => {} });
     reader.push(chunk);
     expect(views.map((v) => v.toString())).toEqual(['one', 'two']);
     expect(views.every((v) => v.buffer === chunk.buffer)).toBe(true);
