@@ -6,6 +6,7 @@
  * types (anthropics/anthropic-sdk-typescript, src/resources/messages/messages.ts).
  */
 import { errors, errorTypeForStatus, type OpenAIErrorBody, type OpenAIErrorType } from '../errors.ts';
+import { type CacheControl, cacheControlOf, toolCacheControlOf } from './cache-control.ts';
 import { openAIErrorFrom } from './openai-error.ts';
 import { ChunkWriter, DONE_EVENT, errorEvent, type FinishReason, type OpenAIUsage } from './openai-stream.ts';
 import { type SseEvent, SseParser } from './sse.ts';
@@ -31,9 +32,14 @@ export const DEFAULT_MAX_TOKENS = 4096;
 // ---------------------------------------------------------------------------------------------------------
 // Messages API shapes (only the parts the gateway writes or reads)
 
+/**
+ * Blocks, tools and system text blocks may carry a prompt-caching breakpoint, `cache_control`
+ * (platform.claude.com/docs/en/build-with-claude/prompt-caching): the client's marker, sent as it is.
+ */
 export interface AnthropicTextBlock {
   type: 'text';
   text: string;
+  cache_control?: CacheControl;
 }
 
 export type AnthropicImageSource =
@@ -42,9 +48,20 @@ export type AnthropicImageSource =
 
 export type AnthropicContentBlock =
   | AnthropicTextBlock
-  | { type: 'image'; source: AnthropicImageSource }
-  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
-  | { type: 'tool_result'; tool_use_id: string; content?: string | AnthropicTextBlock[] };
+  | { type: 'image'; source: AnthropicImageSource; cache_control?: CacheControl }
+  | {
+      type: 'tool_use';
+      id: string;
+      name: string;
+      input: Record<string, unknown>;
+      cache_control?: CacheControl;
+    }
+  | {
+      type: 'tool_result';
+      tool_use_id: string;
+      content?: string | AnthropicTextBlock[];
+      cache_control?: CacheControl;
+    };
 
 export interface AnthropicMessage {
   role: 'user' | 'assistant';
@@ -56,6 +73,7 @@ export interface AnthropicTool {
   name: string;
   description?: string;
   input_schema: Record<string, unknown>;
+  cache_control?: CacheControl;
 }
 
 export type AnthropicToolChoice =
@@ -66,7 +84,8 @@ export type AnthropicToolChoice =
 export interface AnthropicRequest {
   model: string;
   max_tokens: number;
-  system?: string;
+  /** A string, or text blocks when a system part carries a cache breakpoint. */
+  system?: string | AnthropicTextBlock[];
   messages: AnthropicMessage[];
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;
@@ -115,7 +134,7 @@ export function toAnthropicRequest(
     max_tokens: clientLimit ?? options.maxTokens ?? DEFAULT_MAX_TOKENS,
     messages,
   };
-  if (system.length > 0) request.system = system.join('\n\n');
+  if (system !== undefined) request.system = system;
   const tools = convertTools(body.tools);
   if (tools) {
     request.tools = tools;
@@ -302,9 +321,14 @@ interface Turn {
   content: AnthropicContentBlock[];
 }
 
-function convertMessages(list: unknown): { system: string[]; messages: AnthropicMessage[] } {
+function convertMessages(list: unknown): {
+  system: string | AnthropicTextBlock[] | undefined;
+  messages: AnthropicMessage[];
+} {
   if (!Array.isArray(list)) throw errors.invalidBody('"messages" must be an array of messages.', 'messages');
-  const system: string[] = [];
+  // One block per system message, or per text part of a message with a marked part.
+  const system: AnthropicTextBlock[] = [];
+  let systemMarked = false;
   const turns: Turn[] = [];
   const ids = new ToolUseIds();
   for (let i = 0; i < list.length; i++) {
@@ -314,9 +338,17 @@ function convertMessages(list: unknown): { system: string[]; messages: Anthropic
     switch (message.role) {
       case 'system':
       case 'developer': {
-        // The Messages API has no system role: instructions go in the top-level `system` field.
-        const text = joinedText(message.content, `messages[${i}].content`);
-        if (text) system.push(text);
+        // The Messages API has no system role: instructions go in the top-level `system` field, a
+        // string unless a part marks a cache breakpoint, which only a text block can carry.
+        const param = `messages[${i}].content`;
+        const marked = markedSystemBlocks(message.content, param);
+        if (marked) {
+          system.push(...marked);
+          systemMarked = true;
+        } else {
+          const text = joinedText(message.content, param);
+          if (text) system.push({ type: 'text', text });
+        }
         break;
       }
       case 'user':
@@ -337,7 +369,28 @@ function convertMessages(list: unknown): { system: string[]; messages: Anthropic
         );
     }
   }
-  return { system, messages: turns.map(finishTurn) };
+  const joined = system.length === 0 ? undefined : system.map((block) => block.text).join('\n\n');
+  return { system: systemMarked ? system : joined, messages: turns.map(finishTurn) };
+}
+
+/** A system message's text parts as blocks, when one of them carries cache_control; else undefined. */
+function markedSystemBlocks(content: unknown, param: string): AnthropicTextBlock[] | undefined {
+  if (!Array.isArray(content)) return undefined;
+  if (!content.some((part, j) => cacheControlOf(part, `${param}[${j}]`))) return undefined;
+  const blocks: AnthropicTextBlock[] = [];
+  content.forEach((part, j) => {
+    const p = part as { type?: unknown; text?: unknown } | null;
+    if (p?.type === 'text' && typeof p.text === 'string' && p.text)
+      blocks.push(withCacheControl({ type: 'text', text: p.text }, part, `${param}[${j}]`));
+  });
+  return blocks;
+}
+
+/** The block with the part's cache_control, if the part has one. */
+function withCacheControl<B extends AnthropicContentBlock>(block: B, part: unknown, param: string): B {
+  const marker = cacheControlOf(part, param);
+  if (marker) block.cache_control = marker;
+  return block;
 }
 
 /** Anthropic wants user and assistant turns to alternate: consecutive same-role messages become one turn. */
@@ -355,7 +408,11 @@ function finishTurn(turn: Turn): AnthropicMessage {
   if (turn.role === 'user' && content.some((b) => b.type === 'tool_result') && content.some(isNotToolResult))
     content = [...content.filter((b) => b.type === 'tool_result'), ...content.filter(isNotToolResult)];
   const only = content.length === 1 ? content[0]! : undefined;
-  return { role: turn.role, content: only?.type === 'text' ? only.text : content };
+  // The string shorthand cannot carry a cache breakpoint.
+  return {
+    role: turn.role,
+    content: only?.type === 'text' && !only.cache_control ? only.text : content,
+  };
 }
 
 function isNotToolResult(block: AnthropicContentBlock): boolean {
@@ -375,12 +432,13 @@ function userBlocks(content: unknown, i: number): AnthropicContentBlock[] {
     const param = `messages[${i}].content[${j}]`;
     if (part?.type === 'text') {
       // Anthropic rejects empty text blocks; an empty part carries nothing.
-      if (typeof part.text === 'string' && part.text) blocks.push({ type: 'text', text: part.text });
+      if (typeof part.text === 'string' && part.text)
+        blocks.push(withCacheControl({ type: 'text', text: part.text }, part, param));
     } else if (part?.type === 'image_url') {
       const url = (part.image_url as { url?: unknown } | undefined)?.url;
       if (typeof url !== 'string')
         throw errors.invalidBody(`${param}.image_url.url must be a string.`, param);
-      blocks.push({ type: 'image', source: imageSource(url, param) });
+      blocks.push(withCacheControl({ type: 'image', source: imageSource(url, param) }, part, param));
     } else {
       throw errors.invalidBody(
         !part || typeof part !== 'object' || Array.isArray(part)
@@ -447,9 +505,12 @@ function assistantBlocks(
   if (typeof content === 'string') {
     if (content) blocks.push({ type: 'text', text: content });
   } else if (Array.isArray(content)) {
-    for (const part of content as { type?: unknown; text?: unknown }[])
+    (content as ({ type?: unknown; text?: unknown } | null)[]).forEach((part, j) => {
       if (part?.type === 'text' && typeof part.text === 'string' && part.text)
-        blocks.push({ type: 'text', text: part.text });
+        blocks.push(
+          withCacheControl({ type: 'text', text: part.text }, part, `messages[${i}].content[${j}]`),
+        );
+    });
   }
   const calls = message.tool_calls;
   if (Array.isArray(calls)) {
@@ -495,9 +556,15 @@ function toolResult(message: Record<string, unknown>, i: number, ids: ToolUseIds
     if (content) block.content = content;
   } else if (Array.isArray(content)) {
     const texts: AnthropicTextBlock[] = [];
-    for (const part of content as { type?: unknown; text?: unknown }[])
-      if (part?.type === 'text' && typeof part.text === 'string' && part.text)
-        texts.push({ type: 'text', text: part.text });
+    content.forEach((part, j) => {
+      const p = part as { type?: unknown; text?: unknown } | null;
+      if (p?.type === 'text' && typeof p.text === 'string' && p.text)
+        texts.push({ type: 'text', text: p.text });
+      // A marked part of a tool message marks the tool_result block itself (ToolResultBlockParam's
+      // cache_control): the breakpoint then covers the whole result.
+      const marker = cacheControlOf(part, `messages[${i}].content[${j}]`);
+      if (marker) block.cache_control = marker;
+    });
     if (texts.length > 0) block.content = texts;
   }
   return block;
@@ -527,9 +594,13 @@ function convertTools(tools: unknown): AnthropicTool[] | undefined {
       fn.parameters && typeof fn.parameters === 'object'
         ? (fn.parameters as Record<string, unknown>)
         : { type: 'object', properties: {} };
-    return typeof fn.description === 'string'
-      ? { name: fn.name, description: fn.description, input_schema: schema }
-      : { name: fn.name, input_schema: schema };
+    const out: AnthropicTool =
+      typeof fn.description === 'string'
+        ? { name: fn.name, description: fn.description, input_schema: schema }
+        : { name: fn.name, input_schema: schema };
+    const marker = toolCacheControlOf(tool, `tools[${i}]`);
+    if (marker) out.cache_control = marker;
+    return out;
   });
 }
 

@@ -171,6 +171,67 @@ describe('Anthropic backend through the gateway', () => {
     expect(message.content).toBe('Yes, there are infinitely many prime numbers such that n mod 4 = 3.');
   });
 
+  it('sends the client’s cache_control breakpoints to Anthropic and reports cache reads as cached tokens', async () => {
+    const guide = `<repository-guide>\n${'Money is integer cents. Services live in services/.\n'.repeat(60)}</repository-guide>`;
+    const ephemeral = { type: 'ephemeral' } as const;
+    // The OpenAI SDK's types have no cache_control: a client adds it to the parts it sends.
+    const messages = [
+      {
+        role: 'system',
+        content: [
+          { type: 'text', text: 'You are a code-review agent.' },
+          { type: 'text', text: guide, cache_control: ephemeral },
+        ],
+      },
+      {
+        role: 'user',
+        content: [{ type: 'text', text: 'Review services/ledger/post.ts.', cache_control: ephemeral }],
+      },
+    ] as unknown as OpenAI.ChatCompletionMessageParam[];
+    const tools = [
+      { ...WEATHER_TOOL, cache_control: { type: 'ephemeral', ttl: '1h' } },
+    ] as unknown as OpenAI.ChatCompletionTool[];
+
+    answerJson('response.prompt-caching.write.json');
+    const first = await t
+      .client()
+      .chat.completions.create({ model: 'chat-model', messages, tools, max_tokens: 256 });
+    const sent = lastRequest();
+    expectAnthropicAuth(sent);
+    expect(sent.json).toMatchObject({
+      system: [
+        { type: 'text', text: 'You are a code-review agent.' },
+        { type: 'text', text: guide, cache_control: ephemeral },
+      ],
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'text', text: 'Review services/ledger/post.ts.', cache_control: ephemeral }],
+        },
+      ],
+      tools: [{ name: 'get_weather', cache_control: { type: 'ephemeral', ttl: '1h' } }],
+    });
+    // Cache writes are prompt tokens; only reads are cached tokens.
+    expect(first.usage).toEqual({
+      prompt_tokens: 14 + 1890,
+      completion_tokens: 19,
+      total_tokens: 14 + 1890 + 19,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
+
+    answerJson('response.prompt-caching.read.json');
+    const { data: second, response } = await t
+      .client()
+      .chat.completions.create({ model: 'chat-model', messages, tools, max_tokens: 256 })
+      .withResponse();
+    expect(lastRequest().body.equals(sent.body)).toBe(true);
+    expect(second.usage?.prompt_tokens_details).toEqual({ cached_tokens: 1890 });
+    expect(await t.logFor(response)).toMatchObject({
+      provider: 'Anthropic',
+      tokens: { prompt: 9 + 1890, completion: 11, cached: 1890 },
+    });
+  });
+
   it('translates a 3 MB request — a long document and a base64 image — with the content intact', async () => {
     answerJson('response.text.json');
     // Large enough for the stand-in parser (ext-proc/json), with escapes and multi-byte text throughout.

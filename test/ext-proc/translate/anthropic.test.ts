@@ -288,6 +288,123 @@ describe('Anthropic request translation', () => {
     expect(old.thinking).toBeUndefined();
   });
 
+  it('marks image and assistant text blocks, and sends a lone marked text part as a block, not the string shorthand', () => {
+    const ephemeral = { type: 'ephemeral' };
+    const out = toAnthropicRequest(
+      {
+        model: 'chat-model',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'image_url',
+                image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' },
+                cache_control: ephemeral,
+              },
+              { type: 'text', text: 'What does the chart show?' },
+            ],
+          },
+          {
+            role: 'assistant',
+            content: [{ type: 'text', text: 'Revenue by month.', cache_control: ephemeral }],
+          },
+          { role: 'user', content: [{ type: 'text', text: 'And the trend?', cache_control: ephemeral }] },
+        ],
+      },
+      { model: MODEL },
+    );
+    expect(out.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          {
+            type: 'image',
+            source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' },
+            cache_control: ephemeral,
+          },
+          { type: 'text', text: 'What does the chart show?' },
+        ],
+      },
+      { role: 'assistant', content: [{ type: 'text', text: 'Revenue by month.', cache_control: ephemeral }] },
+      { role: 'user', content: [{ type: 'text', text: 'And the trend?', cache_control: ephemeral }] },
+    ]);
+    expect(messagesRequestProblems(out as unknown as Record<string, unknown>)).toEqual([]);
+  });
+
+  it('reads a tool’s marker inside `function` too, and keeps system a string when no system part is marked', () => {
+    const out = toAnthropicRequest(
+      {
+        model: 'chat-model',
+        messages: [
+          { role: 'system', content: [{ type: 'text', text: 'Be brief.' }] },
+          { role: 'user', content: 'hi' },
+        ],
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'search',
+              parameters: { type: 'object' },
+              cache_control: { type: 'ephemeral' },
+            },
+          },
+        ],
+      },
+      { model: MODEL },
+    );
+    expect(out.system).toBe('Be brief.');
+    expect(out.tools).toEqual([
+      { name: 'search', input_schema: { type: 'object' }, cache_control: { type: 'ephemeral' } },
+    ]);
+  });
+
+  it('refuses a cache_control that is not an object with a type, naming the part', () => {
+    const refused = (body: Record<string, unknown>) => {
+      try {
+        toAnthropicRequest({ model: 'chat-model', ...body }, { model: MODEL });
+      } catch (error) {
+        return [(error as AgentRouterError).status, (error as AgentRouterError).param];
+      }
+      return undefined;
+    };
+    expect(
+      refused({
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'x', cache_control: 'ephemeral' }] }],
+      }),
+    ).toEqual([400, 'messages[0].content[0].cache_control']);
+    expect(
+      refused({
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [{ type: 'function', function: { name: 'f' }, cache_control: { ttl: '1h' } }],
+      }),
+    ).toEqual([400, 'tools[0].cache_control']);
+  });
+
+  it('the structural check rejects more than 4 breakpoints and a marker Anthropic does not define', () => {
+    const marked = (text: string, cache_control: unknown) => ({ type: 'text', text, cache_control });
+    expect(
+      messagesRequestProblems({
+        model: MODEL,
+        max_tokens: 16,
+        system: [marked('a', { type: 'ephemeral' }), marked('b', { type: 'ephemeral' })],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              marked('c', { type: 'ephemeral' }),
+              marked('d', { type: 'ephemeral' }),
+              marked('e', { type: 'persistent', ttl: '1d' }),
+            ],
+          },
+        ],
+      }),
+    ).toEqual([
+      'messages[0].content[2].cache_control must be {type: "ephemeral", ttl?: "5m" | "1h"}',
+      '5 cache_control breakpoints; a request may have 4',
+    ]);
+  });
+
   it('the structural check is not vacuous: it rejects bodies that break the documented rules', () => {
     const problems = messagesRequestProblems({
       model: MODEL,

@@ -129,6 +129,47 @@ describe('Claude on Vertex AI requests', () => {
     expect(plain).not.toHaveProperty('output_config');
   });
 
+  it('passes cache_control breakpoints to Claude on Vertex AI as the client sent them', () => {
+    const body = toVertexAnthropicRequest(
+      {
+        model: 'chat-model',
+        messages: [
+          {
+            role: 'system',
+            content: [{ type: 'text', text: 'You review contracts.', cache_control: { type: 'ephemeral' } }],
+          },
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'text',
+                text: '<contract>…</contract>',
+                cache_control: { type: 'ephemeral', ttl: '5m' },
+              },
+              { type: 'text', text: 'Summarise clause 4.' },
+            ],
+          },
+        ],
+      },
+      { model: MODEL },
+    );
+    expect(body).toMatchObject({
+      anthropic_version: VERTEX_ANTHROPIC_VERSION,
+      system: [{ type: 'text', text: 'You review contracts.', cache_control: { type: 'ephemeral' } }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '<contract>…</contract>', cache_control: { type: 'ephemeral', ttl: '5m' } },
+            { type: 'text', text: 'Summarise clause 4.' },
+          ],
+        },
+      ],
+    });
+    const { anthropic_version: _version, ...messagesBody } = body;
+    expect(messagesRequestProblems({ model: MODEL, ...messagesBody })).toEqual([]);
+  });
+
   it('refuses embeddings with an OpenAI-shaped 400', () => {
     expect(() =>
       translator().translator.request(input({ model: 'claude', input: 'x' }, 'embeddings')),
