@@ -17,6 +17,12 @@
  * - temperature above Converse's maximum of 1 is sent as 1.
  * - Titan Text Embeddings take one text per call: an `input` array of more than one text is refused
  *   with a 400 that says so (Cohere Embed takes up to 96 texts per call).
+ * - Prompt caching: a `cache_control` marker on a content part, system part or tool (read as for
+ *   Anthropic, cache-control.ts) becomes a cachePoint block right after the block it marks — Converse's
+ *   checkpoints go in `messages`, `system` and `toolConfig.tools`, and cache everything before them
+ *   (docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html; CachePointBlock
+ *   `{type: "default", ttl?: "5m" | "1h"}`, API_runtime_CachePointBlock.html). A TTL Bedrock does not
+ *   know is left out (the default applies).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -25,6 +31,7 @@ import { errors, errorTypeForStatus, type OpenAIErrorBody } from '../errors.ts';
 import type { HttpHead } from '../phases.ts';
 import { claudeThinking, DEFAULT_MAX_TOKENS } from './anthropic.ts';
 import { BedrockStream, bedrockError, EXCEPTION_STATUS, finishReasonOf, usageOf } from './bedrock.stream.ts';
+import { type CacheControl, cacheControlOf, toolCacheControlOf } from './cache-control.ts';
 import type { OpenAIUsage } from './openai-stream.ts';
 import type { ResponseContext, Translator, UpstreamRequest, UpstreamRequestInput } from './translator.ts';
 
@@ -51,11 +58,21 @@ export function encodeModelId(modelId: string): string {
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp';
 
+/** A prompt-cache checkpoint (CachePointBlock), a member of ContentBlock, SystemContentBlock and Tool. */
+export interface CachePoint {
+  cachePoint: { type: 'default'; ttl?: '5m' | '1h' };
+}
+
 export type ConverseBlock =
   | { text: string }
   | { image: { format: ImageFormat; source: { bytes: string } } }
   | { toolUse: { toolUseId: string; name: string; input: unknown } }
-  | { toolResult: { toolUseId: string; content: { text: string }[] } };
+  | { toolResult: { toolUseId: string; content: { text: string }[] } }
+  | CachePoint;
+
+export interface ConverseToolSpec {
+  toolSpec: { name: string; description?: string; inputSchema: { json: unknown } };
+}
 
 export interface ConverseMessage {
   role: 'user' | 'assistant';
@@ -64,10 +81,10 @@ export interface ConverseMessage {
 
 export interface ConverseRequest {
   messages: ConverseMessage[];
-  system?: { text: string }[];
+  system?: ({ text: string } | CachePoint)[];
   inferenceConfig?: { maxTokens?: number; temperature?: number; topP?: number; stopSequences?: string[] };
   toolConfig?: {
-    tools: { toolSpec: { name: string; description?: string; inputSchema: { json: unknown } } }[];
+    tools: (ConverseToolSpec | CachePoint)[];
     toolChoice?:
       | { auto: Record<string, never> }
       | { any: Record<string, never> }
@@ -114,17 +131,43 @@ function imageBlock(url: string, param: string): ConverseBlock {
   return { text: `[image not sent: ${url} (Bedrock Converse accepts only inline image bytes)]` };
 }
 
-/** Text of a string or an array of text parts (system, tool and assistant content). */
-function textParts(content: unknown, param: string): string[] {
-  if (typeof content === 'string') return [content];
+/** The checkpoint for a client's cache_control marker. */
+function cachePointFor(marker: CacheControl): CachePoint {
+  const ttl = marker.ttl === '5m' || marker.ttl === '1h' ? marker.ttl : undefined;
+  return { cachePoint: ttl ? { type: 'default', ttl } : { type: 'default' } };
+}
+
+interface TextPart {
+  text: string;
+  cache?: CacheControl;
+}
+
+/** Text of a string or an array of text parts (system, tool and assistant content), with their markers. */
+function textParts(content: unknown, param: string): TextPart[] {
+  if (typeof content === 'string') return [{ text: content }];
   if (content === null || content === undefined) return [];
   if (!Array.isArray(content))
     throw errors.invalidBody('Message content must be a string or an array.', param);
   return content.map((part, i) => {
-    if (isObject(part) && part.type === 'text' && typeof part.text === 'string') return part.text;
-    if (isObject(part) && part.type === 'refusal' && typeof part.refusal === 'string') return part.refusal;
-    throw errors.invalidBody('Only text content parts are accepted here.', `${param}[${i}]`);
+    let text: string;
+    if (isObject(part) && part.type === 'text' && typeof part.text === 'string') text = part.text;
+    else if (isObject(part) && part.type === 'refusal' && typeof part.refusal === 'string')
+      text = part.refusal;
+    else throw errors.invalidBody('Only text content parts are accepted here.', `${param}[${i}]`);
+    const cache = cacheControlOf(part, `${param}[${i}]`);
+    return cache ? { text, cache } : { text };
   });
+}
+
+/** Text blocks for the parts, each marked one followed by its checkpoint; empty texts are left out. */
+function textBlocks(parts: TextPart[]): ({ text: string } | CachePoint)[] {
+  const blocks: ({ text: string } | CachePoint)[] = [];
+  for (const part of parts) {
+    if (!part.text) continue;
+    blocks.push({ text: part.text });
+    if (part.cache) blocks.push(cachePointFor(part.cache));
+  }
+  return blocks;
 }
 
 function userBlocks(content: unknown, param: string): ConverseBlock[] {
@@ -136,7 +179,8 @@ function userBlocks(content: unknown, param: string): ConverseBlock[] {
     const at = `${param}[${i}]`;
     if (!isObject(part)) throw errors.invalidBody('Content parts must be objects.', at);
     if (part.type === 'text' && typeof part.text === 'string') {
-      if (part.text) blocks.push({ text: part.text });
+      if (!part.text) return;
+      blocks.push({ text: part.text });
     } else if (part.type === 'image_url') {
       const imageUrl = part.image_url;
       const url = typeof imageUrl === 'string' ? imageUrl : isObject(imageUrl) ? imageUrl.url : undefined;
@@ -148,6 +192,8 @@ function userBlocks(content: unknown, param: string): ConverseBlock[] {
         at,
       );
     }
+    const cache = cacheControlOf(part, at);
+    if (cache) blocks.push(cachePointFor(cache));
   });
   return blocks;
 }
@@ -168,8 +214,7 @@ function toolUseInput(args: unknown, param: string): unknown {
 }
 
 function assistantBlocks(message: Json, param: string): ConverseBlock[] {
-  const blocks: ConverseBlock[] = [];
-  for (const text of textParts(message.content, `${param}.content`)) if (text) blocks.push({ text });
+  const blocks: ConverseBlock[] = textBlocks(textParts(message.content, `${param}.content`));
   const calls = message.tool_calls;
   if (calls !== undefined && calls !== null) {
     if (!Array.isArray(calls))
@@ -194,16 +239,19 @@ function assistantBlocks(message: Json, param: string): ConverseBlock[] {
 function toolConfigOf(body: Json): ConverseRequest['toolConfig'] {
   const tools = body.tools;
   if (!Array.isArray(tools) || tools.length === 0 || body.tool_choice === 'none') return undefined;
-  const specs = tools.map((tool, i) => {
+  const specs: (ConverseToolSpec | CachePoint)[] = [];
+  tools.forEach((tool, i) => {
     const fn = isObject(tool) ? tool.function : undefined;
     if (!isObject(tool) || tool.type !== 'function' || !isObject(fn) || typeof fn.name !== 'string')
       throw errors.invalidBody('Bedrock Converse supports function tools only.', `tools[${i}]`);
-    const toolSpec: { name: string; description?: string; inputSchema: { json: unknown } } = {
+    const toolSpec: ConverseToolSpec['toolSpec'] = {
       name: fn.name,
       inputSchema: { json: isObject(fn.parameters) ? fn.parameters : { type: 'object', properties: {} } },
     };
     if (typeof fn.description === 'string' && fn.description) toolSpec.description = fn.description;
-    return { toolSpec };
+    specs.push({ toolSpec });
+    const cache = toolCacheControlOf(tool, `tools[${i}]`);
+    if (cache) specs.push(cachePointFor(cache));
   });
   const config: NonNullable<ConverseRequest['toolConfig']> = { tools: specs };
   const choice = body.tool_choice;
@@ -250,7 +298,7 @@ export function toConverseRequest(body: Json, defaultMaxTokens?: number, model =
   const n = numberField(body, 'n');
   if (n !== undefined && n !== 1)
     throw errors.invalidBody('Bedrock Converse returns one choice; n must be 1.', 'n');
-  const system: { text: string }[] = [];
+  const system: NonNullable<ConverseRequest['system']> = [];
   const messages: ConverseMessage[] = [];
   const append = (role: ConverseMessage['role'], content: ConverseBlock[]) => {
     if (content.length === 0) return;
@@ -265,7 +313,7 @@ export function toConverseRequest(body: Json, defaultMaxTokens?: number, model =
     switch (message.role) {
       case 'system':
       case 'developer':
-        for (const text of textParts(message.content, `${param}.content`)) if (text) system.push({ text });
+        system.push(...textBlocks(textParts(message.content, `${param}.content`)));
         return;
       case 'user':
         append('user', userBlocks(message.content, `${param}.content`));
@@ -276,8 +324,13 @@ export function toConverseRequest(body: Json, defaultMaxTokens?: number, model =
       case 'tool': {
         if (typeof message.tool_call_id !== 'string')
           throw errors.invalidBody('A tool message needs a tool_call_id.', `${param}.tool_call_id`);
-        const content = textParts(message.content, `${param}.content`).map((text) => ({ text }));
-        append('user', [{ toolResult: { toolUseId: message.tool_call_id, content } }]);
+        const parts = textParts(message.content, `${param}.content`);
+        const content = parts.map((part) => ({ text: part.text }));
+        const result: ConverseBlock[] = [{ toolResult: { toolUseId: message.tool_call_id, content } }];
+        // A marked part marks the whole result: the checkpoint follows the toolResult block.
+        const cache = parts.findLast((part) => part.cache)?.cache;
+        if (cache) result.push(cachePointFor(cache));
+        append('user', result);
         return;
       }
       default:

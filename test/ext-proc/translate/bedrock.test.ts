@@ -160,6 +160,71 @@ describe('Bedrock translator, requests', () => {
     expect(plain.message).toContain('base64');
   });
 
+  it('turns cache_control markers into cachePoint blocks after the tool, system text, content and tool result they mark', async () => {
+    const out = sent(await translate(json('chat-request.prompt-caching.json')));
+    expect(out).toEqual(json('converse-request.prompt-caching.json'));
+    expect(converseProblems(out)).toEqual([]);
+  });
+
+  it('marks an image and an assistant text, drops a TTL Bedrock does not know, and refuses a malformed marker', async () => {
+    const ephemeral = { type: 'ephemeral' };
+    const out = toConverseRequest({
+      messages: [
+        user([
+          {
+            type: 'image_url',
+            image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' },
+            cache_control: ephemeral,
+          },
+          { type: 'text', text: 'Describe it.', cache_control: { type: 'ephemeral', ttl: '30m' } },
+        ]),
+        { role: 'assistant', content: [{ type: 'text', text: 'A bar chart.', cache_control: ephemeral }] },
+        user('Which bar is highest?'),
+      ],
+    });
+    expect(out.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } },
+          { cachePoint: { type: 'default' } },
+          { text: 'Describe it.' },
+          { cachePoint: { type: 'default' } },
+        ],
+      },
+      { role: 'assistant', content: [{ text: 'A bar chart.' }, { cachePoint: { type: 'default' } }] },
+      { role: 'user', content: [{ text: 'Which bar is highest?' }] },
+    ]);
+    const error = await rejection(
+      translate({ messages: [user([{ type: 'text', text: 'x', cache_control: true }])] }),
+    );
+    expect([error.status, error.param]).toEqual([400, 'messages[0].content[0].cache_control']);
+  });
+
+  it('keeps checkpoints when tool calls and results are sent as text (no toolConfig)', () => {
+    const out = toConverseRequest({
+      messages: [
+        user('Weather?'),
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+        },
+        {
+          role: 'tool',
+          tool_call_id: 'c1',
+          content: [{ type: 'text', text: '18°C', cache_control: { type: 'ephemeral' } }],
+        },
+      ],
+    });
+    expect(out.toolConfig).toBeUndefined();
+    expect(out.messages[2]!.content).toEqual([
+      { text: '[tool result get_weather: 18°C]' },
+      { cachePoint: { type: 'default' } },
+    ]);
+    expect(converseProblems(out as unknown as Record<string, unknown>)).toEqual([]);
+  });
+
   it('maps tool_choice auto and required to Converse tool choices', async () => {
     const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
     const auto = await translate({ model: 'm', messages: [user('x')], tools, tool_choice: 'auto' });
@@ -261,8 +326,10 @@ describe('Bedrock translator, requests', () => {
 // ---------------------------------------------------------------------------------------------------
 // A structural check of Converse requests, written from the API reference (API_runtime_Converse.html,
 // Message, ContentBlock, ImageBlock, ToolUseBlock, ToolResultBlock, SystemContentBlock,
-// InferenceConfiguration, ToolConfiguration, ToolSpecification, ToolChoice) and the service's rule that
-// tool blocks need a toolConfig. Returns the problems found.
+// InferenceConfiguration, ToolConfiguration, ToolSpecification, ToolChoice, CachePointBlock) and the
+// service's rule that tool blocks need a toolConfig; a cachePoint ({type: "default", ttl?: "5m" | "1h"})
+// follows the content it caches (docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html), so it
+// is never first in its list. Returns the problems found.
 
 const CONTENT_BLOCK_MEMBERS = new Set([
   'text',
@@ -272,7 +339,26 @@ const CONTENT_BLOCK_MEMBERS = new Set([
   'toolUse',
   'toolResult',
   'guardContent',
+  'cachePoint',
 ]);
+
+function cachePointProblems(list: unknown[], at: string): string[] {
+  const problems: string[] = [];
+  for (const [i, block] of list.entries()) {
+    if (typeof block !== 'object' || block === null || !('cachePoint' in block)) continue;
+    const point = (block as { cachePoint: unknown }).cachePoint as Record<string, unknown> | null;
+    if (i === 0) problems.push(`${at}[0] is a cachePoint with nothing before it`);
+    if (
+      typeof point !== 'object' ||
+      point === null ||
+      point.type !== 'default' ||
+      Object.keys(point).some((k) => k !== 'type' && k !== 'ttl') ||
+      (point.ttl !== undefined && point.ttl !== '5m' && point.ttl !== '1h')
+    )
+      problems.push(`${at}[${i}].cachePoint is not a CachePointBlock`);
+  }
+  return problems;
+}
 const TOOL_USE_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -297,6 +383,7 @@ function converseProblems(request: Record<string, unknown>): string[] {
       problems.push(`messages[${i}].content is empty`);
       continue;
     }
+    problems.push(...cachePointProblems(message.content, `messages[${i}].content`));
     for (const [j, block] of message.content.entries()) {
       const at = `messages[${i}].content[${j}]`;
       if (!isObj(block)) {
@@ -344,9 +431,13 @@ function converseProblems(request: Record<string, unknown>): string[] {
     const system = request.system;
     if (
       !Array.isArray(system) ||
-      !system.every((b) => isObj(b) && typeof b.text === 'string' && b.text.length > 0)
+      !system.every(
+        (b) =>
+          isObj(b) && (('text' in b && typeof b.text === 'string' && b.text.length > 0) || 'cachePoint' in b),
+      )
     )
       problems.push('system is not an array of text blocks');
+    else problems.push(...cachePointProblems(system, 'system'));
   }
   const inference = request.inferenceConfig;
   if (inference !== undefined) {
@@ -373,7 +464,9 @@ function converseProblems(request: Record<string, unknown>): string[] {
     if (!isObj(toolConfig) || !Array.isArray(toolConfig.tools) || toolConfig.tools.length === 0)
       problems.push('toolConfig.tools must be a non-empty array');
     else {
+      problems.push(...cachePointProblems(toolConfig.tools, 'toolConfig.tools'));
       for (const tool of toolConfig.tools) {
+        if (isObj(tool) && 'cachePoint' in tool) continue;
         const spec = isObj(tool) ? tool.toolSpec : undefined;
         if (!isObj(spec) || typeof spec.name !== 'string' || !TOOL_NAME.test(spec.name))
           problems.push('toolSpec.name');
@@ -429,12 +522,15 @@ describe('Bedrock translator, any Chat Completions request', () => {
           { role: 'assistant', content: [{ text: '' }] },
           { role: 'assistant', content: [{ toolResult: { toolUseId: 'nope', content: [] } }] },
         ],
+        system: [{ cachePoint: { type: 'default' } }, { text: 's' }, { cachePoint: { type: 'ephemeral' } }],
       }),
     ).toEqual([
       'messages[0].role is assistant, not user',
       'messages[0].content[0].text is not a non-empty string',
       'messages[1].content[0]: toolResult outside a user message',
       'messages[1].content[0].toolResult.toolUseId matches no earlier toolUse',
+      'system[0] is a cachePoint with nothing before it',
+      'system[2].cachePoint is not a CachePointBlock',
       'toolUse/toolResult blocks without a toolConfig',
     ]);
   });
@@ -674,6 +770,44 @@ describe('Bedrock translator, streams', () => {
       },
       '[DONE]',
     ]);
+  });
+
+  it('counts cache writes as prompt tokens and cache reads as cached tokens, buffered and streamed', () => {
+    // TokenUsage (API_runtime_TokenUsage.html): inputTokens excludes what was read from or written to
+    // the cache; OpenAI's prompt_tokens includes it.
+    const usage = {
+      inputTokens: 22,
+      outputTokens: 31,
+      totalTokens: 22 + 31 + 1800 + 256,
+      cacheReadInputTokens: 1800,
+      cacheWriteInputTokens: 256,
+    };
+    const expected = {
+      prompt_tokens: 22 + 1800 + 256,
+      completion_tokens: 31,
+      total_tokens: 22 + 1800 + 256 + 31,
+      prompt_tokens_details: { cached_tokens: 1800 },
+    };
+    const buffered = Buffer.from(
+      JSON.stringify({
+        output: { message: { role: 'assistant', content: [{ text: 'Covered by the warranty.' }] } },
+        stopReason: 'end_turn',
+        usage,
+        metrics: { latencyMs: 612 },
+      }),
+    );
+    expect(JSON.parse(bedrockTranslator.responseBody(buffered, context()).toString()).usage).toEqual(
+      expected,
+    );
+    const streamed = encodeEvents([
+      { event: 'messageStart', payload: { role: 'assistant' } },
+      { event: 'contentBlockDelta', payload: { contentBlockIndex: 0, delta: { text: 'Covered.' } } },
+      { event: 'contentBlockStop', payload: { contentBlockIndex: 0 } },
+      { event: 'messageStop', payload: { stopReason: 'end_turn' } },
+      { event: 'metadata', payload: { usage, metrics: { latencyMs: 612 } } },
+    ]);
+    const out = events(runStream([streamed], { includeUsage: true }));
+    expect(out.at(-2)).toMatchObject({ choices: [], usage: expected });
   });
 
   it('reports a corrupted message (bad CRC) and a stream cut inside a message as errors', () => {
