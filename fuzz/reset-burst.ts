@@ -1,10 +1,11 @@
 /**
  * Diagnostic, not part of `npm test`: many Process streams that the peer resets while ext-proc still
  * holds them open, as Envoy does when clients disconnect. With grpc-js's server transport the one
- * HTTP/2 connection stops answering after about a thousand such resets (most likely Node's incoming
- * RST_STREAM rate limit, http2 `streamResetBurst` 1000 / `streamResetRate` 33 per second, which
- * grpc-js offers no option to set), and every stream on it fails. The HTTP fuzz met it once in
- * 27,154 cases. The lean transport of issue 15 is where the limit can be set.
+ * HTTP/2 connection stopped answering after about a thousand such resets: Node's incoming RST_STREAM
+ * rate limit (http2 `streamResetBurst` 1000 / `streamResetRate` 33 per second), which grpc-js offers
+ * no option to set; the HTTP fuzz met it once in 27,154 cases. ext-proc's own transport
+ * (grpc/server.ts) sets the limit well above the request rate one process serves, and
+ * test/grpc/server.test.ts holds a connection through 1500 resets.
  *
  *   npx tsx fuzz/reset-burst.ts [streams=3000] [concurrency=20]
  *
