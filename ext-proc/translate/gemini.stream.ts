@@ -1,9 +1,10 @@
 /**
  * Gemini's stream (`streamGenerateContent?alt=sse`: each SSE `data:` is a whole GenerateContentResponse,
  * ai.google.dev/api/generate-content#method:-models.streamgeneratecontent) as the OpenAI chunk stream:
- * a role chunk, text and tool-call deltas as they come, then the finish chunk, the usage chunk when
- * the client asked for it (from the last usageMetadata) and `data: [DONE]`. Incremental: any split of
- * the upstream bytes gives the same output.
+ * a role chunk, thought-summary (`reasoning_content`), text and tool-call deltas as they come, then the
+ * finish chunk, the usage chunk when the client asked for it (from the last usageMetadata) and
+ * `data: [DONE]`. Chunks name the model that answered (modelVersion). Incremental: any split of the
+ * upstream bytes gives the same output.
  */
 import { errors, type OpenAIErrorBody } from '../errors.ts';
 import {
@@ -13,6 +14,7 @@ import {
   createdOf,
   finishReasonOf,
   type GenerateContentResponse,
+  responseModelOf,
   toolCallId,
   usageOf,
 } from './gemini.ts';
@@ -81,8 +83,9 @@ export class GeminiStreamTranslator implements StreamTranslator {
     let out = '';
     if (!this.#writer) {
       this.#responseId = response.responseId;
+      // Every chunk names the model that answered, from the first event's modelVersion.
       this.#writer = new ChunkWriter(
-        this.#context.model,
+        responseModelOf(response, this.#context.model),
         this.#ids.id ?? completionIdOf(response),
         this.#ids.created ?? createdOf(response),
       );
@@ -94,7 +97,11 @@ export class GeminiStreamTranslator implements StreamTranslator {
     const candidate = response.candidates?.[0];
     if (!candidate) return out;
     for (const part of candidate.content?.parts ?? []) {
-      if (part.thought) continue;
+      if (part.thought) {
+        if (typeof part.text === 'string' && part.text !== '')
+          out += writer.delta({ reasoning_content: part.text });
+        continue;
+      }
       if (typeof part.text === 'string' && part.text !== '') out += writer.delta({ content: part.text });
       if (part.functionCall) {
         // Gemini sends each function call whole, so one delta carries its id, name and arguments.

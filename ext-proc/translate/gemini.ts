@@ -25,7 +25,10 @@ export type GoogleApi = 'Gemini' | 'VertexAI';
 
 export interface GeminiPart {
   text?: string;
-  /** Summaries of the model's thinking, sent only when asked for; never shown as content. */
+  /**
+   * A summary of the model's thinking, sent only when `thinkingConfig.includeThoughts` asks for it
+   * (ai.google.dev/gemini-api/docs/thinking#summaries): returned as `reasoning_content`, never as content.
+   */
   thought?: boolean;
   thoughtSignature?: string;
   inlineData?: { mimeType: string; data: string };
@@ -56,7 +59,11 @@ export interface GenerationConfig {
   seed?: number;
   responseMimeType?: string;
   responseSchema?: Record<string, unknown>;
-  thinkingConfig?: { thinkingBudget?: number; thinkingLevel?: 'minimal' | 'low' | 'medium' | 'high' };
+  thinkingConfig?: {
+    thinkingBudget?: number;
+    thinkingLevel?: 'minimal' | 'low' | 'medium' | 'high';
+    includeThoughts?: boolean;
+  };
 }
 
 export interface FunctionCallingConfig {
@@ -359,7 +366,13 @@ function needsSignatureSentinel(model: string): boolean {
  * compatibility maps low, medium and high to 1,024, 8,192 and 24,576 and "none" to 0, which turns
  * thinking off (ai.google.dev/gemini-api/docs/openai, "Thinking"). Gemini 3 takes a thinking level
  * instead, and refuses a budget and a level together (ai.google.dev/gemini-api/docs/thinking).
- * A model id without a version gets neither: the model's default stands.
+ * A model id without a version (an alias such as gemini-flash-latest, a tuned model) gets neither:
+ * the model's default stands.
+ *
+ * A client that asks for reasoning also gets to see it: `includeThoughts: true` makes Gemini return
+ * thought summaries as parts marked `thought: true` (ThinkingConfig.includeThoughts, "thoughts are
+ * returned only if the model supports thought and thoughts are available", so it is safe on an
+ * unversioned id too). Not where the effort turns thinking off ("none", or a budget of 0).
  */
 const THINKING_BUDGETS: Readonly<Record<string, number>> = {
   none: 0,
@@ -379,15 +392,18 @@ const THINKING_LEVELS: Readonly<Record<string, 'minimal' | 'low' | 'medium' | 'h
 };
 
 function thinkingConfig(effort: unknown, model: string): GenerationConfig['thinkingConfig'] {
-  if (typeof effort !== 'string') return undefined;
+  if (typeof effort !== 'string' || THINKING_BUDGETS[effort] === undefined) return undefined;
   const generation = geminiGeneration(model);
-  if (generation === undefined || generation < 2) return undefined;
+  const thoughts = effort !== 'none';
+  if (generation === undefined) return thoughts ? { includeThoughts: true } : undefined;
+  // Gemini 1.x does not think.
+  if (generation < 2) return undefined;
   if (generation >= 3) {
-    const level = THINKING_LEVELS[effort];
-    return level ? { thinkingLevel: level } : undefined;
+    const thinkingLevel = THINKING_LEVELS[effort]!;
+    return thoughts ? { thinkingLevel, includeThoughts: true } : { thinkingLevel };
   }
-  const budget = THINKING_BUDGETS[effort];
-  return budget === undefined ? undefined : { thinkingBudget: budget };
+  const thinkingBudget = THINKING_BUDGETS[effort]!;
+  return thinkingBudget > 0 ? { thinkingBudget, includeThoughts: true } : { thinkingBudget };
 }
 
 function addSignatureSentinels(contents: GeminiContent[]): void {
@@ -589,6 +605,16 @@ export function createdOf(response: GenerateContentResponse): number | undefined
   return Number.isFinite(time) ? Math.floor(time / 1000) : undefined;
 }
 
+/**
+ * The model that answered: the response's `modelVersion` (ai.google.dev/api/generate-content#GenerateContentResponse,
+ * "the model version used to generate the response", e.g. a dated snapshot behind an alias), as OpenAI
+ * reports the snapshot in `model`; the requested model when Google names none.
+ */
+export function responseModelOf(response: GenerateContentResponse, requested: string): string {
+  const version = response.modelVersion;
+  return typeof version === 'string' && version !== '' && version.length <= 256 ? version : requested;
+}
+
 export interface CompletionIds {
   id?: string;
   created?: number;
@@ -603,9 +629,13 @@ export function fromGeminiResponse(
   let calls = 0;
   const choices = candidates.map((candidate, i) => {
     let text = '';
+    let reasoning = '';
     const toolCalls: Record<string, unknown>[] = [];
     for (const part of candidate.content?.parts ?? []) {
-      if (part.thought) continue;
+      if (part.thought) {
+        if (typeof part.text === 'string') reasoning += part.text;
+        continue;
+      }
       if (typeof part.text === 'string') text += part.text;
       if (part.functionCall) {
         toolCalls.push({
@@ -620,6 +650,9 @@ export function fromGeminiResponse(
       content: toolCalls.length > 0 && text === '' ? null : text,
       refusal: null,
     };
+    // Chat Completions has no reasoning field; `reasoning_content` is the one DeepSeek's API and vLLM
+    // use, as the Anthropic and Bedrock translators return thinking.
+    if (reasoning) message.reasoning_content = reasoning;
     if (toolCalls.length > 0) message.tool_calls = toolCalls;
     return {
       index: typeof candidate.index === 'number' ? candidate.index : i,
@@ -644,7 +677,7 @@ export function fromGeminiResponse(
     id: ids.id ?? completionIdOf(response) ?? `chatcmpl-${Math.random().toString(36).slice(2)}`,
     object: 'chat.completion',
     created: ids.created ?? createdOf(response) ?? Math.floor(Date.now() / 1000),
-    model: context.model,
+    model: responseModelOf(response, context.model),
     choices,
   };
   // Last, where the gateway's usage reader looks for it.

@@ -171,6 +171,63 @@ describe('Gemini API through the gateway', () => {
     expect(last().path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
   });
 
+  it('asks for thoughts when the client sets reasoning_effort, and returns them as reasoning_content with the answering snapshot as the model', async () => {
+    google.answer({ body: fixture('gemini/generate-content.thinking.response.json') });
+    const { data: completion, response } = await t
+      .client()
+      .chat.completions.create({
+        model: 'gemini-chat',
+        messages: [{ role: 'user', content: 'Are there infinitely many primes p ≡ 3 (mod 4)?' }],
+        reasoning_effort: 'low',
+      })
+      .withResponse();
+    expect(sentBody()).toMatchObject({
+      generationConfig: { thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } },
+    });
+    const message = completion.choices[0]!.message as OpenAI.ChatCompletionMessage & {
+      reasoning_content?: string;
+    };
+    expect(message.reasoning_content).toMatch(/^\*\*Counting the primes\*\*/);
+    expect(message.content).toMatch(/^Yes\. Suppose p1/);
+    expect(completion.model).toBe('gemini-2.5-flash-preview-09-2025');
+    expect(completion.usage?.completion_tokens_details?.reasoning_tokens).toBe(332);
+    expect(await t.logFor(response)).toMatchObject({
+      resolvedModel: 'gemini-2.5-flash',
+      responseModel: 'gemini-2.5-flash-preview-09-2025',
+      tokens: { prompt: 18, completion: 393, reasoning: 332 },
+    });
+  });
+
+  it('streams thought summaries as reasoning_content deltas before the answer', async () => {
+    google.answer({ headers: SSE, body: pieces(fixture('gemini/stream.thinking.sse')) });
+    const stream = await t.client().chat.completions.create({
+      model: 'gemini-chat',
+      messages: [{ role: 'user', content: 'Are there infinitely many primes p ≡ 3 (mod 4)?' }],
+      reasoning_effort: 'medium',
+      stream: true,
+    });
+    let reasoning = '';
+    let answer = '';
+    const models = new Set<string>();
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta as
+        | { content?: string | null; reasoning_content?: string }
+        | undefined;
+      if (delta?.reasoning_content) {
+        expect(answer).toBe('');
+        reasoning += delta.reasoning_content;
+      }
+      answer += delta?.content ?? '';
+      models.add(chunk.model);
+    }
+    expect(sentBody()).toMatchObject({
+      generationConfig: { thinkingConfig: { thinkingBudget: 8192, includeThoughts: true } },
+    });
+    expect(reasoning).toMatch(/^\*\*Counting the primes\*\*[\s\S]*outside the list\.\n$/);
+    expect(answer).toMatch(/^Yes\. Suppose p1, …, pk[\s\S]*none of the pi\.$/);
+    expect([...models]).toEqual(['gemini-2.5-flash-preview-09-2025']);
+  });
+
   it('returns tool calls and sends their results back as function responses', async () => {
     google.answer({ body: fixture('gemini/generate-content.function-call.response.json') });
     const tools: OpenAI.ChatCompletionTool[] = [

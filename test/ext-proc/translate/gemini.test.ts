@@ -382,20 +382,31 @@ describe('Gemini request translation', () => {
       expect(messageOf(message)).toThrow(expect.objectContaining({ status: 400, code: 'invalid_request' }));
   });
 
-  it('asks Gemini 2.5 for a thinking budget and Gemini 3 for a thinking level, as reasoning_effort says', () => {
-    const thinking = (model: string, effort: string) =>
+  it('asks Gemini 2.5 for a thinking budget and Gemini 3 for a thinking level, with thought summaries, as reasoning_effort says', () => {
+    const thinking = (model: string, effort: string | undefined) =>
       toGeminiRequest(
         { model: 'x', reasoning_effort: effort, messages: [{ role: 'user', content: 'Think.' }] },
         { model },
       ).generationConfig?.thinkingConfig;
+    // "none" (and "minimal", a budget of 0 on 2.5) turns thinking off: no summaries to ask for.
     expect(thinking('gemini-2.5-flash', 'none')).toEqual({ thinkingBudget: 0 });
-    expect(thinking('gemini-2.5-flash', 'low')).toEqual({ thinkingBudget: 1024 });
-    expect(thinking('gemini-2.5-pro', 'medium')).toEqual({ thinkingBudget: 8192 });
-    expect(thinking('gemini-2.5-pro', 'high')).toEqual({ thinkingBudget: 24_576 });
-    expect(thinking('gemini-3-pro-preview', 'low')).toEqual({ thinkingLevel: 'low' });
-    expect(thinking('publishers/google/models/gemini-3-flash', 'high')).toEqual({ thinkingLevel: 'high' });
-    // A model id without a version keeps the model's own default.
-    expect(thinking('tuned-summariser', 'high')).toBeUndefined();
+    expect(thinking('gemini-2.5-flash', 'minimal')).toEqual({ thinkingBudget: 0 });
+    expect(thinking('gemini-2.5-flash', 'low')).toEqual({ thinkingBudget: 1024, includeThoughts: true });
+    expect(thinking('gemini-2.5-pro', 'medium')).toEqual({ thinkingBudget: 8192, includeThoughts: true });
+    expect(thinking('gemini-2.5-pro', 'high')).toEqual({ thinkingBudget: 24_576, includeThoughts: true });
+    expect(thinking('gemini-3-pro-preview', 'none')).toEqual({ thinkingLevel: 'minimal' });
+    expect(thinking('gemini-3-pro-preview', 'low')).toEqual({ thinkingLevel: 'low', includeThoughts: true });
+    expect(thinking('publishers/google/models/gemini-3-flash', 'high')).toEqual({
+      thinkingLevel: 'high',
+      includeThoughts: true,
+    });
+    // A model id without a version keeps the model's own amount of thinking, and shows it.
+    expect(thinking('gemini-flash-latest', 'high')).toEqual({ includeThoughts: true });
+    expect(thinking('tuned-summariser', 'none')).toBeUndefined();
+    // Gemini 1.5 does not think; a request without reasoning_effort asks for nothing.
+    expect(thinking('gemini-1.5-pro-002', 'high')).toBeUndefined();
+    expect(thinking('gemini-2.5-flash', undefined)).toBeUndefined();
+    expect(thinking('gemini-2.5-flash', 'extreme')).toBeUndefined();
   });
 
   it('turns every valid OpenAI chat request into a structurally valid generateContent request', () => {
@@ -502,7 +513,33 @@ describe('Gemini response translation', () => {
     ).toBe(expected);
   });
 
-  it('takes Vertex AI’s createTime as the creation time, and the configured model as the model', () => {
+  it('returns thought summaries as reasoning_content and the answering snapshot (modelVersion) as the model', () => {
+    const out = fromGeminiResponse(
+      json('gemini/generate-content.thinking.response.json'),
+      context({ model: 'gemini-flash-latest' }),
+    ) as { model: string; choices: { message: Record<string, unknown> }[]; usage: unknown };
+    expect(out.model).toBe('gemini-2.5-flash-preview-09-2025');
+    expect(out.choices[0]!.message).toEqual({
+      role: 'assistant',
+      content: expect.stringMatching(/^Yes\. Suppose p1, …, pk were all of them/),
+      reasoning_content: expect.stringMatching(/^\*\*Counting the primes\*\*\n\nI need primes p/),
+      refusal: null,
+    });
+    expect(out.choices[0]!.message.content).not.toContain('Counting the primes');
+    expect(out.usage).toEqual({
+      prompt_tokens: 18,
+      completion_tokens: 61 + 332,
+      total_tokens: 411,
+      completion_tokens_details: { reasoning_tokens: 332 },
+    });
+    // Without a modelVersion the requested model stands.
+    const { modelVersion: _, ...unversioned } = json('gemini/generate-content.text.response.json');
+    expect(fromGeminiResponse(unversioned, context({ model: 'gemini-2.5-flash-lite' })).model).toBe(
+      'gemini-2.5-flash-lite',
+    );
+  });
+
+  it('takes Vertex AI’s createTime as the creation time, and its modelVersion as the model', () => {
     const translator = geminiTranslator('VertexAI');
     const out = JSON.parse(
       translator
@@ -515,7 +552,7 @@ describe('Gemini response translation', () => {
     expect(out).toMatchObject({
       id: 'chatcmpl-3VlkaM2-N5Gl2PgP0NqU4Qs',
       created: 1751362205,
-      model: 'gemini-2.5-flash-001',
+      model: 'gemini-2.5-flash',
       choices: [
         { message: { content: 'Bonjour ! Il pleut à Paris, prenez un parapluie.' }, finish_reason: 'stop' },
       ],
@@ -539,6 +576,7 @@ describe('Gemini stream translation', () => {
     'gemini/stream.function-call.sse',
     'vertex/stream.text.sse',
     'gemini/stream.error.sse',
+    'gemini/stream.thinking.sse',
   ];
 
   const run = (parts: Buffer[], ctx = context({ stream: true, includeUsage: true })) => {
@@ -546,7 +584,7 @@ describe('Gemini stream translation', () => {
     return Buffer.concat(parts.map((p, i) => translator.chunk(p, i === parts.length - 1))).toString();
   };
 
-  it('streams text deltas, skips thoughts, and ends with finish, usage and [DONE]', () => {
+  it('streams thought summaries as reasoning_content deltas, text deltas, and ends with finish, usage and [DONE]', () => {
     const bytes = fixture('gemini/stream.text.sse');
     const out = run([bytes]);
     const chunks = chunksOf(out) as {
@@ -568,7 +606,41 @@ describe('Gemini stream translation', () => {
       },
     });
     expect(out.endsWith('data: [DONE]\n\n')).toBe(true);
-    expect(out).not.toContain('Weighing the forecast');
+    expect(chunks[1]!.choices[0]!.delta).toEqual({
+      reasoning_content: '**Weighing the forecast** Rain in Paris, dry in Lyon.',
+    });
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).not.toContain('Weighing');
+  });
+
+  it('streams a thinking answer: reasoning first, then the answer, every chunk naming the modelVersion', () => {
+    const out = run(
+      [fixture('gemini/stream.thinking.sse')],
+      context({ model: 'gemini-flash-latest', stream: true, includeUsage: true }),
+    );
+    const chunks = chunksOf(out) as {
+      model: string;
+      choices: { delta: { content?: string; reasoning_content?: string } }[];
+      usage?: unknown;
+    }[];
+    expect(chunks.every((c) => c.model === 'gemini-2.5-flash-preview-09-2025')).toBe(true);
+    const deltas = chunks.map((c) => c.choices[0]?.delta).filter((d) => d !== undefined);
+    const reasoning = deltas.map((d) => d.reasoning_content ?? '').join('');
+    const answer = deltas.map((d) => d.content ?? '').join('');
+    expect(reasoning).toBe(
+      '**Counting the primes**\n\nI need primes p with p ≡ 3 (mod 4). Euclid-style: a product minus one has a prime factor ≡ 3 (mod 4) outside the list.\n',
+    );
+    expect(answer).toBe(
+      'Yes. Suppose p1, …, pk were all of them and take N = 4·p1⋯pk − 1. Some prime factor of N is ≡ 3 (mod 4), and it is none of the pi.',
+    );
+    const lastReasoning = deltas.findLastIndex((d) => d.reasoning_content);
+    const firstAnswer = deltas.findIndex((d) => d.content);
+    expect(lastReasoning).toBeLessThan(firstAnswer);
+    expect(chunks.at(-1)!.usage).toEqual({
+      prompt_tokens: 18,
+      completion_tokens: 393,
+      total_tokens: 411,
+      completion_tokens_details: { reasoning_tokens: 332 },
+    });
   });
 
   it('streams function calls as tool-call deltas and finishes with tool_calls', () => {
