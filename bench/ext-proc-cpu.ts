@@ -59,6 +59,7 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
     new ServerProcess('ext-proc', options.cpuProfDir),
     new ServerProcess('noop', options.cpuProfDir),
     new ServerProcess('noop-http2', options.cpuProfDir),
+    new ServerProcess('noop-lean', options.cpuProfDir),
   ];
   const clients: ExtProcClient[] = [];
   const [load] = os.loadavg();
@@ -79,7 +80,7 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
     const rounds: Round[][] = servers.map(() => []);
     for (let r = 0; r < ROUNDS; r++) {
       // Rotated, so no server always runs right after another's garbage or a warm cache.
-      const order = [0, 1, 2].map((i) => (i + r) % 3);
+      const order = servers.map((_, i) => (i + r) % servers.length);
       for (const i of order) {
         const round = await measure(servers[i]!, clients[i]!, requests, index);
         index += requests;
@@ -90,7 +91,7 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
         );
       }
     }
-    const [extProc, noop, http2] = rounds.map((list) => {
+    const [extProc, noop, http2, lean] = rounds.map((list) => {
       const cpu = list.map((x) => x.cpuUsPerRequest);
       return {
         cpu: Math.min(...cpu),
@@ -108,11 +109,14 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
         `${verdict(ratioHttp2, CPU_RATIO_HTTP2_GOAL)} the bare node:http2 no-op's; rounds ranged ` +
         `${extProc!.min.toFixed(0)}–${extProc!.max.toFixed(0)} µs (ext-proc), ` +
         `${noop!.min.toFixed(0)}–${noop!.max.toFixed(0)} µs (grpc-js no-op), ` +
-        `${http2!.min.toFixed(0)}–${http2!.max.toFixed(0)} µs (http2 no-op)`,
+        `${http2!.min.toFixed(0)}–${http2!.max.toFixed(0)} µs (http2 no-op), ` +
+        `${lean!.min.toFixed(0)}–${lean!.max.toFixed(0)} µs (no-op on our transport)`,
     );
     return [
       { name: 'noop-grpcjs.chat.cpu-us', value: round2(noop!.cpu), unit: 'us' },
       { name: 'noop-http2.chat.cpu-us', value: round2(http2!.cpu), unit: 'us' },
+      // The same no-op on ext-proc's own transport and codec: what they cost above bare node:http2.
+      { name: 'noop-lean.chat.cpu-us', value: round2(lean!.cpu), unit: 'us' },
       { name: 'ext-proc.chat.cpu-us', value: round2(extProc!.cpu), unit: 'us' },
       { name: 'ext-proc.chat.cpu-ratio', value: round2(ratio), unit: 'x-noop' },
       { name: 'ext-proc.chat.cpu-ratio-http2', value: round2(ratioHttp2), unit: 'x-noop-http2' },

@@ -12,10 +12,19 @@ import { supportedProviders } from '../../ext-proc/translate/registry.ts';
 import { createLogger, logDestination } from '../../observability/logger.ts';
 import { startNoopExtProc } from './noop.ts';
 import { startNoopHttp2 } from './noop-http2.ts';
+import { startNoopLean } from './noop-lean.ts';
 import { startNoopPicker } from './noop-picker.ts';
 import { type PickerAnswer, type PickerRequest, startBenchPicker } from './picker.ts';
 
-const SERVER_KINDS = ['ext-proc', 'noop', 'noop-http2', 'passthrough', 'picker', 'noop-picker'] as const;
+const SERVER_KINDS = [
+  'ext-proc',
+  'noop',
+  'noop-http2',
+  'noop-lean',
+  'passthrough',
+  'picker',
+  'noop-picker',
+] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 export type ParentMessage =
@@ -43,6 +52,7 @@ const CONFIG = fileURLToPath(new URL('../../examples/local.yaml', import.meta.ur
 async function start(kind: ServerKind, config: string | undefined): Promise<Started> {
   if (kind === 'noop') return startNoopExtProc();
   if (kind === 'noop-http2') return startNoopHttp2();
+  if (kind === 'noop-lean') return startNoopLean();
   if (kind === 'passthrough') return startNoopExtProc('127.0.0.1:0', true);
   if (kind === 'noop-picker') return startNoopPicker();
   if (kind === 'picker') {

@@ -16,7 +16,7 @@ export interface NoopServer {
 
 type Call = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
-function answer(message: ProcessingRequest, router: boolean, streamed: boolean): ProcessingResponse {
+export function answer(message: ProcessingRequest, router: boolean, streamed: boolean): ProcessingResponse {
   switch (message.request) {
     case 'request_headers':
       return message.request_headers?.end_of_stream
