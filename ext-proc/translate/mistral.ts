@@ -14,6 +14,9 @@
  *   "Tool call id was … but must be a-z, A-Z, 0-9, with a length of 9") are replaced by a stable hash, so
  *   a conversation started on another provider can continue here.
  * - `n` and `response_format` pass unchanged: Mistral has both, with OpenAI's shapes.
+ * - Anthropic prompt-caching markers (`cache_control` on content parts and tools, cache-control.ts) are
+ *   dropped: Mistral's content chunk and tool models do not define them, and a request marked for an
+ *   Anthropic backend must still succeed when it falls back to Mistral.
  * - Streams: `stream_options` cannot be sent, and need not be: Mistral sends `usage` unasked on its final
  *   chunk, or a usage-only chunk without choices (client-ts CompletionChunk.usage; mistral-vibe's
  *   vibe/core/llm/backend/mistral.py reads it there). Chunks pass through untouched, so usage is never
@@ -105,14 +108,15 @@ const OPENAI_ONLY_MESSAGE_FIELDS: ReadonlySet<string> = new Set([
  * as a marker too. Serialisers escape only control and non-ASCII characters, so ordinary bodies keep
  * the splice.
  */
+const ESCAPE_MARKERS = ['\\u005', '\\u006', '\\u007'];
 const MESSAGE_REWRITE_MARKERS = [
   '"developer"',
   '"tool_call',
+  '"cache_control"',
   ...[...OPENAI_ONLY_MESSAGE_FIELDS].map((f) => `"${f}"`),
-  '\\u005',
-  '\\u006',
-  '\\u007',
+  ...ESCAPE_MARKERS,
 ].map((m) => Buffer.from(m));
+const TOOLS_REWRITE_MARKERS = ['"cache_control"', ...ESCAPE_MARKERS].map((m) => Buffer.from(m));
 
 const MISTRAL_TOOL_CALL_ID = /^[A-Za-z0-9]{9}$/;
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -157,6 +161,10 @@ function needsRewrite(raw: Buffer, spans: readonly ValueSpan[], schema: RequestS
       const messages = raw.subarray(span.start, span.end);
       for (const marker of MESSAGE_REWRITE_MARKERS) if (messages.includes(marker)) return true;
     }
+    if (span.key === 'tools') {
+      const tools = raw.subarray(span.start, span.end);
+      for (const marker of TOOLS_REWRITE_MARKERS) if (tools.includes(marker)) return true;
+    }
   }
   return false;
 }
@@ -180,6 +188,7 @@ function mistralMessage(message: unknown): unknown {
     out[key] = value;
   }
   if (out.role === 'developer') out.role = 'system';
+  if (Array.isArray(out.content)) out.content = out.content.map(withoutCacheControl);
   if (isTool && typeof out.tool_call_id === 'string') out.tool_call_id = mistralToolCallId(out.tool_call_id);
   if (Array.isArray(out.tool_calls)) {
     out.tool_calls = out.tool_calls.map((call: unknown) => {
@@ -190,6 +199,20 @@ function mistralMessage(message: unknown): unknown {
     });
   }
   return out;
+}
+
+/** The object without its `cache_control` member (anything else as it is). */
+function withoutCacheControl(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !('cache_control' in value))
+    return value;
+  const { cache_control: _, ...rest } = value as Record<string, unknown>;
+  return rest;
+}
+
+function mistralTool(tool: unknown): unknown {
+  const out = withoutCacheControl(tool);
+  if (out === null || typeof out !== 'object' || Array.isArray(out) || !('function' in out)) return out;
+  return { ...out, function: withoutCacheControl(out.function) };
 }
 
 function rewrite(input: UpstreamRequestInput, schema: RequestSchema): Buffer {
@@ -207,6 +230,7 @@ function rewrite(input: UpstreamRequestInput, schema: RequestSchema): Buffer {
       typeof out.reasoning_effort === 'string' ? REASONING_EFFORT[out.reasoning_effort] : undefined;
     if (effort !== undefined) out.reasoning_effort = effort;
     if (Array.isArray(out.messages)) out.messages = out.messages.map(mistralMessage);
+    if (Array.isArray(out.tools)) out.tools = out.tools.map(mistralTool);
   }
   return input.encode(out);
 }

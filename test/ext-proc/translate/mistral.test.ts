@@ -193,6 +193,36 @@ describe('Mistral translator, chat bodies', () => {
     ]);
   });
 
+  it('drops Anthropic cache_control markers from content parts and tools, which Mistral does not define', () => {
+    const marker = { type: 'ephemeral' };
+    const out = bodyOf(
+      translate({
+        model: 'm',
+        messages: [
+          { role: 'system', content: [{ type: 'text', text: 'You review code.', cache_control: marker }] },
+          { role: 'user', content: [{ type: 'text', text: 'Review this.', cache_control: marker }] },
+        ],
+        tools: [
+          {
+            type: 'function',
+            function: { name: 'grep', parameters: { type: 'object' } },
+            cache_control: marker,
+          },
+          { type: 'function', function: { name: 'read', cache_control: marker } },
+        ],
+      }),
+    );
+    expect(out.messages).toEqual([
+      { role: 'system', content: [{ type: 'text', text: 'You review code.' }] },
+      { role: 'user', content: [{ type: 'text', text: 'Review this.' }] },
+    ]);
+    expect(out.tools).toEqual([
+      { type: 'function', function: { name: 'grep', parameters: { type: 'object' } } },
+      { type: 'function', function: { name: 'read' } },
+    ]);
+    expect(JSON.stringify(out)).not.toContain('cache_control');
+  });
+
   it('replaces tool call ids Mistral rejects with stable 9-character ids, the same for a call and its result', () => {
     const out = bodyOf(
       translate({
