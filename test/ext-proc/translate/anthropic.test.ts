@@ -19,7 +19,12 @@ import {
 import type { ResponseContext, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
 import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 import { messagesRequestProblems } from '../../fixtures/anthropic/messages-request.check.ts';
-import { chatRequest, cuts, splitAt } from '../../fixtures/openai/chat-request.arbitrary.ts';
+import {
+  cachedChatRequest,
+  chatRequest,
+  cuts,
+  splitAt,
+} from '../../fixtures/openai/chat-request.arbitrary.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/anthropic');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name));
@@ -255,6 +260,20 @@ describe('Anthropic request translation', () => {
         expect(messagesRequestProblems(sent)).toEqual([]);
         expect(sent.model).toBe(MODEL);
         expect(sent.stream === true).toBe(body.stream === true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps every cache breakpoint of any request, in a structurally valid Messages request', () => {
+    fc.assert(
+      fc.property(cachedChatRequest, ({ body, marked }) => {
+        const sent = JSON.parse(translate(body, { apiKey: 'sk-ant' }).body.toString()) as Record<
+          string,
+          unknown
+        >;
+        expect(messagesRequestProblems(sent)).toEqual([]);
+        expect(JSON.stringify(sent).split('"cache_control"').length - 1).toBe(marked);
       }),
       { numRuns: 300 },
     );

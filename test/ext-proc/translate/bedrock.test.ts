@@ -11,7 +11,12 @@ import { bedrockTranslator, encodeModelId, toConverseRequest } from '../../../ex
 import type { Operation, ResponseContext, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
 import { bodyInput } from '../../../ext-proc/translate/translator.ts';
 import { encodeEvents, RECORDINGS, THROTTLED_STREAM } from '../../fixtures/bedrock/event-streams.ts';
-import { chatRequest, cuts, splitAt } from '../../fixtures/openai/chat-request.arbitrary.ts';
+import {
+  cachedChatRequest,
+  chatRequest,
+  cuts,
+  splitAt,
+} from '../../fixtures/openai/chat-request.arbitrary.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/bedrock/${name}`, import.meta.url));
 const json = (name: string) => JSON.parse(fixture(name).toString()) as Record<string, unknown>;
@@ -510,6 +515,23 @@ describe('Bedrock translator, any Chat Completions request', () => {
         const out = await translate(body);
         expect(out.path).toMatch(/\/model\/[^/]+\/converse(-stream)?$/);
         expect(converseProblems(sent(out))).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('turns every cache breakpoint of any request into a cachePoint, in a structurally valid Converse request', async () => {
+    await fc.assert(
+      fc.asyncProperty(cachedChatRequest, async ({ body }) => {
+        const out = sent(await translate(body));
+        expect(converseProblems(out)).toEqual([]);
+        // Tools marked for a request that sends no toolConfig (tool_choice "none") have no checkpoint.
+        const sentTools = out.toolConfig !== undefined;
+        const expected =
+          JSON.stringify(body.messages).split('"cache_control"').length -
+          1 +
+          (sentTools ? JSON.stringify(body.tools ?? []).split('"cache_control"').length - 1 : 0);
+        expect(JSON.stringify(out).split('"cachePoint"').length - 1).toBe(expected);
       }),
       { numRuns: 200 },
     );

@@ -22,7 +22,12 @@ import {
 import { googleRetryAfter } from '../../../ext-proc/translate/google-api.ts';
 import type { Operation, ResponseContext, UpstreamRequest } from '../../../ext-proc/translate/translator.ts';
 import { bodyInput } from '../../../ext-proc/translate/translator.ts';
-import { chatRequest, cuts, splitAt } from '../../fixtures/openai/chat-request.arbitrary.ts';
+import {
+  cachedChatRequest,
+  chatRequest,
+  cuts,
+  splitAt,
+} from '../../fixtures/openai/chat-request.arbitrary.ts';
 import { serviceAccountKeys } from '../../helpers/google-token-server.ts';
 
 const fixture = (path: string) => readFileSync(new URL(`../../fixtures/${path}`, import.meta.url));
@@ -407,6 +412,17 @@ describe('Gemini request translation', () => {
     expect(thinking('gemini-1.5-pro-002', 'high')).toBeUndefined();
     expect(thinking('gemini-2.5-flash', undefined)).toBeUndefined();
     expect(thinking('gemini-2.5-flash', 'extreme')).toBeUndefined();
+  });
+
+  it('turns a request marked for prompt caching into a valid generateContent request without the markers', () => {
+    fc.assert(
+      fc.property(cachedChatRequest, ({ body }) => {
+        const request = toGeminiRequest(body, { model: 'gemini-2.5-flash' });
+        expect(generateContentProblems(request)).toEqual([]);
+        expect(JSON.stringify(request)).not.toContain('cache_control');
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('turns every valid OpenAI chat request into a structurally valid generateContent request', () => {

@@ -12,7 +12,7 @@ import {
   mistralUnauthorized,
   mistralValidationError,
 } from '../../fixtures/mistral/fixtures.ts';
-import { chatRequest } from '../../fixtures/openai/chat-request.arbitrary.ts';
+import { cachedChatRequest, chatRequest } from '../../fixtures/openai/chat-request.arbitrary.ts';
 
 const translator = mistralTranslator();
 const key: Credential = { type: 'APIKey', apiKey: new SecretValue('mistral-secret') };
@@ -374,6 +374,15 @@ describe('Mistral translator, any OpenAI chat request', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('sends no cache_control of any request marked for prompt caching', () => {
+    fc.assert(
+      fc.property(cachedChatRequest, ({ body }) => {
+        expect(translate(body).body.toString()).not.toContain('cache_control');
+      }),
+      { numRuns: 200 },
     );
   });
 });
