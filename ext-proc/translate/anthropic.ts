@@ -369,8 +369,9 @@ function convertMessages(list: unknown): {
         );
     }
   }
-  const joined = system.length === 0 ? undefined : system.map((block) => block.text).join('\n\n');
-  return { system: systemMarked ? system : joined, messages: turns.map(finishTurn) };
+  const out =
+    system.length === 0 ? undefined : systemMarked ? system : system.map((block) => block.text).join('\n\n');
+  return { system: out, messages: turns.map(finishTurn) };
 }
 
 /** A system message's text parts as blocks, when one of them carries cache_control; else undefined. */

@@ -373,6 +373,18 @@ describe('Anthropic request translation', () => {
       { model: MODEL },
     );
     expect(out.system).toBe('Be brief.');
+    // A marked system part without text leaves no system at all (an empty list would be refused).
+    const empty = toAnthropicRequest(
+      {
+        model: 'chat-model',
+        messages: [
+          { role: 'system', content: [{ type: 'text', text: '', cache_control: { type: 'ephemeral' } }] },
+          { role: 'user', content: 'hi' },
+        ],
+      },
+      { model: MODEL },
+    );
+    expect(empty.system).toBeUndefined();
     expect(out.tools).toEqual([
       { name: 'search', input_schema: { type: 'object' }, cache_control: { type: 'ephemeral' } },
     ]);
