@@ -382,6 +382,12 @@ const THINKING_BUDGETS: Readonly<Record<string, number>> = {
   high: 24_576,
   xhigh: 24_576,
 };
+/**
+ * Gemini 2.5 Pro cannot turn thinking off: its budget is 128–32,768 tokens (ai.google.dev/gemini-api/docs/thinking,
+ * "Set budgets"), so a budget of 0 is refused. "none" and "minimal" get its smallest budget there.
+ */
+const MIN_PRO_THINKING_BUDGET = 128;
+
 const THINKING_LEVELS: Readonly<Record<string, 'minimal' | 'low' | 'medium' | 'high'>> = {
   none: 'minimal',
   minimal: 'minimal',
@@ -402,8 +408,9 @@ function thinkingConfig(effort: unknown, model: string): GenerationConfig['think
     const thinkingLevel = THINKING_LEVELS[effort]!;
     return thoughts ? { thinkingLevel, includeThoughts: true } : { thinkingLevel };
   }
-  const thinkingBudget = THINKING_BUDGETS[effort]!;
-  return thinkingBudget > 0 ? { thinkingBudget, includeThoughts: true } : { thinkingBudget };
+  let thinkingBudget = THINKING_BUDGETS[effort]!;
+  if (thinkingBudget === 0 && /(?:^|\/)gemini-2\.5-pro/.test(model)) thinkingBudget = MIN_PRO_THINKING_BUDGET;
+  return thinkingBudget > 0 && thoughts ? { thinkingBudget, includeThoughts: true } : { thinkingBudget };
 }
 
 function addSignatureSentinels(contents: GeminiContent[]): void {

@@ -398,6 +398,12 @@ describe('Gemini request translation', () => {
     expect(thinking('gemini-2.5-flash', 'minimal')).toEqual({ thinkingBudget: 0 });
     expect(thinking('gemini-2.5-flash', 'low')).toEqual({ thinkingBudget: 1024, includeThoughts: true });
     expect(thinking('gemini-2.5-pro', 'medium')).toEqual({ thinkingBudget: 8192, includeThoughts: true });
+    // 2.5 Pro cannot stop thinking: the least it takes is 128 tokens; "minimal" reasoning is still shown.
+    expect(thinking('gemini-2.5-pro', 'none')).toEqual({ thinkingBudget: 128 });
+    expect(thinking('publishers/google/models/gemini-2.5-pro', 'minimal')).toEqual({
+      thinkingBudget: 128,
+      includeThoughts: true,
+    });
     expect(thinking('gemini-2.5-pro', 'high')).toEqual({ thinkingBudget: 24_576, includeThoughts: true });
     expect(thinking('gemini-3-pro-preview', 'none')).toEqual({ thinkingLevel: 'minimal' });
     expect(thinking('gemini-3-pro-preview', 'low')).toEqual({ thinkingLevel: 'low', includeThoughts: true });
