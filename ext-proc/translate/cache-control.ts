@@ -2,8 +2,10 @@
  * Prompt-caching markers in OpenAI-format requests. The Chat Completions API has no such field (OpenAI
  * caches prefixes on its own), so clients that want Anthropic's caching put Anthropic's
  * `cache_control` on a content part (`{"type":"text","text":…,"cache_control":{"type":"ephemeral"}}`)
- * or on a tool (beside `function`, as LiteLLM reads it, or inside `function`, as Envoy AI Gateway reads
- * it). Anthropic caches only up to the breakpoints a request marks
+ * or on a tool (beside `function`, as LiteLLM's prompt-caching docs place it, or inside `function`,
+ * where Envoy AI Gateway's OpenAI schema inlines it: envoyproxy/ai-gateway
+ * internal/apischema/openai/openai.go, AnthropicContentFields). Anthropic caches only up to the
+ * breakpoints a request marks
  * (platform.claude.com/docs/en/build-with-claude/prompt-caching), so a translator that drops them
  * turns caching off. The marker is Anthropic's CacheControlEphemeral: `{type: "ephemeral", ttl?: "5m" |
  * "1h"}` (anthropic-sdk-typescript src/resources/messages/messages.ts); it is passed to the Messages API
