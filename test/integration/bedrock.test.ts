@@ -191,6 +191,31 @@ describe('Bedrock backend through the gateway', () => {
     });
   });
 
+  it('sends cache_control breakpoints as cachePoint blocks, signed, and reports cache reads as cached tokens', async () => {
+    answerJson('converse-response.prompt-caching.json');
+    const request = JSON.parse(fixture('chat-request.prompt-caching.json').toString()) as Record<
+      string,
+      unknown
+    >;
+    const { data, response } = await t
+      .client()
+      .chat.completions.create(request as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+      .withResponse();
+    const sent = lastRequest();
+    expectSigV4(sent);
+    expect(sent.json).toEqual(JSON.parse(fixture('converse-request.prompt-caching.json').toString()));
+    expect(data.usage).toEqual({
+      prompt_tokens: 31 + 1792 + 256,
+      completion_tokens: 24,
+      total_tokens: 31 + 1792 + 256 + 24,
+      prompt_tokens_details: { cached_tokens: 1792 },
+    });
+    expect(await t.logFor(response)).toMatchObject({
+      provider: 'Bedrock',
+      tokens: { prompt: 31 + 1792 + 256, completion: 24, cached: 1792 },
+    });
+  });
+
   it('returns tool calls from toolUse blocks and sends tool results back as toolResult blocks', async () => {
     answerJson('converse-response.tool-use.json');
     const completion = await t.client().chat.completions.create({
