@@ -480,4 +480,27 @@ describe('Claude on Vertex AI through the gateway', () => {
     ]);
     expect(tokenServer.claims).toHaveLength(1);
   });
+
+  it('passes cache_control breakpoints to Claude on Vertex AI as the client sent them', async () => {
+    google.answer({ body: fixture('vertex/anthropic.raw-predict.response.json') });
+    const ephemeral = { type: 'ephemeral' };
+    await t.client().chat.completions.create({
+      model: 'claude-chat',
+      messages: [
+        {
+          role: 'system',
+          content: [{ type: 'text', text: 'You forecast weather.', cache_control: ephemeral }],
+        },
+        { role: 'user', content: [{ type: 'text', text: 'Weather in Paris?', cache_control: ephemeral }] },
+      ] as unknown as OpenAI.ChatCompletionMessageParam[],
+    });
+    expect(last().path).toBe(`${prefix}:rawPredict`);
+    expect(sentBody()).toMatchObject({
+      anthropic_version: 'vertex-2023-10-16',
+      system: [{ type: 'text', text: 'You forecast weather.', cache_control: ephemeral }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Weather in Paris?', cache_control: ephemeral }] },
+      ],
+    });
+  });
 });
