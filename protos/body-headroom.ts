@@ -28,6 +28,11 @@ export function hasFrameRoom(message: Buffer): boolean {
   return withFrameRoom.has(message);
 }
 
+/** Whether `body` came from allocBody with room in front (and has not been encoded around yet). */
+export function hasHeadroom(body: Uint8Array): boolean {
+  return body.length >= HEADROOM_MIN_BODY && withHeadroom.has(body as Buffer);
+}
+
 /** An uninitialised buffer of `length` bytes for a body, with room to encode its response in front. */
 export function allocBody(length: number): Buffer {
   if (length < HEADROOM_MIN_BODY) return Buffer.allocUnsafe(length);

@@ -11,7 +11,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { writePrefix } from '../grpc/wire.ts';
-import { FRAME_PREFIX_BYTES, hasFrameRoom, headroomEncoder } from './body-headroom.ts';
+import { FRAME_PREFIX_BYTES, hasFrameRoom, hasHeadroom, headroomEncoder } from './body-headroom.ts';
 import { EXT_PROC_SERVICE, extProcPackageDefinition, extProcRoot } from './envoy.ts';
 import type {
   BodySendMode,
@@ -58,7 +58,8 @@ export function extProcCodec(): ExtProcCodec {
       [phase, 'response', 'body_mutation', 'streamed_response', 'body'],
     ]),
   );
-  const encodeFrame = frameEncoder(responseType);
+  // Enum names are the frame encoder's own business; a headroom body is left to encodeAroundBody.
+  const encodeFrame = frameEncoder(responseType, hasHeadroom);
   const bodyModeNames = new Map(Object.entries(bodyMode).map(([name, n]) => [n, name as BodySendMode]));
 
   const numericMutation = (m: HeaderMutation | undefined) => {
@@ -113,6 +114,8 @@ export function extProcCodec(): ExtProcCodec {
       return encodeAroundBody(response) ?? (responseType.encode(response).finish() as Buffer);
     },
     frameResponse(response) {
+      const frame = encodeFrame(response);
+      if (frame) return frame;
       numericResponse(response);
       const around = encodeAroundBody(response);
       if (around && hasFrameRoom(around)) {
@@ -125,8 +128,6 @@ export function extProcCodec(): ExtProcCodec {
         );
       }
       if (around) return frameCopy(around);
-      const frame = encodeFrame(response);
-      if (frame) return frame;
       // Five placeholder bytes (a fixed32 and a one-byte varint), then the message, in one buffer.
       const writer = protobuf.Writer.create().fixed32(0).uint32(0);
       return writePrefix(responseType.encode(response, writer).finish() as Buffer);

@@ -155,7 +155,8 @@ function writeString(out: Buffer, at: number, text: string, size: number): numbe
 /** A varint-encoded non-negative integer value of an enum, int32, uint32 or int64 field. */
 function integerOf(field: FieldPlan, value: unknown): number {
   let n = value;
-  if (field.kind === Kind.Enum && typeof value === 'string') n = field.enumValues![value] ?? 0;
+  // An unknown name: protobufjs' encoder would be handed undefined and skip the field; let it.
+  if (field.kind === Kind.Enum && typeof value === 'string') n = field.enumValues![value] ?? -1;
   else if (field.kind === Kind.Bool) return value ? 1 : 0;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw UNSUPPORTED;
   if (field.kind !== Kind.Int64 && n > 0xffffffff) throw UNSUPPORTED;
@@ -165,6 +166,8 @@ function integerOf(field: FieldPlan, value: unknown): number {
 /** Per-encode scratch: sizes of nested messages and strings, in the order both passes visit them. */
 const sizes: number[] = [];
 let cursor = 0;
+/** The encoder in use's: a bytes value it leaves to the caller (see frameEncoder). */
+let declineBytes: ((bytes: Uint8Array) => boolean) | undefined;
 
 function measure(plan: MessagePlan, message: Record<string, unknown>): number {
   let total = 0;
@@ -218,7 +221,7 @@ function measureOne(field: FieldPlan, value: unknown): number {
       return keySize + varintSize(size) + size;
     }
     case Kind.Bytes:
-      if (!(value instanceof Uint8Array)) throw UNSUPPORTED;
+      if (!(value instanceof Uint8Array) || declineBytes?.(value)) throw UNSUPPORTED;
       return keySize + varintSize(value.length) + value.length;
     case Kind.Double:
       if (typeof value !== 'number') throw UNSUPPORTED;
@@ -281,13 +284,18 @@ function writeOne(field: FieldPlan, value: unknown, out: Buffer, at: number): nu
 
 /**
  * An encoder for messages of `type` into whole gRPC frames (PREFIX_BYTES of prefix, then the
- * message); undefined for a message it does not handle (see the file comment).
+ * message); undefined for a message it does not handle (see the file comment), or that holds a bytes
+ * value `decline` answers true for (a body the caller frames in place instead of copying it).
  */
-export function frameEncoder(type: protobuf.Type): (message: object) => Buffer | undefined {
+export function frameEncoder(
+  type: protobuf.Type,
+  decline?: (bytes: Uint8Array) => boolean,
+): (message: object) => Buffer | undefined {
   const plan = compile(type, new Map());
   return (message) => {
     sizes.length = 0;
     cursor = 0;
+    declineBytes = decline;
     try {
       const length = measure(plan, message as Record<string, unknown>);
       const frame = Buffer.allocUnsafe(PREFIX_BYTES + length);

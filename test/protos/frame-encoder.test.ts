@@ -116,7 +116,23 @@ describe('the frame encoder', () => {
     );
   });
 
+  it('writes enum names as their numbers, as the codec’s conversion for protobufjs does', () => {
+    const named = {
+      request_headers: {
+        response: {
+          header_mutation: {
+            set_headers: [{ ...header('x', '1'), append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+          },
+        },
+      },
+      mode_override: { request_body_mode: 'FULL_DUPLEX_STREAMED', response_header_mode: 'SKIP' },
+    } as unknown as ProcessingResponse;
+    const plain = codec.encodeResponse(structuredClone(named));
+    expect(encodeFrame(named)!.subarray(5).equals(plain)).toBe(true);
+  });
+
   it('declines what it does not handle, and the codec still frames it with protobufjs', () => {
+    expect(encodeFrame({ mode_override: { request_body_mode: 'NO_SUCH_MODE' } })).toBeUndefined();
     const negative = { override_message_timeout: { seconds: -1 } };
     expect(encodeFrame(negative)).toBeUndefined();
     const frame = codec.frameResponse(negative as ProcessingResponse);
