@@ -15,6 +15,7 @@ import { openSqliteStore } from '../../../analytics/store/sqlite.ts';
 import { type LocalStack, startLocalStack } from '../../../cli/local-stack.ts';
 import { fileConfigWriter } from '../../../config/file-writer.ts';
 import { fixedToken } from '../../../console/auth.ts';
+import { type RolloutRun, runRollouts } from '../../../console/rollout/run.ts';
 import { type ConsoleOptions, type ConsoleServer, startConsole } from '../../../console/server.ts';
 import { loadConsoleApp } from '../../../console/static.ts';
 import { buildConsoleApp } from '../../../console/web/build.ts';
@@ -44,6 +45,16 @@ export interface ConsoleStack {
   close(): Promise<void>;
 }
 
+export interface ConsoleStackOptions extends Pick<ConsoleOptions, 'rollouts'> {
+  /**
+   * Runs the real rollout controller over the stack's store and file, ticking every `intervalMs`, as
+   * `agent-router start` does; the console reports its view. Takes the place of `rollouts`.
+   */
+  liveRollouts?: { intervalMs: number };
+  /** Changes the copied examples/local.yaml before the stack reads it. */
+  editConfig?: (yaml: string) => string;
+}
+
 /**
  * `options.rollouts`: what the console reports as the rollout controller's view (GET /api/v1/rollouts).
  * `backends` and `pods`: the address prefixes replacing 127.0.0.1 (backends at 127.0.0.1x) and
@@ -52,7 +63,7 @@ export interface ConsoleStack {
  */
 export async function startConsoleStack(
   addresses: { backends: string; pods: string },
-  options: Pick<ConsoleOptions, 'rollouts'> = {},
+  options: ConsoleStackOptions = {},
 ): Promise<ConsoleStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-router-console-web-'));
   const app = loadConsoleApp((await buildConsoleApp(path.join(dir, 'app'))).outDir);
@@ -65,7 +76,7 @@ export async function startConsoleStack(
     .replace('targetPorts: [{ number: 8000 }]', `targetPorts: [{ number: ${podPort} }]`);
   if (copy.includes(':8000') || copy.includes('number: 8000'))
     throw new Error('examples/local.yaml names port 8000 where this helper does not expect it: teach it');
-  writeFileSync(configPath, copy);
+  writeFileSync(configPath, options.editConfig ? options.editConfig(copy) : copy);
   const logs = capturingLogger();
   const store = openSqliteStore({ dataDir: path.join(dir, 'data') });
   const stack = await startLocalStack({
@@ -75,6 +86,11 @@ export async function startConsoleStack(
     grpcPort: 0,
     store,
   });
+  const writer = fileConfigWriter(configPath, { supportedProviders });
+  // Started after the stack watches the file, as `agent-router start` orders them.
+  const rolloutRun: RolloutRun | undefined = options.liveRollouts
+    ? runRollouts({ writer, store, logger: logs.logger, intervalMs: options.liveRollouts.intervalMs })
+    : undefined;
   const consoleServer = await startConsole({
     host: '127.0.0.1',
     port: 0,
@@ -82,9 +98,10 @@ export async function startConsoleStack(
     config: stack.extProc.store,
     adminToken: fixedToken(ADMIN_TOKEN, 'test'),
     logger: logs.logger,
-    writer: fileConfigWriter(configPath, { supportedProviders }),
+    writer,
     app,
-    ...options,
+    ...(rolloutRun ? { rollouts: { status: () => rolloutRun.status() } } : {}),
+    ...(options.rollouts && !rolloutRun ? { rollouts: options.rollouts } : {}),
   });
   const extra: ConsoleServer[] = [];
   const gateway = (apiKey = TEAM_A) =>
@@ -133,6 +150,7 @@ export async function startConsoleStack(
     },
     async close() {
       await Promise.all(extra.map((c) => c.close()));
+      await rolloutRun?.stop();
       await consoleServer.close();
       await stack.close();
     },
