@@ -10,6 +10,7 @@ import type { Benchmark } from './benchmark.ts';
 import { body10mb } from './body-10mb.ts';
 import { extProcCpu } from './ext-proc-cpu.ts';
 import { extProcStream } from './ext-proc-stream.ts';
+import { mcpSessionId } from './mcp-session-id.ts';
 import { pickerCpu } from './picker-cpu.ts';
 import { prefixHash } from './prefix-hash.ts';
 import { type BenchResult, report } from './report.ts';
@@ -22,6 +23,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   prefixHash,
   analyticsExperiments,
   analyticsStore,
+  mcpSessionId,
 ];
 
 const { values } = parseArgs({
