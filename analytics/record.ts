@@ -13,6 +13,8 @@ export interface AttemptRecord {
   errorCode?: string;
   /** The pod the endpoint picker chose for this attempt (`ip:port`), for InferencePool targets. */
   endpoint?: string;
+  /** The picker's scores for that pod: `total` and one per scorer (endpoint-picker/scheduling/explain.ts). */
+  pickerScores?: Record<string, number>;
   /** When the attempt started and ended, epoch milliseconds (ended: its response headers arrived). */
   startMs?: number;
   endMs?: number;

@@ -18,7 +18,17 @@ import type {
 } from '../protos/ext-proc-messages.ts';
 import type { HeaderBag } from './header-bag.ts';
 
-export interface FilterConfig {
+/**
+ * ExternalProcessor.metadata_options (untyped namespaces). Envoy writes only the namespaces listed as
+ * receiving, and none when the list is empty (ext_proc.cc Filter::setDynamicMetadata); it sends the
+ * processor only the forwarding ones, from the stream's dynamic metadata (Filter::addDynamicMetadata).
+ */
+export interface MetadataOptions {
+  forwardingNamespaces: readonly string[];
+  receivingNamespaces: readonly string[];
+}
+
+export interface FilterConfig extends MetadataOptions {
   /** Sent as gRPC initial metadata, like Envoy's GrpcService.initial_metadata. */
   metadata: Record<string, string>;
   requestBodyMode: BodySendMode;
@@ -122,6 +132,7 @@ export class FilterRun {
   #check(response: ProcessingResponse): ProcessingResponse {
     if (response.dynamic_metadata) {
       for (const [ns, value] of Object.entries(fromStruct(response.dynamic_metadata))) {
+        if (!this.config.receivingNamespaces.includes(ns)) continue;
         this.dynamicMetadata[ns] = { ...this.dynamicMetadata[ns], ...(value as Record<string, unknown>) };
       }
     }
@@ -150,12 +161,24 @@ export class FilterRun {
     if (common.clear_route_cache) this.routeCacheCleared = true;
   }
 
+  #forwarded(metadata: Record<string, Record<string, unknown>>) {
+    const out: Record<string, ReturnType<typeof toStruct>> = {};
+    let any = false;
+    for (const ns of this.config.forwardingNamespaces) {
+      if (metadata[ns] === undefined) continue;
+      out[ns] = toStruct(metadata[ns]);
+      any = true;
+    }
+    return any ? out : undefined;
+  }
+
   /**
    * Request path: headers, then the body in the mode in force. Returns the body to send upstream.
    * `body` may still be arriving (a promise of it): the headers go out at once, as Envoy sends them when
    * they arrive, and the body follows once read; `hasBody` then says what the request headers said
    * (content-length / transfer-encoding), which is what Envoy's `end_of_stream` on headers reflects.
-   * `metadata`: dynamic metadata of earlier filters forwarded with the headers (metadata_options).
+   * `metadata`: the stream's dynamic metadata, written by earlier filters; the forwarding namespaces of
+   * it go with the headers (metadata_options).
    */
   async request(
     headers: HeaderBag,
@@ -166,10 +189,8 @@ export class FilterRun {
     const first: ProcessingRequest = {
       request_headers: { headers: headers.toHeaderMap(), end_of_stream: !hasBody },
     };
-    if (metadata)
-      first.metadata_context = {
-        filter_metadata: Object.fromEntries(Object.entries(metadata).map(([ns, v]) => [ns, toStruct(v)])),
-      };
+    const forwarded = metadata && this.#forwarded(metadata);
+    if (forwarded) first.metadata_context = { filter_metadata: forwarded };
     this.#send(first);
     // A body announced but empty (a chunked upload of nothing) still ends with one empty body message.
     const read = async () => {
@@ -221,7 +242,7 @@ export class FilterRun {
     if (mode.response_body_mode) this.responseBodyMode = mode.response_body_mode;
   }
 
-  /** `metadata`: filter metadata sent with the message (Envoy's metadata_context), by namespace. */
+  /** `metadata`: the stream's dynamic metadata; its forwarding namespaces go with the message. */
   async responseHeaders(
     headers: HeaderBag,
     endOfStream: boolean,
@@ -230,13 +251,8 @@ export class FilterRun {
     const message: ProcessingRequest = {
       response_headers: { headers: headers.toHeaderMap(), end_of_stream: endOfStream },
     };
-    if (metadata) {
-      message.metadata_context = {
-        filter_metadata: Object.fromEntries(
-          Object.entries(metadata).map(([ns, value]) => [ns, toStruct(value)]),
-        ),
-      };
-    }
+    const forwarded = metadata && this.#forwarded(metadata);
+    if (forwarded) message.metadata_context = { filter_metadata: forwarded };
     this.#send(message);
     const response = await this.#expect('response_headers');
     this.#applyCommon(response.response_headers?.response, headers, true);

@@ -11,15 +11,27 @@ import * as grpc from '@grpc/grpc-js';
 import {
   DESTINATION_ENDPOINT_HEADER,
   DESTINATION_METADATA_NAMESPACE,
+  PICKER_SCORES_NAMESPACE,
   SERVED_ENDPOINT_KEY,
 } from '../endpoint-picker/protocol.ts';
 import { AgentRouterError, errors } from '../ext-proc/errors.ts';
-import { FILTER_METADATA_KEY, METADATA_NAMESPACE, ROUTE_HEADER } from '../ext-proc/headers.ts';
+import {
+  FILTER_METADATA_KEY,
+  type FilterLevel,
+  METADATA_NAMESPACE,
+  ROUTE_HEADER,
+} from '../ext-proc/headers.ts';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES, grpcReceiveLimit } from '../ext-proc/server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { EXT_PROC_SERVICE, extProcPackageDefinition } from '../protos/envoy.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
-import { ExtProcFailure, type FilterConfig, FilterRun, ImmediateReply } from './filter-run.ts';
+import {
+  ExtProcFailure,
+  type FilterConfig,
+  FilterRun,
+  ImmediateReply,
+  type MetadataOptions,
+} from './filter-run.ts';
 import { HeaderBag } from './header-bag.ts';
 import type { GatewayRoute } from './route-table.ts';
 import { receivedThenFailure, UpstreamFailure, UpstreamPool } from './upstream.ts';
@@ -49,8 +61,24 @@ export interface DevGateway {
   close(): Promise<void>;
 }
 
+/**
+ * Which dynamic-metadata namespaces each filter may write and is sent. The router filter writes its
+ * decision, the picker its destination (`envoy.lb`, read back on the response) and its scores; the
+ * per-attempt filter reads the decision and the scores.
+ */
+export const METADATA_OPTIONS: Record<FilterLevel | 'picker', MetadataOptions> = {
+  router: { receivingNamespaces: [METADATA_NAMESPACE], forwardingNamespaces: [] },
+  upstream: { receivingNamespaces: [], forwardingNamespaces: [METADATA_NAMESPACE, PICKER_SCORES_NAMESPACE] },
+  picker: {
+    receivingNamespaces: [DESTINATION_METADATA_NAMESPACE, PICKER_SCORES_NAMESPACE],
+    forwardingNamespaces: [DESTINATION_METADATA_NAMESPACE],
+  },
+};
+
+type Settings = Omit<FilterConfig, 'metadata' | keyof MetadataOptions>;
+
 /** The ext_proc filter settings our Envoy configuration uses (see README, "Envoy configuration"). */
-export const DEFAULT_FILTER: Omit<FilterConfig, 'metadata'> = {
+export const DEFAULT_FILTER: Settings = {
   requestBodyMode: 'NONE',
   responseBodyMode: 'NONE',
   allowModeOverride: true,
@@ -61,7 +89,7 @@ export const DEFAULT_FILTER: Omit<FilterConfig, 'metadata'> = {
  * How gateways configure the endpoint picker's ext_proc filter: request body FULL_DUPLEX_STREAMED (the
  * GIE endpoint-picker protocol requires streaming support), response headers sent, bodies not.
  */
-export const ENDPOINT_PICKER_FILTER: Omit<FilterConfig, 'metadata'> = {
+export const ENDPOINT_PICKER_FILTER: Settings = {
   requestBodyMode: 'FULL_DUPLEX_STREAMED',
   responseBodyMode: 'NONE',
   allowModeOverride: false,
@@ -96,6 +124,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
     overrides: Partial<FilterConfig> | undefined,
   ): FilterConfig => ({
     ...DEFAULT_FILTER,
+    ...METADATA_OPTIONS[level],
     ...overrides,
     metadata: { [FILTER_METADATA_KEY]: level },
   });
@@ -208,7 +237,11 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       try {
         if (!target)
           throw new ExtProcFailure(`no endpoint picker configured for InferencePool ${primaryPool.id}`);
-        picker = new FilterRun(openPicker(target), { ...ENDPOINT_PICKER_FILTER, metadata: {} });
+        picker = new FilterRun(openPicker(target), {
+          ...ENDPOINT_PICKER_FILTER,
+          ...METADATA_OPTIONS.picker,
+          metadata: {},
+        });
         live.add(picker);
         const pickerHeaders = headers.clone();
         body = await picker.request(pickerHeaders, body);
@@ -254,10 +287,9 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       }
     }
 
-    // Envoy forwards the router filter's `agent-router` namespace to the per-attempt filter
-    // (ExternalProcessor.metadata_options.forwarding_namespaces in our Envoy configuration).
-    const decision = router.dynamicMetadata[METADATA_NAMESPACE];
-    const forwarded = decision ? { [METADATA_NAMESPACE]: decision } : undefined;
+    // Every filter writes into the stream's one dynamic metadata; each is sent its forwarding namespaces
+    // of it (the per-attempt filter: the router's decision and the picker's scores).
+    const streamMetadata = { ...router.dynamicMetadata, ...picker?.dynamicMetadata };
     const maxAttempts = Math.max(1, Math.min(route.retry.attempts, route.clusters.length));
     const retryableStatus = (status: number) =>
       (status >= 500 && route.retry.retryOn.has('5xx')) || (status === 429 && route.retry.retryOn.has('429'));
@@ -280,7 +312,7 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       const isLast = attempt >= maxAttempts;
       let attemptBody: Buffer[];
       try {
-        attemptBody = await upstream.request(attemptHeaders, body, forwarded);
+        attemptBody = await upstream.request(attemptHeaders, body, streamMetadata);
       } catch (error) {
         upstream.cancel();
         live.delete(upstream);

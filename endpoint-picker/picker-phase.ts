@@ -15,11 +15,13 @@ import {
 import {
   DESTINATION_ENDPOINT_HEADER,
   DESTINATION_METADATA_NAMESPACE,
+  PICKER_SCORES_NAMESPACE,
   PRIORITY_HEADER,
   SERVED_ENDPOINT_KEY,
   SUBSET_HINT_KEY,
   SUBSET_HINT_NAMESPACE,
 } from './protocol.ts';
+import { endpointScores } from './scheduling/explain.ts';
 import { SESSION_TOKEN_HEADER, sessionTokenFor } from './scheduling/scorers/session-affinity.ts';
 import type { PickResult, PodState, SchedulingRequest } from './scheduling/types.ts';
 
@@ -110,7 +112,10 @@ export class PickerPhases implements Phases {
     // The protocol requires header and metadata to carry the same value.
     return {
       setHeaders: [[DESTINATION_ENDPOINT_HEADER, endpoints]],
-      dynamicMetadata: { [DESTINATION_METADATA_NAMESPACE]: { [DESTINATION_ENDPOINT_HEADER]: endpoints } },
+      dynamicMetadata: {
+        [DESTINATION_METADATA_NAMESPACE]: { [DESTINATION_ENDPOINT_HEADER]: endpoints },
+        [PICKER_SCORES_NAMESPACE]: { endpoints: endpointScores(result) },
+      },
     };
   }
 

@@ -22,3 +22,10 @@ export const HEALTH_SERVICES = [
 
 /** Request priority (negative = sheddable). Our header; the upstream derives it from an InferenceObjective. */
 export const PRIORITY_HEADER = 'x-agent-router-priority';
+
+/**
+ * Our own dynamic-metadata namespace (not part of the GIE protocol): the picked endpoints' scores,
+ * `{ endpoints: { "ip:port": { total, <scorer>: score } } }`, forwarded by Envoy to ext-proc's upstream
+ * filter so the request record can explain the pick.
+ */
+export const PICKER_SCORES_NAMESPACE = 'agent-router.picker';

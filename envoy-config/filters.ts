@@ -6,10 +6,10 @@
  * v3/{ext_proc,processing_mode}.proto in envoyproxy/envoy.
  */
 
-import type { FilterConfig } from '../dev-gateway/filter-run.ts';
-import { DEFAULT_FILTER, ENDPOINT_PICKER_FILTER } from '../dev-gateway/server.ts';
-import { DESTINATION_ENDPOINT_HEADER, DESTINATION_METADATA_NAMESPACE } from '../endpoint-picker/protocol.ts';
-import { FILTER_METADATA_KEY, type FilterLevel, METADATA_NAMESPACE } from '../ext-proc/headers.ts';
+import type { FilterConfig, MetadataOptions } from '../dev-gateway/filter-run.ts';
+import { DEFAULT_FILTER, ENDPOINT_PICKER_FILTER, METADATA_OPTIONS } from '../dev-gateway/server.ts';
+import { DESTINATION_ENDPOINT_HEADER } from '../endpoint-picker/protocol.ts';
+import { FILTER_METADATA_KEY, type FilterLevel } from '../ext-proc/headers.ts';
 import { duration, type JsonObject, TYPES, typed } from './proto-json.ts';
 
 export const EXT_PROC_CLUSTER = 'agent-router/ext-proc';
@@ -29,7 +29,7 @@ function statPrefix(text: string): string {
   return text.replace(/[^A-Za-z0-9_]/g, '_');
 }
 
-function processingMode(config: Omit<FilterConfig, 'metadata'>): JsonObject {
+function processingMode(config: Pick<FilterConfig, 'requestBodyMode' | 'responseBodyMode'>): JsonObject {
   return {
     request_header_mode: 'SEND',
     response_header_mode: 'SEND',
@@ -39,6 +39,20 @@ function processingMode(config: Omit<FilterConfig, 'metadata'>): JsonObject {
     request_trailer_mode: config.requestBodyMode === 'FULL_DUPLEX_STREAMED' ? 'SEND' : 'SKIP',
     response_trailer_mode: config.responseBodyMode === 'FULL_DUPLEX_STREAMED' ? 'SEND' : 'SKIP',
   };
+}
+
+/**
+ * ExternalProcessor.metadata_options from the dev gateway's table. Envoy writes only listed receiving
+ * namespaces and none when the list is empty (ext_proc.cc Filter::setDynamicMetadata), so each filter
+ * that emits metadata must name what it emits.
+ */
+function metadataOptions(options: MetadataOptions): JsonObject {
+  const out: JsonObject = {};
+  if (options.forwardingNamespaces.length > 0)
+    out.forwarding_namespaces = { untyped: [...options.forwardingNamespaces] };
+  if (options.receivingNamespaces.length > 0)
+    out.receiving_namespaces = { untyped: [...options.receivingNamespaces] };
+  return out;
 }
 
 /** Our ext_proc filter; ext-proc tells the two levels apart by the gRPC initial metadata. */
@@ -56,11 +70,10 @@ export function agentRouterFilter(level: FilterLevel): JsonObject {
       // ext-proc asks for BUFFERED bodies per request through mode_override (ext-proc/stream.ts).
       allow_mode_override: DEFAULT_FILTER.allowModeOverride,
       message_timeout: duration(DEFAULT_FILTER.messageTimeoutMs),
-      // The per-attempt filter reads the routing decision from the router filter's dynamic metadata:
-      // upstream filters share one header map across attempts, so headers cannot carry it reliably.
-      ...(level === 'upstream'
-        ? { metadata_options: { forwarding_namespaces: { untyped: [METADATA_NAMESPACE] } } }
-        : {}),
+      // The router filter writes its decision as dynamic metadata and the per-attempt filter reads it
+      // (with the picker's scores): upstream filters share one header map across attempts, so headers
+      // cannot carry it reliably.
+      metadata_options: metadataOptions(METADATA_OPTIONS[level]),
       stat_prefix: level === 'router' ? 'agent_router' : 'agent_router_upstream',
     }),
   };
@@ -87,9 +100,9 @@ export function endpointPickerFilter(target: EndpointPickerTarget): JsonObject {
       processing_mode: processingMode(ENDPOINT_PICKER_FILTER),
       allow_mode_override: ENDPOINT_PICKER_FILTER.allowModeOverride,
       message_timeout: duration(ENDPOINT_PICKER_FILTER.messageTimeoutMs),
-      // The picker learns which endpoint served from envoy.lb metadata on the response
-      // (GIE endpoint-picker protocol); the pool cluster's override_host policy writes it.
-      metadata_options: { forwarding_namespaces: { untyped: [DESTINATION_METADATA_NAMESPACE] } },
+      // The picker writes its destination (envoy.lb) and scores, and learns which endpoint served from
+      // envoy.lb metadata on the response (GIE endpoint-picker protocol); override_host writes that.
+      metadata_options: metadataOptions(METADATA_OPTIONS.picker),
       stat_prefix: statPrefix(`endpoint_picker_${target.poolId}`),
     }),
   };

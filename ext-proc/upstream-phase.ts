@@ -16,7 +16,7 @@ import type { AttemptRecord } from '../analytics/record.ts';
 import type { Credential } from '../config/credentials.ts';
 import type { CompiledEntry } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
-import { DESTINATION_ENDPOINT_HEADER } from '../endpoint-picker/protocol.ts';
+import { DESTINATION_ENDPOINT_HEADER, PICKER_SCORES_NAMESPACE } from '../endpoint-picker/protocol.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import { attemptSecrets, redactErrorChunk, type SecretMatcher } from './credentials/secret-matcher.ts';
 import { errors } from './errors.ts';
@@ -60,6 +60,28 @@ const MAX_ERROR_BODY_BYTES = 1 << 20;
 
 export interface AttemptObserver {
   onAttempt(backendId: string, provider: string): void;
+}
+
+/**
+ * The picker's scores for the endpoint this attempt goes to, from its forwarded metadata (the picker
+ * may be another build, so only finite numbers are kept).
+ */
+function endpointScores(
+  picker: Record<string, unknown> | undefined,
+  endpoint: string,
+): Record<string, number> | undefined {
+  const endpoints = picker?.endpoints;
+  if (endpoints === null || typeof endpoints !== 'object') return undefined;
+  const entry = (endpoints as Record<string, unknown>)[endpoint];
+  if (entry === null || typeof entry !== 'object') return undefined;
+  const scores: Record<string, number> = {};
+  let any = false;
+  for (const [scorer, value] of Object.entries(entry))
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      scores[scorer] = value;
+      any = true;
+    }
+  return any ? scores : undefined;
 }
 
 export class UpstreamPhases implements Phases {
@@ -120,7 +142,11 @@ export class UpstreamPhases implements Phases {
     if (this.ledger && requestId !== undefined) {
       this.#record = { backend: this.#candidate.backend.id, status: 0, startMs: Date.now() };
       const endpoint = head.get(DESTINATION_ENDPOINT_HEADER)?.split(',')[0]?.trim();
-      if (endpoint) this.#record.endpoint = endpoint;
+      if (endpoint) {
+        this.#record.endpoint = endpoint;
+        const scores = endpointScores(metadata(PICKER_SCORES_NAMESPACE), endpoint);
+        if (scores) this.#record.pickerScores = scores;
+      }
       this.ledger.note(requestId, this.#record);
     }
     if (endOfStream) throw errors.invalidBody('The request has no body; send a JSON object.');

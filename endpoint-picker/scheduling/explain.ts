@@ -3,7 +3,7 @@
  * total and each scorer's score (rounded to 3 decimals), best first. Built only when asked for, so the
  * scheduling path itself keeps scores as arrays.
  */
-import type { PickResult } from './types.ts';
+import type { Picked, PickResult } from './types.ts';
 
 export interface ExplainRecord {
   profile: string;
@@ -45,4 +45,23 @@ export function explain(result: PickResult, options: { top?: number } = {}): Exp
     weights: Object.fromEntries(scorers.map((name, s) => [name, weights[s]!])),
     scores,
   };
+}
+
+/**
+ * The scores of the endpoints a decision hands the gateway (`ip:port` → total and per-scorer score), for
+ * the request record. Only the chosen few, not every candidate, so it stays small on the hot path.
+ */
+export function endpointScores(result: Picked): Record<string, Record<string, number>> {
+  const { scorers, pods, matrix, totals } = result.scores;
+  const n = pods.length;
+  const out: Record<string, Record<string, number>> = {};
+  for (const endpoint of result.endpoints) {
+    let i = 0;
+    while (i < n && pods[i]!.address !== endpoint) i++;
+    if (i === n) continue;
+    const entry: Record<string, number> = { total: round(totals[i]!) };
+    for (let s = 0; s < scorers.length; s++) entry[scorers[s]!] = round(matrix[s * n + i]!);
+    out[endpoint] = entry;
+  }
+  return out;
 }

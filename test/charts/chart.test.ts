@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { METADATA_OPTIONS } from '../../dev-gateway/server.ts';
 import { runTool } from '../helpers/tools.ts';
 import {
   CHART,
@@ -311,7 +312,10 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
     expect(codec.name).toBe('envoy.filters.http.upstream_codec');
     const listener = values.gateway?.listener?.name ?? 'http';
     expect(upstream.name).toBe(`${NAMESPACE}/${RELEASE}-agent-router/${listener}`);
-    expect(filter.typed_config.metadata_options.forwarding_namespaces.untyped).toEqual(['agent-router']);
+    // The same namespaces as the dev gateway's per-attempt filter (the bootstrap generator's too).
+    expect(filter.typed_config.metadata_options.forwarding_namespaces.untyped).toEqual(
+      METADATA_OPTIONS.upstream.forwardingNamespaces,
+    );
     expect(
       patch.spec.jsonPatches.some((p: any) => p.operation.path === 'include_request_attempt_count'),
     ).toBe(true);
@@ -347,6 +351,10 @@ describe.each(CASES.map((f) => [label(f), f]))('rendered with %s', (_name, file)
       const ext = picker.operation.value.typed_config;
       expect(ext.extension_config.typed_config.processing_mode.request_body_mode).toBe(
         'FULL_DUPLEX_STREAMED',
+      );
+      // Envoy keeps only the picker metadata it is told to receive: its destination and its scores.
+      expect(ext.extension_config.typed_config.metadata_options.receiving_namespaces.untyped).toEqual(
+        METADATA_OPTIONS.picker.receivingNamespaces,
       );
       const regex = new RegExp(
         ext.xds_matcher.matcher_list.matchers[0].predicate.not_matcher.single_predicate.value_match.safe_regex

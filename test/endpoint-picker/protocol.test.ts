@@ -203,7 +203,8 @@ describe('endpoint picker protocol (GIE docs/proposals/004-endpoint-picker-proto
     });
     await s.next();
     s.send({ request_body: { body: BODY, end_of_stream: true } });
-    await s.next();
+    // Buffered: the decision rides on the body's answer.
+    const decision = await s.next();
     const line = await eventually(() =>
       logs.records().find((r) => r.event === 'epp_decision' && r.requestId === 'explain-me'),
     );
@@ -220,6 +221,21 @@ describe('endpoint picker protocol (GIE docs/proposals/004-endpoint-picker-proto
         'kv-cache-utilization': expect.any(Number),
         'prefix-cache': expect.any(Number),
       });
+    // Beside envoy.lb, the picked endpoints' scores travel in our namespace for the request record:
+    // the same figures as the debug line, keyed by the address the header names.
+    const picked = fromStruct(decision.dynamic_metadata)['agent-router.picker'] as {
+      endpoints: Record<string, Record<string, number>>;
+    };
+    const header = setHeaders(decision.request_body?.response)['x-gateway-destination-endpoint']!;
+    expect(Object.keys(picked.endpoints).sort()).toEqual(header.split(',').sort());
+    const byAddress = Object.fromEntries(
+      Object.entries(scores).map(([pod, perScorer]) => [
+        `${PODS[Number(pod.split('-').pop())]}:${port}`,
+        perScorer,
+      ]),
+    );
+    for (const [endpoint, perScorer] of Object.entries(picked.endpoints))
+      expect(perScorer).toEqual(byAddress[endpoint]);
     c.close();
     await verbose.shutdown(200);
   });

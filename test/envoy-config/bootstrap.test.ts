@@ -101,6 +101,9 @@ describe('the Envoy bootstrap for examples/local.yaml', () => {
       },
       allow_mode_override: true,
       message_timeout: '2s',
+      // Envoy writes none of a processor's dynamic metadata unless its namespace is listed here
+      // (ext_proc.cc Filter::setDynamicMetadata): without it the per-attempt filter never sees the decision.
+      metadata_options: { receiving_namespaces: { untyped: ['agent-router'] } },
       stat_prefix: 'agent_router',
     });
     // The destination header is only ever the picker's.
@@ -198,6 +201,10 @@ describe('the Envoy bootstrap for examples/local.yaml', () => {
         { key: 'x-agent-router-filter', value: 'upstream' },
       ]);
       expect(at(filters, '[0].typed_config.allow_mode_override')).toBe(true);
+      // The per-attempt filter is sent the router's decision and the picker's scores.
+      expect(at(filters, '[0].typed_config.metadata_options')).toEqual({
+        forwarding_namespaces: { untyped: ['agent-router', 'agent-router.picker'] },
+      });
       expect(at(filters, '[1].typed_config')).toEqual({
         '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec',
       });
@@ -255,6 +262,11 @@ describe('the Envoy bootstrap for examples/local.yaml', () => {
     const picker = named(at(local, `${HCM}.http_filters`), filterName);
     expect(at(picker, 'typed_config.failure_mode_allow')).toBe(false); // FailClose in local.yaml
     expect(at(picker, 'typed_config.processing_mode.request_trailer_mode')).toBe('SEND');
+    // It may write its destination and its scores, and is sent the served endpoint back.
+    expect(at(picker, 'typed_config.metadata_options')).toEqual({
+      forwarding_namespaces: { untyped: ['envoy.lb'] },
+      receiving_namespaces: { untyped: ['envoy.lb', 'agent-router.picker'] },
+    });
     expect(at(picker, 'typed_config.grpc_service.envoy_grpc.cluster_name')).toBe(
       'endpoint-picker/default/llama-pool',
     );

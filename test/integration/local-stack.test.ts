@@ -211,6 +211,18 @@ describe('local stack from examples/local.yaml', () => {
     expect(data.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
     expect(response.headers.get('x-sim-server')).toMatch(/^llama-vllm-[0-3]$/);
     expect(response.headers.get('x-session-token')).toBeTruthy();
+    // The record says which pod and why: the picker's scores reach the per-attempt filter through
+    // Envoy's forwarded metadata and are kept on the attempt.
+    const id = response.headers.get('x-request-id');
+    const line = await eventually(() => logs.records().find((r) => r.requestId === id));
+    const [attempt] = line.attempts as { endpoint?: string; pickerScores?: Record<string, number> }[];
+    expect(attempt!.endpoint).toMatch(/^127\.\d+\.\d+\.\d+:\d+$/);
+    expect(attempt!.pickerScores).toMatchObject({
+      total: expect.any(Number),
+      queue: expect.any(Number),
+      'kv-cache-utilization': expect.any(Number),
+      'prefix-cache': expect.any(Number),
+    });
   });
 
   it('exports Prometheus metrics labelled with logical and resolved model', async () => {
