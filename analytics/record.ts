@@ -13,11 +13,20 @@ export interface AttemptRecord {
   errorCode?: string;
   /** The pod the endpoint picker chose for this attempt (`ip:port`), for InferencePool targets. */
   endpoint?: string;
-  /** The picker's scores for that pod: `total` and one per scorer (endpoint-picker/scheduling/explain.ts). */
-  pickerScores?: Record<string, number>;
+  /** Why the endpoint picker chose that pod (endpoint-picker/scheduling/explain.ts). */
+  picker?: PickerChoice;
   /** When the attempt started and ended, epoch milliseconds (ended: its response headers arrived). */
   startMs?: number;
   endMs?: number;
+}
+
+export interface PickerChoice {
+  /** The weighted sum the picker ranked the candidates by. */
+  total: number;
+  /** Each scorer's score of the pod, unweighted (0–1). */
+  scores: Record<string, number>;
+  /** The profile's weight of each scorer. */
+  weights: Record<string, number>;
 }
 
 export interface TokenCounts {

@@ -21,7 +21,7 @@ import {
   SUBSET_HINT_KEY,
   SUBSET_HINT_NAMESPACE,
 } from './protocol.ts';
-import { endpointScores } from './scheduling/explain.ts';
+import { pickerScoresMetadata } from './scheduling/explain.ts';
 import { SESSION_TOKEN_HEADER, sessionTokenFor } from './scheduling/scorers/session-affinity.ts';
 import type { PickResult, PodState, SchedulingRequest } from './scheduling/types.ts';
 
@@ -114,7 +114,7 @@ export class PickerPhases implements Phases {
       setHeaders: [[DESTINATION_ENDPOINT_HEADER, endpoints]],
       dynamicMetadata: {
         [DESTINATION_METADATA_NAMESPACE]: { [DESTINATION_ENDPOINT_HEADER]: endpoints },
-        [PICKER_SCORES_NAMESPACE]: { endpoints: endpointScores(result) },
+        [PICKER_SCORES_NAMESPACE]: pickerScoresMetadata(result) as unknown as Record<string, unknown>,
       },
     };
   }

@@ -12,7 +12,7 @@
  * provider's 401/403 becomes 502 `provider_auth_error`, which the gateway's retry policy treats like
  * any 5xx (the next backend of the chain is tried), and which tells the client not to retry.
  */
-import type { AttemptRecord } from '../analytics/record.ts';
+import type { AttemptRecord, PickerChoice } from '../analytics/record.ts';
 import type { Credential } from '../config/credentials.ts';
 import type { CompiledEntry } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
@@ -62,26 +62,27 @@ export interface AttemptObserver {
   onAttempt(backendId: string, provider: string): void;
 }
 
+/** The finite numbers of a metadata object (the picker may be another build: nothing else is trusted). */
+function numbers(value: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (value === null || typeof value !== 'object') return out;
+  for (const [k, v] of Object.entries(value)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  return out;
+}
+
 /**
- * The picker's scores for the endpoint this attempt goes to, from its forwarded metadata (the picker
- * may be another build, so only finite numbers are kept).
+ * Why the picker chose the endpoint this attempt goes to, from its forwarded metadata
+ * (endpoint-picker/scheduling/explain.ts pickerScoresMetadata).
  */
-function endpointScores(
+function pickerChoice(
   picker: Record<string, unknown> | undefined,
   endpoint: string,
-): Record<string, number> | undefined {
+): PickerChoice | undefined {
   const endpoints = picker?.endpoints;
   if (endpoints === null || typeof endpoints !== 'object') return undefined;
-  const entry = (endpoints as Record<string, unknown>)[endpoint];
-  if (entry === null || typeof entry !== 'object') return undefined;
-  const scores: Record<string, number> = {};
-  let any = false;
-  for (const [scorer, value] of Object.entries(entry))
-    if (typeof value === 'number' && Number.isFinite(value)) {
-      scores[scorer] = value;
-      any = true;
-    }
-  return any ? scores : undefined;
+  const { total, ...scores } = numbers((endpoints as Record<string, unknown>)[endpoint]);
+  if (total === undefined) return undefined;
+  return { total, scores, weights: numbers(picker!.weights) };
 }
 
 export class UpstreamPhases implements Phases {
@@ -144,8 +145,8 @@ export class UpstreamPhases implements Phases {
       const endpoint = head.get(DESTINATION_ENDPOINT_HEADER)?.split(',')[0]?.trim();
       if (endpoint) {
         this.#record.endpoint = endpoint;
-        const scores = endpointScores(metadata(PICKER_SCORES_NAMESPACE), endpoint);
-        if (scores) this.#record.pickerScores = scores;
+        const choice = pickerChoice(metadata(PICKER_SCORES_NAMESPACE), endpoint);
+        if (choice) this.#record.picker = choice;
       }
       this.ledger.note(requestId, this.#record);
     }

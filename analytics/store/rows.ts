@@ -69,7 +69,7 @@ function attemptFields(a: AttemptRecord): AttemptRecord {
   const out: AttemptRecord = { backend: a.backend, status: a.status };
   if (a.errorCode !== undefined && a.errorCode !== null) out.errorCode = a.errorCode;
   if (a.endpoint !== undefined && a.endpoint !== null) out.endpoint = a.endpoint;
-  if (a.pickerScores !== undefined && a.pickerScores !== null) out.pickerScores = a.pickerScores;
+  if (a.picker !== undefined && a.picker !== null) out.picker = a.picker;
   if (a.startMs !== undefined && a.startMs !== null) out.startMs = a.startMs;
   if (a.endMs !== undefined && a.endMs !== null) out.endMs = a.endMs;
   return out;

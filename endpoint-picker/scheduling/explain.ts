@@ -47,12 +47,27 @@ export function explain(result: PickResult, options: { top?: number } = {}): Exp
   };
 }
 
+export interface PickerScoresMetadata {
+  /** Scorer → weight in the profile. */
+  weights: Record<string, number>;
+  /** `ip:port` → `total` and each scorer's score. */
+  endpoints: Record<string, Record<string, number>>;
+}
+
+/** One object per profile (its scorer names array is the profile's own): built once, not per decision. */
+const weightsByProfile = new WeakMap<readonly string[], Record<string, number>>();
+
 /**
- * The scores of the endpoints a decision hands the gateway (`ip:port` → total and per-scorer score), for
- * the request record. Only the chosen few, not every candidate, so it stays small on the hot path.
+ * The scores of the endpoints a decision hands the gateway, with the profile's weights, for the request
+ * record. Only the chosen few, not every candidate, so it stays small on the hot path.
  */
-export function endpointScores(result: Picked): Record<string, Record<string, number>> {
+export function pickerScoresMetadata(result: Picked): PickerScoresMetadata {
   const { scorers, pods, matrix, totals } = result.scores;
+  let weights = weightsByProfile.get(scorers);
+  if (!weights) {
+    weights = Object.fromEntries(scorers.map((name, s) => [name, result.scores.weights[s]!]));
+    weightsByProfile.set(scorers, weights);
+  }
   const n = pods.length;
   const out: Record<string, Record<string, number>> = {};
   for (const endpoint of result.endpoints) {
@@ -63,5 +78,5 @@ export function endpointScores(result: Picked): Record<string, Record<string, nu
     for (let s = 0; s < scorers.length; s++) entry[scorers[s]!] = round(matrix[s * n + i]!);
     out[endpoint] = entry;
   }
-  return out;
+  return { weights, endpoints: out };
 }

@@ -4,6 +4,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AttemptRecord } from '../../analytics/record.ts';
 import { type LocalStack, startLocalStack } from '../../cli/local-stack.ts';
 import { capturingLogger, eventually } from '../helpers/log-capture.ts';
 
@@ -215,14 +216,16 @@ describe('local stack from examples/local.yaml', () => {
     // Envoy's forwarded metadata and are kept on the attempt.
     const id = response.headers.get('x-request-id');
     const line = await eventually(() => logs.records().find((r) => r.requestId === id));
-    const [attempt] = line.attempts as { endpoint?: string; pickerScores?: Record<string, number> }[];
+    const [attempt] = line.attempts as AttemptRecord[];
     expect(attempt!.endpoint).toMatch(/^127\.\d+\.\d+\.\d+:\d+$/);
-    expect(attempt!.pickerScores).toMatchObject({
-      total: expect.any(Number),
-      queue: expect.any(Number),
-      'kv-cache-utilization': expect.any(Number),
-      'prefix-cache': expect.any(Number),
-    });
+    const { total, scores, weights } = attempt!.picker!;
+    expect(Object.keys(scores).sort()).toEqual(Object.keys(weights).sort());
+    expect(Object.keys(scores)).toEqual(
+      expect.arrayContaining(['queue', 'kv-cache-utilization', 'prefix-cache']),
+    );
+    // The total is the weighted sum of the scores (each rounded to 3 decimals).
+    const sum = Object.entries(scores).reduce((acc, [scorer, s]) => acc + s * weights[scorer]!, 0);
+    expect(Math.abs(sum - total)).toBeLessThan(0.01);
   });
 
   it('exports Prometheus metrics labelled with logical and resolved model', async () => {

@@ -37,7 +37,11 @@ const FULL_ATTEMPT: Complete<AttemptRecord> = {
   status: 503,
   errorCode: 'upstream_unavailable',
   endpoint: '10.0.0.9:8000',
-  pickerScores: { total: 1.25, queue: 0.5, 'kv-cache-utilization': 0.75, 'prefix-cache': 0 },
+  picker: {
+    total: 2,
+    scores: { queue: 0.5, 'kv-cache-utilization': 0.75, 'prefix-cache': 0 },
+    weights: { queue: 1, 'kv-cache-utilization': 2, 'prefix-cache': 3 },
+  },
   startMs: T0 + 1240,
   endMs: T0 + 1290,
 };

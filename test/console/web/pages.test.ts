@@ -173,6 +173,41 @@ describe('the console web app in Chromium', () => {
     await w.screenshot('request-detail');
   });
 
+  it('explains a pool request: the pod the endpoint picker chose, with its per-scorer scores', async () => {
+    await t.chat('llama-self-hosted', 2);
+    const w = await open('/logs?logicalModel=llama-self-hosted&since=1h');
+    const details = w.page.getByRole('button', { name: /^Details of request / });
+    await expect.poll(() => details.count()).toBe(2);
+    await details.first().click();
+    const detail = w.page.getByRole('region', { name: /^Request / });
+    const chose = detail.getByText(
+      /^Attempt 1: the picker chose pod 127\.0\.0\.8\d:\d+, weighted total -?\d+\.\d{3}\.$/,
+    );
+    await chose.waitFor();
+    const pod = (await chose.textContent())!.match(/pod (\S+),/)![1]!;
+    // The same pod as the attempt's Endpoint column, and a score from each scorer of the pool's profile.
+    const attempts = detail.getByRole('table', { name: /^Attempts of request / });
+    expect(await attempts.locator('tbody tr td:nth-child(3)').textContent()).toBe(pod);
+    const scores = detail.getByRole('table', { name: `Scores of pod ${pod} by scorer (attempt 1)` });
+    const scorers = await scores.locator('tbody tr td:first-child').allTextContents();
+    expect(scorers.sort()).toEqual(expect.arrayContaining(['kv-cache-utilization', 'prefix-cache', 'queue']));
+    const rows = await scores
+      .locator('tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+      );
+    // Score × weight = weighted, and the weighted column sums to the total the sentence gives.
+    const total = Number((await chose.textContent())!.match(/total (-?\d+\.\d{3})/)![1]);
+    let sum = 0;
+    for (const [, scoreText, weightText, weightedText] of rows) {
+      expect(Math.abs(Number(scoreText) * Number(weightText) - Number(weightedText))).toBeLessThan(0.001);
+      sum += Number(weightedText);
+    }
+    expect(Math.abs(sum - total)).toBeLessThan(0.01);
+    await expectLabelled(w);
+    await w.screenshot('request-detail-picker');
+  });
+
   it('charts usage over time per resolved model, with the totals of both A/B models', async () => {
     const w = await open('/usage?logicalModel=chat-model&since=1h');
     await heading(w, 'Usage Analytics');

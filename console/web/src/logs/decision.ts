@@ -2,7 +2,7 @@
  * Why a request went where it went, in words, from its record alone: the route entry and how it was
  * chosen (ext-proc/router/route.ts DecisionReason: a policy match, the weighted split, or the split kept
  * sticky by the session), then each attempt in order — the fallback chain — with its backend, pod,
- * status and error.
+ * status and error — and, for an InferencePool, the pod the picker chose with its per-scorer scores.
  */
 
 import type { AttemptRecord, RequestRecord } from '../api/types.ts';
@@ -54,4 +54,42 @@ export function attemptRows(attempts: readonly AttemptRecord[]): AttemptRow[] {
 /** A status the client saw as a failure: none (0), 4xx, 5xx, or 499 (the client went away). */
 export function isFailure(record: RequestRecord): boolean {
   return record.status === 0 || record.status >= 400;
+}
+
+export interface PickerRow {
+  scorer: string;
+  /** The scorer's score of the pod (0–1, unweighted). */
+  score: number;
+  /** Its weight in the pool's scheduling profile, when the record has it. */
+  weight?: number;
+  /** score × weight: what it added to the total. */
+  weighted?: number;
+}
+
+export interface PickerExplanation {
+  /** The attempt it was made for. */
+  n: number;
+  endpoint: string;
+  /** The weighted sum the picker ranked pods by. */
+  total: number;
+  /** Largest contribution first. */
+  rows: PickerRow[];
+}
+
+/** The attempts whose pod the endpoint picker chose, with the scores it chose by. */
+export function pickerExplanations(attempts: readonly AttemptRecord[]): PickerExplanation[] {
+  const out: PickerExplanation[] = [];
+  attempts.forEach((a, i) => {
+    if (a.endpoint === undefined || a.picker === undefined) return;
+    const { total, scores, weights } = a.picker;
+    const rows = Object.entries(scores).map(([scorer, score]): PickerRow => {
+      const weight = weights[scorer];
+      return weight === undefined ? { scorer, score } : { scorer, score, weight, weighted: score * weight };
+    });
+    rows.sort(
+      (x, y) => (y.weighted ?? y.score) - (x.weighted ?? x.score) || x.scorer.localeCompare(y.scorer),
+    );
+    out.push({ n: i + 1, endpoint: a.endpoint, total, rows });
+  });
+  return out;
 }

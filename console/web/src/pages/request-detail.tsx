@@ -1,18 +1,62 @@
 /**
  * One request, explained: the decision (route entry, how it was chosen, the session), the attempts in
- * order with backend, pod, status and error (the fallback chain), and the figures: latency, TTFT, TPOT,
+ * order with backend, pod, status and error (the fallback chain), the endpoint picker's scores of the pod
+ * it chose, and the figures: latency, TTFT, TPOT,
  * tokens, cost. The session appears as its keyed hash only; no record holds a key or a raw session id.
  */
 import type { ComponentChildren } from 'preact';
 import type { RequestRecord } from '../api/types.ts';
 import { formatCount, formatMs, formatTime, formatUsd } from '../format.ts';
-import { attemptRows, decisionSentence } from '../logs/decision.ts';
+import { attemptRows, decisionSentence, pickerExplanations } from '../logs/decision.ts';
 
 function Row({ name, children }: { name: string; children: ComponentChildren }) {
   return (
     <>
       <dt>{name}</dt>
       <dd>{children}</dd>
+    </>
+  );
+}
+
+const score = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(3));
+
+/** Why the pod: the picker's weighted total and each scorer's score and weight, per attempt it picked for. */
+function PickerScores({ record }: { record: RequestRecord }) {
+  const choices = pickerExplanations(record.attempts);
+  if (choices.length === 0) return null;
+  return (
+    <>
+      <h3>Endpoint picker</h3>
+      {choices.map((c) => (
+        <div key={c.n}>
+          <p class="decision">
+            Attempt {c.n}: the picker chose pod {c.endpoint}, weighted total {score(c.total)}.
+          </p>
+          <table>
+            <caption class="visually-hidden">
+              Scores of pod {c.endpoint} by scorer (attempt {c.n})
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Scorer</th>
+                <th scope="col">Score</th>
+                <th scope="col">Weight</th>
+                <th scope="col">Weighted</th>
+              </tr>
+            </thead>
+            <tbody>
+              {c.rows.map((s) => (
+                <tr key={s.scorer}>
+                  <td>{s.scorer}</td>
+                  <td>{score(s.score)}</td>
+                  <td>{s.weight ?? '—'}</td>
+                  <td>{score(s.weighted)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
     </>
   );
 }
@@ -82,6 +126,7 @@ export function RequestDetail({ record, onClose }: { record: RequestRecord; onCl
           ))}
         </tbody>
       </table>
+      <PickerScores record={record} />
       <h3>Figures</h3>
       <dl class="facts">
         <Row name="Latency">{formatMs(record.latencyMs)}</Row>

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../../../console/web/src/api/types.ts';
-import { attemptRows, decisionSentence, isFailure } from '../../../../console/web/src/logs/decision.ts';
+import {
+  attemptRows,
+  decisionSentence,
+  isFailure,
+  pickerExplanations,
+} from '../../../../console/web/src/logs/decision.ts';
 
 const base: RequestRecord = {
   id: 'r',
@@ -37,6 +42,40 @@ describe("a request's decision, explained", () => {
       [2, '503', '—', '—', '—', 'failed, fell back'],
       [3, '200', '—', '127.0.0.21:8000', '240 ms', 'answered'],
     ]);
+  });
+
+  it("names the pod the picker chose for each attempt, with its total and each scorer's score and weight", () => {
+    const explained = pickerExplanations([
+      { backend: 'default/api', status: 503 },
+      {
+        backend: 'default/pool',
+        status: 200,
+        endpoint: '127.0.0.21:8000',
+        picker: {
+          total: 3.4,
+          scores: { queue: 0.9, 'prefix-cache': 0.5, 'kv-cache-utilization': 0.4, custom: 1 },
+          weights: { queue: 1, 'prefix-cache': 3, 'kv-cache-utilization': 2 },
+        },
+      },
+    ]);
+    expect(explained).toEqual([
+      {
+        n: 2,
+        endpoint: '127.0.0.21:8000',
+        total: 3.4,
+        // Largest contribution first; a scorer whose weight the record lacks shows its bare score.
+        rows: [
+          { scorer: 'prefix-cache', score: 0.5, weight: 3, weighted: 1.5 },
+          { scorer: 'custom', score: 1 },
+          { scorer: 'queue', score: 0.9, weight: 1, weighted: 0.9 },
+          { scorer: 'kv-cache-utilization', score: 0.4, weight: 2, weighted: 0.8 },
+        ],
+      },
+    ]);
+    // A pod the picker did not score (a fail-open pick) has nothing to explain.
+    expect(
+      pickerExplanations([{ backend: 'default/pool', status: 200, endpoint: '127.0.0.21:8000' }]),
+    ).toEqual([]);
   });
 
   it('marks the last attempt failed when nothing answered', () => {
