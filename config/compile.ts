@@ -26,6 +26,7 @@ import {
   type RouteMatch,
   type SecretManifest,
 } from './manifests.ts';
+import { type CompiledMcpServer, compileMcpServers, compileRouteMcp, type MCPServerManifest } from './mcp.ts';
 import { type ConfigProblem, problemAt } from './problems.ts';
 import { SecretValue } from './secret-value.ts';
 import { secretString } from './secrets.ts';
@@ -95,6 +96,7 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
   const keysSpec: APIKeyManifest[] = [];
   const inferencePools: InferencePoolManifest[] = [];
   const pods: PodManifest[] = [];
+  const mcpSpecs: MCPServerManifest[] = [];
   const seen = new Map<string, ManifestOrigin>();
 
   for (const { manifest, origin } of located) {
@@ -131,6 +133,9 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
         break;
       case 'Pod':
         pods.push(manifest);
+        break;
+      case 'MCPServer':
+        mcpSpecs.push(manifest);
         break;
     }
   }
@@ -272,6 +277,8 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
     backends.set(backend.id, backend);
   }
 
+  const mcpServers = compileMcpServers(mcpSpecs, { where, readSecret, problems });
+
   // An InferencePool is a backend too: its model servers speak the OpenAI API (GIE model-server
   // protocol); which pod serves is the endpoint picker's decision, made per request.
   const pools = new Map<string, CompiledBackend>();
@@ -292,7 +299,7 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
   let keylessRouteConfig: CompiledRouteConfig | undefined;
   const rejectedRouteConfigs = new Set<string>();
   for (const m of routeConfigsSpec) {
-    const compiled = compileRouteConfig(m, backends, pools, where(m), problems);
+    const compiled = compileRouteConfig(m, backends, pools, mcpServers, where(m), problems);
     if (!compiled) {
       rejectedRouteConfigs.add(objectKey(m.metadata));
       continue;
@@ -387,6 +394,7 @@ export function compile(located: readonly LocatedManifest[], options: CompileOpt
     routeConfigs,
     entries,
     backends,
+    mcpServers,
     inferencePools,
     pods,
   };
@@ -398,6 +406,7 @@ function compileRouteConfig(
   m: RouteConfigManifest,
   backends: ReadonlyMap<string, CompiledBackend>,
   pools: ReadonlyMap<string, CompiledBackend>,
+  mcpServers: ReadonlyMap<string, CompiledMcpServer>,
   { origin, object }: { origin: ManifestOrigin; object: string },
   problems: ConfigProblem[],
 ): CompiledRouteConfig | undefined {
@@ -426,6 +435,11 @@ function compileRouteConfig(
     list.push(entry);
     byModel.set(entry.model, list);
   });
+  const mcp =
+    m.spec.mcp &&
+    compileRouteMcp(m.spec.mcp, m.metadata.namespace, mcpServers, compileMatch, (path, message) =>
+      problems.push(problemAt(origin, object, path, message)),
+    );
   if (problems.length > before) return undefined;
 
   const models = new Map<string, CompiledModel>();
@@ -438,7 +452,7 @@ function compileRouteConfig(
       ? parseDuration(fallbackSpec.perAttemptTimeout)
       : DEFAULT_PER_ATTEMPT_TIMEOUT_MS,
   };
-  return {
+  const compiled: CompiledRouteConfig = {
     id,
     active: m.spec.active !== false,
     defaultForKeyless: m.spec.defaultForKeyless === true,
@@ -448,6 +462,8 @@ function compileRouteConfig(
     entries,
     fallback,
   };
+  if (mcp) compiled.mcp = mcp;
+  return compiled;
 }
 
 function compileEntry(routeConfigId: string, spec: RouteEntrySpec, backend: CompiledBackend): CompiledEntry {
@@ -482,7 +498,7 @@ function compileStringMatches(
   });
 }
 
-function compileMatch(match: RouteMatch): CompiledMatch {
+export function compileMatch(match: RouteMatch): CompiledMatch {
   const headers = compileStringMatches(match.headers, true);
   const attributes = compileStringMatches(match.attributes, false);
   // Canonical and unambiguous (values may contain any character), so equal text means equal condition.

@@ -3,6 +3,8 @@
  * Field names follow the CRDs (`agentrouter.dev/v1alpha1`) and Kubernetes core (Secret, Pod) and the
  * Gateway API Inference Extension (InferencePool, `inference.networking.k8s.io/v1`).
  */
+import type { MCPServerManifest, RouteMcpSpec } from './mcp.ts';
+
 export const AGENT_ROUTER_API = 'agentrouter.dev/v1alpha1';
 export const INFERENCE_API = 'inference.networking.k8s.io/v1';
 
@@ -112,6 +114,8 @@ export interface RouteConfigSpec {
   routes: RouteEntrySpec[];
   fallback?: FallbackSpec;
   rollouts?: RolloutSpec[];
+  /** MCP servers exposed to this RouteConfig's keys (config/mcp.ts). */
+  mcp?: RouteMcpSpec;
 }
 
 export const PROVIDERS = [
@@ -194,6 +198,7 @@ export type AnyManifest =
   | ProviderBackendManifest
   | APIKeyManifest
   | InferencePoolManifest
+  | MCPServerManifest
   | SecretManifest
   | PodManifest;
 

@@ -5,6 +5,7 @@
 
 import type { Credential } from './credentials.ts';
 import type { InferencePoolManifest, PodManifest, Provider, RetryOn } from './manifests.ts';
+import type { CompiledMcpRoute, CompiledMcpServer } from './mcp.ts';
 
 export interface CompiledStringMatch {
   name: string;
@@ -95,6 +96,8 @@ export interface CompiledRouteConfig {
   modelNames: readonly string[];
   entries: ReadonlyMap<string, CompiledEntry>;
   fallback: FallbackPolicy;
+  /** The MCP servers this RouteConfig exposes (spec.mcp), if any. */
+  mcp?: CompiledMcpRoute;
 }
 
 export interface CompiledKey {
@@ -120,6 +123,8 @@ export interface Snapshot {
   /** Every route entry by id, for the per-attempt (upstream) phase. */
   entries: ReadonlyMap<string, CompiledEntry>;
   backends: ReadonlyMap<string, CompiledBackend>;
+  /** MCPServer id → server. */
+  mcpServers?: ReadonlyMap<string, CompiledMcpServer>;
   inferencePools: readonly InferencePoolManifest[];
   pods: readonly PodManifest[];
 }

@@ -12,6 +12,7 @@ import {
   PROVIDERS,
   type RetryOn,
 } from './manifests.ts';
+import { checkMCPServer, checkRouteMcp } from './mcp.ts';
 import { type ConfigProblem, problemAt } from './problems.ts';
 import { base64DataProblem } from './secrets.ts';
 
@@ -182,6 +183,10 @@ export function validateManifest(
       expectApi(AGENT_ROUTER_API);
       checkAPIKey(c, obj.spec);
       break;
+    case 'MCPServer':
+      expectApi(AGENT_ROUTER_API);
+      checkMCPServer(c, obj.spec);
+      break;
     case 'InferencePool':
       expectApi(INFERENCE_API);
       checkInferencePool(c, obj.spec);
@@ -197,7 +202,7 @@ export function validateManifest(
     default:
       c.fail(
         'kind',
-        `unsupported kind ${JSON.stringify(obj.kind)}; expected RouteConfig, ProviderBackend, APIKey, InferencePool, Secret or Pod`,
+        `unsupported kind ${JSON.stringify(obj.kind)}; expected RouteConfig, ProviderBackend, APIKey, MCPServer, InferencePool, Secret or Pod`,
       );
   }
   return c.problems.length > 0
@@ -270,6 +275,7 @@ function checkRouteConfig(c: Checker, value: unknown): void {
     }
   }
   checkRollouts(c, spec, routes);
+  checkRouteMcp(c, spec.mcp);
 }
 
 /** A rollout's step duration: whole seconds, minutes or hours. */

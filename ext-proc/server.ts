@@ -8,15 +8,19 @@ import { HealthService } from '../grpc/health.ts';
 import { GrpcServer, type ServerCall } from '../grpc/server.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
+import { createMcpMetrics } from '../observability/mcp-metrics.ts';
 import { createExtProcMetrics, type ExtProcMetrics } from '../observability/metrics.ts';
 import { EXT_PROC_SERVICE } from '../protos/envoy.ts';
 import { extProcCodec } from '../protos/ext-proc-codec.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
 import { AttemptLedger } from './attempt-ledger.ts';
 import { FILTER_METADATA_KEY } from './headers.ts';
+import { McpGateway, type McpServerHandle, startMcpServer } from './mcp/gateway.ts';
+import { codecFromEnv } from './mcp/session-id.ts';
 import type { Phases } from './phases.ts';
 import { allObservers, type RequestObserver, requestLogObserver } from './request-log.ts';
 import { RouterPhases } from './router-phase.ts';
+import { sessionHasher } from './session-hash.ts';
 import { ProcessingStream } from './stream.ts';
 import { UpstreamPhases } from './upstream-phase.ts';
 
@@ -51,12 +55,16 @@ export interface ExtProcOptions {
   metrics?: ExtProcMetrics;
   /** Further readers of every request record (the request store's writer, the OTel exporter). */
   recorders?: readonly RequestObserver[];
+  /** The MCP gateway's HTTP listener (ext-proc/mcp/gateway.ts); undefined: none. Port 0 picks one. */
+  mcp?: { host: string; port: number };
 }
 
 export interface ExtProcServer {
   /** The bound TCP port; undefined when ext-proc listens on its Unix socket only. */
   grpcPort: number | undefined;
   adminUrl: string | undefined;
+  /** The MCP gateway's base URL, when it listens. */
+  mcpUrl: string | undefined;
   store: SnapshotStore;
   metrics: ExtProcMetrics;
   /** True while every listener accepts streams, false once draining (what /readyz reports). */
@@ -118,6 +126,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
           registry: metrics.registry,
           ready,
         });
+  const mcp = options.mcp && (await startMcp(options.mcp, store, metrics, logger));
   logger.info(
     {
       event: 'ext_proc_listening',
@@ -125,6 +134,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
       grpcPort,
       socketPath: options.socketPath,
       admin: admin?.url,
+      mcp: mcp?.url,
     },
     'ext-proc listening',
   );
@@ -132,6 +142,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
   return {
     grpcPort,
     adminUrl: admin?.url,
+    mcpUrl: mcp?.url,
     store,
     metrics,
     ready,
@@ -139,10 +150,34 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
       draining = true;
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
+      await mcp?.close();
       await server.close(graceMs);
       await admin?.close();
     },
   };
+}
+
+/** The MCP gateway on its own port, reading the same snapshot; session keys from the environment. */
+async function startMcp(
+  address: { host: string; port: number },
+  store: SnapshotStore,
+  metrics: ExtProcMetrics,
+  logger: Logger,
+): Promise<McpServerHandle> {
+  const { codec, ephemeral } = codecFromEnv();
+  if (ephemeral)
+    logger.warn(
+      { event: 'mcp_session_key_ephemeral' },
+      'AGENT_ROUTER_MCP_SESSION_KEY is not set: MCP session ids are valid in this process only',
+    );
+  const gateway = new McpGateway({
+    store,
+    codec,
+    logger,
+    metrics: createMcpMetrics(metrics.registry),
+    hashSession: sessionHasher(),
+  });
+  return startMcpServer(address.host, address.port, gateway);
 }
 
 /** Counts a stream as open until the transport is done with it ('close' comes once, whatever ended it). */

@@ -24,6 +24,8 @@
 import {
   createCipheriv,
   createDecipheriv,
+  createHash,
+  createHmac,
   createSecretKey,
   hkdfSync,
   type KeyObject,
@@ -40,6 +42,7 @@ const HEADER_BYTES = 2 + NONCE_BYTES;
  */
 export const MAX_SESSION_ID_CHARS = 4096;
 const MAX_ID_BYTES = Math.floor((MAX_SESSION_ID_CHARS * 3) / 4);
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const HKDF_SALT = Buffer.from('agent-router/mcp-session-id', 'utf8');
 
 /** What one MCP server agreed to in `initialize`, and the session it opened (if it uses sessions). */
@@ -98,6 +101,8 @@ interface DerivedKey {
    * costs about three times the decryption itself (34 µs against 10 µs per id on this machine).
    */
   key: KeyObject;
+  /** HMAC key for synthetic nonces of deterministic tokens (see sealBytes). */
+  nonceKey: KeyObject;
 }
 
 /** The AES key for one version: HKDF-SHA256, the version in `info` so versions never share a key. */
@@ -113,6 +118,9 @@ function deriveKey(secret: KeySecret): DerivedKey {
   return {
     version: secret.version,
     key: createSecretKey(Buffer.from(hkdfSync('sha256', material, HKDF_SALT, info, 32))),
+    nonceKey: createSecretKey(
+      Buffer.from(hkdfSync('sha256', material, HKDF_SALT, `synthetic nonce v${secret.version}`, 32)),
+    ),
   };
 }
 
@@ -191,44 +199,12 @@ export class SessionIdCodec {
   }
 
   encode(session: GatewaySession, binding: SessionBinding): string {
-    const plain = Buffer.from(JSON.stringify(toWire(session)), 'utf8');
-    const total = HEADER_BYTES + plain.length + TAG_BYTES;
-    if (total > MAX_ID_BYTES) throw new SessionIdTooLargeError(total);
-    const out = Buffer.allocUnsafe(total);
-    out[0] = FORMAT;
-    out[1] = this.current.version;
-    const nonce = randomBytes(NONCE_BYTES);
-    nonce.copy(out, 2);
-    const cipher = createCipheriv('aes-256-gcm', this.current.key, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(additionalData(binding));
-    const written = cipher.update(plain).copy(out, HEADER_BYTES);
-    cipher.final();
-    cipher.getAuthTag().copy(out, HEADER_BYTES + written);
-    return out.toString('base64url');
+    return this.sealBytes(Buffer.from(JSON.stringify(toWire(session)), 'utf8'), additionalData(binding));
   }
 
   decode(id: string, binding: SessionBinding): DecodeResult {
-    if (id.length > MAX_SESSION_ID_CHARS) return { ok: false, reason: 'too-large' };
-    if (!/^[A-Za-z0-9_-]+$/.test(id)) return { ok: false, reason: 'malformed' };
-    const bytes = Buffer.from(id, 'base64url');
-    if (bytes.length < HEADER_BYTES + TAG_BYTES + 1 || bytes[0] !== FORMAT)
-      return { ok: false, reason: 'malformed' };
-    const key = this.byVersion.get(bytes[1]!);
-    if (!key) return { ok: false, reason: 'unknown-key-version' };
-    const nonce = bytes.subarray(2, HEADER_BYTES);
-    const tag = bytes.subarray(bytes.length - TAG_BYTES);
-    const decipher = createDecipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG_BYTES });
-    decipher.setAAD(additionalData(binding));
-    decipher.setAuthTag(tag);
-    let plain: Buffer;
-    try {
-      plain = Buffer.concat([
-        decipher.update(bytes.subarray(HEADER_BYTES, bytes.length - TAG_BYTES)),
-        decipher.final(),
-      ]);
-    } catch {
-      return { ok: false, reason: 'not-authentic' };
-    }
+    const plain = this.openBytes(id, additionalData(binding));
+    if (typeof plain === 'string') return { ok: false, reason: plain };
     let parsed: unknown;
     try {
       parsed = JSON.parse(plain.toString('utf8'));
@@ -238,6 +214,104 @@ export class SessionIdCodec {
     }
     const session = fromWire(parsed);
     return session ? { ok: true, session } : { ok: false, reason: 'malformed' };
+  }
+
+  /**
+   * AES-256-GCM under the current key; `[format][version][nonce][ciphertext][tag]`, base64url.
+   * `deterministic`: the nonce is an HMAC of the data instead of random (the SIV idea, RFC 5297 §1.3),
+   * so equal inputs seal to equal tokens — needed where the gateway must produce the same token twice
+   * without keeping state (a server request id, then the server's cancellation naming it). It reveals
+   * only that two tokens are equal; distinct inputs never share a nonce.
+   */
+  sealBytes(plain: Buffer, aad: Buffer, deterministic = false): string {
+    const total = HEADER_BYTES + plain.length + TAG_BYTES;
+    if (total > MAX_ID_BYTES) throw new SessionIdTooLargeError(total);
+    const out = Buffer.allocUnsafe(total);
+    out[0] = FORMAT;
+    out[1] = this.current.version;
+    const nonce = deterministic
+      ? createHmac('sha256', this.current.nonceKey)
+          .update(aad)
+          .update(plain)
+          .digest()
+          .subarray(0, NONCE_BYTES)
+      : randomBytes(NONCE_BYTES);
+    nonce.copy(out, 2);
+    const cipher = createCipheriv('aes-256-gcm', this.current.key, nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad);
+    const written = cipher.update(plain).copy(out, HEADER_BYTES);
+    cipher.final();
+    cipher.getAuthTag().copy(out, HEADER_BYTES + written);
+    return out.toString('base64url');
+  }
+
+  /** The plaintext, or why the token was refused. */
+  openBytes(token: string, aad: Buffer): Buffer | SessionIdRejection {
+    if (token.length > MAX_SESSION_ID_CHARS) return 'too-large';
+    if (!BASE64URL.test(token)) return 'malformed';
+    const bytes = Buffer.from(token, 'base64url');
+    if (bytes.length < HEADER_BYTES + TAG_BYTES + 1 || bytes[0] !== FORMAT) return 'malformed';
+    const key = this.byVersion.get(bytes[1]!);
+    if (!key) return 'unknown-key-version';
+    const nonce = bytes.subarray(2, HEADER_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG_BYTES });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    try {
+      return Buffer.concat([
+        decipher.update(bytes.subarray(HEADER_BYTES, bytes.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch {
+      return 'not-authentic';
+    }
+  }
+}
+
+/**
+ * What a sealed token is for. The purpose is authenticated data, so a token made for one use (a
+ * rewritten server→client request id) never passes for another (a list cursor, an event id).
+ */
+export type TokenPurpose = 'request-id' | 'cursor' | 'event-id';
+const PURPOSE_BYTE: Record<TokenPurpose, number> = { 'request-id': 1, cursor: 2, 'event-id': 3 };
+
+/**
+ * Tokens the gateway hands the client inside one session — rewritten server→client request ids,
+ * pagination cursors, SSE event ids — sealed like the session id, under the same keys, and bound to
+ * that session: the authenticated data is the purpose and a digest of the session id, which is itself
+ * bound to the RouteConfig and the gateway key. A client can neither read a token (which server, which
+ * upstream id) nor forge or move one to another session.
+ */
+export class SessionTokens {
+  private readonly aad: Record<TokenPurpose, Buffer>;
+
+  constructor(
+    private readonly codec: SessionIdCodec,
+    sessionId: string,
+  ) {
+    const digest = createHash('sha256').update(sessionId).digest();
+    const make = (purpose: TokenPurpose) => Buffer.concat([Buffer.of(PURPOSE_BYTE[purpose]), digest]);
+    this.aad = { 'request-id': make('request-id'), cursor: make('cursor'), 'event-id': make('event-id') };
+  }
+
+  /** Request ids seal deterministically (see SessionIdCodec.sealBytes); cursors and event ids do not. */
+  seal(purpose: TokenPurpose, value: unknown): string {
+    return this.codec.sealBytes(
+      Buffer.from(JSON.stringify(value), 'utf8'),
+      this.aad[purpose],
+      purpose === 'request-id',
+    );
+  }
+
+  /** The value sealed for this purpose and session, or undefined for anything else. */
+  open(purpose: TokenPurpose, token: string): unknown {
+    const plain = this.codec.openBytes(token, this.aad[purpose]);
+    if (!plain) return undefined;
+    try {
+      return JSON.parse(plain.toString('utf8'));
+    } catch {
+      return undefined;
+    }
   }
 }
 
