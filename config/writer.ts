@@ -20,6 +20,8 @@ export interface StoredObject extends ObjectRef {
   object: Json;
   /** Kubernetes mode: the object's status (conditions the watch wrote); a file has none. */
   status?: Json;
+  /** Kubernetes mode: metadata.generation, which a condition's observedGeneration is compared with. */
+  generation?: number;
 }
 
 export interface StoredConfig {

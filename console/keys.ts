@@ -25,6 +25,7 @@ export interface KeyView {
   backends: string[];
   /** Kubernetes mode: the status conditions (Accepted, ResolvedRefs) as the cluster reports them. */
   conditions?: unknown[];
+  generation?: number;
 }
 
 export interface NewKey {

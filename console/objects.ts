@@ -18,8 +18,12 @@ export function uniqueObject(config: StoredConfig, kind: string, name: string): 
   return found[0]!;
 }
 
-/** Kubernetes mode: the status conditions the cluster reports for the object; none in a file. */
-export function conditionsOf(stored: StoredObject): { conditions?: unknown[] } {
+/**
+ * Kubernetes mode: the status conditions the cluster reports for the object, with the object's
+ * generation (a condition whose observedGeneration is older speaks of an earlier spec); none in a file.
+ */
+export function conditionsOf(stored: StoredObject): { conditions?: unknown[]; generation?: number } {
   const conditions = stored.status?.conditions;
-  return Array.isArray(conditions) ? { conditions } : {};
+  if (!Array.isArray(conditions)) return {};
+  return stored.generation === undefined ? { conditions } : { conditions, generation: stored.generation };
 }

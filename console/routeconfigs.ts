@@ -39,6 +39,7 @@ export interface RouteConfigView {
   logicalModels: LogicalModelView[];
   /** Kubernetes mode: the status conditions (Accepted, ResolvedRefs) as the cluster reports them. */
   conditions?: unknown[];
+  generation?: number;
 }
 
 interface SpecLike {

@@ -82,9 +82,11 @@ export function kubeConfigWriter(options: KubeWriterOptions): ConfigWriter {
           const cached = project(kind, item);
           if (!cached) continue;
           const object = structuredClone(cached.doc);
+          const generation = (object.metadata as Json).generation;
           delete (object.metadata as Json).generation; // the server's, not the author's
           objects.push({
             ...(cached.status ? { status: cached.status } : {}),
+            ...(typeof generation === 'number' ? { generation } : {}),
             kind,
             namespace: cached.namespace,
             name: cached.name,

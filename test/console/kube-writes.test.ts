@@ -114,7 +114,10 @@ describe('console writes in Kubernetes mode', () => {
     fake.patchStatus('APIKey', NS, 'team-a', {
       status: { conditions: [{ ...accepted, message: 'key in force' }] },
     });
-    expect((await api('/routeconfigs/ab')).body.conditions).toEqual([accepted]);
+    const rc = (await api('/routeconfigs/ab')).body;
+    expect(rc.conditions).toEqual([accepted]);
+    // With the spec's generation, so a page can tell a condition about an older spec.
+    expect(rc.generation).toBe(fake.get('RouteConfig', NS, 'ab')!.metadata.generation);
     expect((await api('/keys/team-a')).body.key.conditions).toEqual([
       { ...accepted, message: 'key in force' },
     ]);

@@ -49,7 +49,23 @@ export interface Session {
   csrfToken: string;
 }
 
-export interface ApiKey {
+/** A status condition as the cluster reports it (metav1.Condition; kube/status.ts writes ours). */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+/** Kubernetes mode only: what the cluster says of the object, and the generation of its spec. */
+export interface ObjectStatus {
+  conditions?: Condition[];
+  generation?: number;
+}
+
+export interface ApiKey extends ObjectStatus {
   name: string;
   enabled: boolean;
   attributes: Record<string, string>;
@@ -97,7 +113,7 @@ export interface LogicalModelView {
   entries: unknown[];
 }
 
-export interface RouteConfigDetail {
+export interface RouteConfigDetail extends ObjectStatus {
   name: string;
   spec: RouteConfigSpec;
   version: string;

@@ -1,10 +1,12 @@
 /**
  * One API key: its attributes, the RouteConfig it is attached to, its bring-your-own-key backends by name
- * (never a credential), and the enable/disable control (PATCH /api/v1/keys/{name}).
+ * (never a credential), its status conditions in Kubernetes mode, and the enable/disable control
+ * (PATCH /api/v1/keys/{name}).
  */
 import { useState } from 'preact/hooks';
 import { get, segment, send } from '../api/client.ts';
 import type { ApiKey, Session } from '../api/types.ts';
+import { Conditions } from '../components/conditions.tsx';
 import { ErrorBox } from '../components/error-box.tsx';
 import { Link } from '../components/link.tsx';
 import { useApi } from '../components/use-api.ts';
@@ -68,6 +70,7 @@ export function KeyPage({ name, session }: { name: string; session: Session }) {
               </tbody>
             </table>
           )}
+          <Conditions status={k} of={`API key ${name}`} />
           {session.readOnly ? null : (
             <button type="button" onClick={toggle} disabled={busy}>
               {k.enabled ? `Disable ${name}` : `Enable ${name}`}

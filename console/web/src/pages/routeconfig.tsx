@@ -10,6 +10,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, segment, send } from '../api/client.ts';
 import type { Preview, Problem, RouteConfigDetail, RouteConfigSpec, Session } from '../api/types.ts';
+import { Conditions } from '../components/conditions.tsx';
 import { ErrorBox, ProblemList } from '../components/error-box.tsx';
 import { Link } from '../components/link.tsx';
 import { useApi } from '../components/use-api.ts';
@@ -72,7 +73,8 @@ export function RouteConfigPage({ name, session }: { name: string; session: Sess
       setMessage('Saved. The configuration source applies it now.');
       saved.reload();
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409)
+      // A field another manager owns (source_conflict) keeps the API server's message, which names it.
+      if (e instanceof ApiError && e.code === 'version_conflict')
         setError(
           new Error(
             'Someone changed this RouteConfig since it was loaded. Reload it and make the edit again.',
@@ -105,6 +107,7 @@ export function RouteConfigPage({ name, session }: { name: string; session: Sess
       {readOnly ? (
         <p class="note">This console is read-only: change routing in the configuration source.</p>
       ) : null}
+      <Conditions status={detail} of={`RouteConfig ${name}`} />
 
       <h2>Logical names</h2>
       {logicalModels(draft.routes).map((model) => {
