@@ -24,6 +24,7 @@ import { supportedProviders } from '../ext-proc/translate/registry.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createExtProcMetrics } from '../observability/metrics.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
+import { type DemoMcpServer, simulatedMcpServers, startMcpFleet } from '../sim/mcp-server.ts';
 import type { ModelServer } from '../sim/model-server.ts';
 import { reloadHandlers } from './reload-handlers.ts';
 import { closeWriter, recordInto } from './request-store.ts';
@@ -36,6 +37,8 @@ export interface LocalStackOptions {
   grpcPort?: number;
   /** undefined: no admin server. */
   adminPort?: number;
+  /** ext-proc's MCP port (default 0, a free one: the dev gateway is told where it is). */
+  mcpPort?: number;
   /** The request body limit (default 16 MiB), enforced by the dev gateway and by ext-proc alike. */
   maxRequestBodyBytes?: number;
   simTiming?: { ttftMs?: number; msPerToken?: number };
@@ -70,6 +73,8 @@ export interface LocalStack {
   pickers: EndpointPicker[];
   gateway: DevGateway;
   sims: ModelServer[];
+  /** The demo MCP servers of MCPServers annotated agentrouter.dev/simulated. */
+  mcpServers: DemoMcpServer[];
   /** Present with a store. */
   writer?: RecordWriter;
   console?: ConsoleServer;
@@ -86,6 +91,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const sims = await startFleet(simulatedBackends(manifests, secretLookup(manifests)), options.simTiming);
   sims.push(...(await startSimulatedPods(simulatedPods(manifests))));
+  const mcpServers = await startMcpFleet(simulatedMcpServers(manifests));
   // One endpoint picker per InferencePool, as the Helm chart deploys them.
   const pickers: EndpointPicker[] = [];
   const pickerTargets = new Map<string, string>();
@@ -123,6 +129,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.adminPort !== undefined ? { adminPort: options.adminPort } : {}),
     maxRequestBodyBytes,
     recorders,
+    mcp: { host, port: options.mcpPort ?? 0 },
   });
   if (options.console !== undefined && options.store === undefined)
     throw new Error('the console needs a request store');
@@ -155,6 +162,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     endpointPickers: (poolId) => pickerTargets.get(poolId),
     logger,
     maxRequestBodyBytes,
+    mcpTarget: () => extProc.mcpUrl,
     ...options.filters,
   });
   const watcher = watchConfig(
@@ -188,6 +196,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     pickers,
     gateway,
     sims,
+    mcpServers,
     ...(recording ? { writer: recording.writer } : {}),
     ...(consoleServer ? { console: consoleServer } : {}),
     async close() {
@@ -200,6 +209,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await options.store?.close();
       await Promise.all(pickers.map((p) => p.shutdown(1_000)));
       await Promise.all(sims.map((s) => s.close()));
+      await Promise.all(mcpServers.map((s) => s.close()));
     },
   };
 }

@@ -33,6 +33,7 @@ import {
   type MetadataOptions,
 } from './filter-run.ts';
 import { HeaderBag } from './header-bag.ts';
+import { isMcpPath, proxyMcp } from './mcp-route.ts';
 import type { GatewayRoute } from './route-table.ts';
 import { receivedThenFailure, UpstreamFailure, UpstreamPool } from './upstream.ts';
 
@@ -53,6 +54,8 @@ export interface DevGatewayOptions {
    * answered 413 here and never forwarded. Give ext-proc the same limit (`--max-body` to both).
    */
   maxRequestBodyBytes?: number;
+  /** ext-proc's MCP gateway base URL: requests under /mcp go there (mcp-route.ts). */
+  mcpTarget?: () => string | undefined;
 }
 
 export interface DevGateway {
@@ -167,6 +170,8 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
   server.keepAliveTimeout = 65_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const mcpTarget = options.mcpTarget?.();
+    if (mcpTarget !== undefined && isMcpPath(req.url)) return proxyMcp(req, res, mcpTarget);
     const headers = HeaderBag.from(Object.entries(req.headers));
     headers.set(':method', req.method ?? 'GET');
     headers.set(':path', req.url ?? '/');

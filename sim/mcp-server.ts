@@ -18,6 +18,7 @@ import {
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { type AnyManifest, SIMULATED_ANNOTATION } from '../config/manifests.ts';
 
 export type DemoFlavour = 'weather' | 'notes';
 
@@ -239,4 +240,30 @@ export async function startDemoMcpServer(
       });
     },
   };
+}
+
+/**
+ * The MCPServers of a configuration that the local stack serves itself: annotated
+ * `agentrouter.dev/simulated: <flavour>` (weather or notes) with a loopback URL, as ProviderBackends
+ * annotated so are served by simulated model servers.
+ */
+export function simulatedMcpServers(
+  manifests: readonly { manifest: AnyManifest }[],
+): { flavour: DemoFlavour; host: string; port: number; path: string }[] {
+  const out: { flavour: DemoFlavour; host: string; port: number; path: string }[] = [];
+  for (const { manifest } of manifests) {
+    if (manifest.kind !== 'MCPServer') continue;
+    const flavour = manifest.metadata.annotations?.[SIMULATED_ANNOTATION];
+    if (flavour !== 'weather' && flavour !== 'notes') continue;
+    const url = new URL(manifest.spec.url);
+    if (!/^127\.\d+\.\d+\.\d+$|^localhost$/.test(url.hostname)) continue;
+    out.push({ flavour, host: url.hostname, port: Number(url.port || 80), path: url.pathname });
+  }
+  return out;
+}
+
+export async function startMcpFleet(
+  specs: readonly { flavour: DemoFlavour; host: string; port: number; path: string }[],
+): Promise<DemoMcpServer[]> {
+  return Promise.all(specs.map((s) => startDemoMcpServer(s.flavour, s)));
 }
