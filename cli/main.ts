@@ -73,6 +73,9 @@ options:
                      and every gRPC listener (socket included) accepts streams, 503 before that and while
                      draining on SIGTERM; /metrics is Prometheus. None of them can open a Process stream.
                      envoy-config: Envoy admin port (default 9901)
+  --mcp-port N       ext-proc: serve the MCP gateway (Streamable HTTP) on this port (the chart: 9191); off
+                     without it. start: its port behind the dev gateway's /mcp (default 0, a free one).
+                     Session ids are sealed with AGENT_ROUTER_MCP_SESSION_KEY (+ _VERSION, _PREVIOUS)
   --ext-proc TARGET  dev, envoy-config: ext-proc gRPC target host:port (default 127.0.0.1:50051)
   --ext-proc-socket PATH  envoy-config: reach ext-proc on this Unix socket instead
   --listen-port N    envoy-config: Envoy listener port (default 8080)
@@ -112,6 +115,7 @@ const { positionals, values } = parseArgs({
     'grpc-host': { type: 'string' },
     socket: { type: 'string' },
     'admin-port': { type: 'string' },
+    'mcp-port': { type: 'string' },
     'ext-proc': { type: 'string' },
     'ext-proc-socket': { type: 'string' },
     'listen-port': { type: 'string' },
@@ -244,6 +248,7 @@ async function main(): Promise<void> {
         gatewayPort: num(values.port, 8080),
         grpcPort: num(values['grpc-port'], 50051),
         adminPort: num(values['admin-port'], 9190),
+        mcpPort: num(values['mcp-port'], 0),
         pickerPorts: pickerPorts(num(values['picker-port'], 9002)),
         ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
         ...(otel ? { recorders: [otel.recorder] } : {}),
@@ -263,6 +268,7 @@ async function main(): Promise<void> {
       process.stderr.write(
         `\nagent-router local stack is up (config ${configPath})\n` +
           `  OpenAI-compatible API  ${stack.gatewayUrl}/v1\n` +
+          `  MCP (Streamable HTTP)  ${stack.gatewayUrl}/mcp\n` +
           `  ext-proc gRPC          127.0.0.1:${stack.extProc.grpcPort}\n` +
           `  metrics                ${stack.extProc.adminUrl ?? '(off)'}/metrics\n` +
           `  endpoint pickers       ${stack.pickers.map((p) => `127.0.0.1:${p.grpcPort}`).join(' ') || '(none)'}\n` +
@@ -319,6 +325,9 @@ async function main(): Promise<void> {
         recorders,
         ...(grpcAddress !== undefined ? { grpcAddress } : {}),
         ...(values.socket ? { socketPath: values.socket } : {}),
+        ...(values['mcp-port'] !== undefined
+          ? { mcp: { host: values.host ?? '0.0.0.0', port: num(values['mcp-port'], 9191) } }
+          : {}),
         ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
       });
       server = extProc;
