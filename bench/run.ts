@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark, then prints one table and one JSON line per figure.
- * Options: `--requests N` (measured requests per round), `--cpu-prof DIR` (profile the measured servers).
+ * Options: `--requests N` (measured requests per round), `--cpu-prof DIR` (profile the measured servers),
+ * `--only TEXT[,TEXT]` (run only the benchmarks whose name contains one of them, e.g. to profile one).
  * A new benchmark is a module exporting a `Benchmark` plus one line in BENCHMARKS.
  */
 import { parseArgs } from 'node:util';
@@ -27,8 +28,18 @@ const BENCHMARKS: readonly Benchmark[] = [
 ];
 
 const { values } = parseArgs({
-  options: { requests: { type: 'string' }, 'cpu-prof': { type: 'string' } },
+  options: { requests: { type: 'string' }, 'cpu-prof': { type: 'string' }, only: { type: 'string' } },
 });
+const only = values.only?.split(',').map((term) => term.trim().toLowerCase());
+const selected = (b: Benchmark) =>
+  only === undefined || only.some((term) => b.name.toLowerCase().includes(term));
+const unknown = (only ?? []).filter((term) => !BENCHMARKS.some((b) => b.name.toLowerCase().includes(term)));
+if (unknown.length > 0) {
+  console.error(
+    `--only: no benchmark named ${unknown.join(', ')} (have ${BENCHMARKS.map((b) => b.name).join(', ')})`,
+  );
+  process.exit(2);
+}
 const requests = values.requests === undefined ? undefined : Number(values.requests);
 if (requests !== undefined && !(Number.isInteger(requests) && requests > 0)) {
   console.error(`--requests must be a positive integer, got ${values.requests}`);
@@ -37,6 +48,7 @@ if (requests !== undefined && !(Number.isInteger(requests) && requests > 0)) {
 
 const results: BenchResult[] = [];
 for (const benchmark of BENCHMARKS) {
+  if (!selected(benchmark)) continue;
   console.error(`running ${benchmark.name}…`);
   results.push(...(await benchmark.run({ requests, cpuProfDir: values['cpu-prof'] })));
 }

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { LineDestination } from './log-destination.ts';
 
 /**
  * Structured logs. Secrets are redacted here, by configuration, not at call sites. The paths are
@@ -24,15 +25,11 @@ export const REDACT_PATHS = [
 const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
- * Where log lines go by default: `dest` (a file descriptor or path) written asynchronously. Each line
- * starts a write at once when none is in flight, so a quiet process logs as promptly as a synchronous
- * one; under load the lines that arrive during a write go out together in the next, instead of one
- * write(2) per request line on the request's own stack (about 14 µs each to /dev/null here, more into a
- * pipe). Bounded: beyond LOG_BUFFER_MAX_BYTES unwritten, lines are dropped rather than letting a stalled
- * stdout grow the heap. pino flushes what is left synchronously when the process exits.
+ * Where log lines go by default: `dest` (a file descriptor or path), the lines of one event-loop turn
+ * in one asynchronous write (observability/log-destination.ts), bounded at LOG_BUFFER_MAX_BYTES.
  */
 export function logDestination(dest: number | string = 1): pino.DestinationStream {
-  return pino.destination({ dest, sync: false, minLength: 0, maxLength: LOG_BUFFER_MAX_BYTES });
+  return new LineDestination(dest, LOG_BUFFER_MAX_BYTES);
 }
 
 export function createLogger(
