@@ -76,6 +76,7 @@ options:
   --mcp-port N       ext-proc: serve the MCP gateway (Streamable HTTP) on this port (the chart: 9191); off
                      without it. start: its port behind the dev gateway's /mcp (default 0, a free one).
                      Session ids are sealed with AGENT_ROUTER_MCP_SESSION_KEY (+ _VERSION, _PREVIOUS)
+  --mcp-socket PATH  ext-proc: serve the MCP gateway on this Unix socket instead (the chart's sidecar)
   --ext-proc TARGET  dev, envoy-config: ext-proc gRPC target host:port (default 127.0.0.1:50051)
   --ext-proc-socket PATH  envoy-config: reach ext-proc on this Unix socket instead
   --listen-port N    envoy-config: Envoy listener port (default 8080)
@@ -116,6 +117,7 @@ const { positionals, values } = parseArgs({
     socket: { type: 'string' },
     'admin-port': { type: 'string' },
     'mcp-port': { type: 'string' },
+    'mcp-socket': { type: 'string' },
     'ext-proc': { type: 'string' },
     'ext-proc-socket': { type: 'string' },
     'listen-port': { type: 'string' },
@@ -325,9 +327,11 @@ async function main(): Promise<void> {
         recorders,
         ...(grpcAddress !== undefined ? { grpcAddress } : {}),
         ...(values.socket ? { socketPath: values.socket } : {}),
-        ...(values['mcp-port'] !== undefined
-          ? { mcp: { host: values.host ?? '0.0.0.0', port: num(values['mcp-port'], 9191) } }
-          : {}),
+        ...(values['mcp-socket'] !== undefined
+          ? { mcp: { socketPath: values['mcp-socket'] } }
+          : values['mcp-port'] !== undefined
+            ? { mcp: { host: values.host ?? '0.0.0.0', port: num(values['mcp-port'], 9191) } }
+            : {}),
         ...(maxBody !== undefined ? { maxRequestBodyBytes: maxBody } : {}),
       });
       server = extProc;

@@ -55,8 +55,11 @@ export interface ExtProcOptions {
   metrics?: ExtProcMetrics;
   /** Further readers of every request record (the request store's writer, the OTel exporter). */
   recorders?: readonly RequestObserver[];
-  /** The MCP gateway's HTTP listener (ext-proc/mcp/gateway.ts); undefined: none. Port 0 picks one. */
-  mcp?: { host: string; port: number };
+  /**
+   * The MCP gateway's HTTP listener (ext-proc/mcp/gateway.ts): a TCP port (0 picks one) or a Unix
+   * socket (the sidecar, reached by Envoy); undefined: none.
+   */
+  mcp?: { host: string; port: number } | { socketPath: string };
 }
 
 export interface ExtProcServer {
@@ -159,7 +162,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
 
 /** The MCP gateway on its own port, reading the same snapshot; session keys from the environment. */
 async function startMcp(
-  address: { host: string; port: number },
+  address: { host: string; port: number } | { socketPath: string },
   store: SnapshotStore,
   metrics: ExtProcMetrics,
   logger: Logger,
@@ -177,7 +180,7 @@ async function startMcp(
     metrics: createMcpMetrics(metrics.registry),
     hashSession: sessionHasher(),
   });
-  return startMcpServer(address.host, address.port, gateway);
+  return startMcpServer(address, gateway);
 }
 
 /** Counts a stream as open until the transport is done with it ('close' comes once, whatever ended it). */

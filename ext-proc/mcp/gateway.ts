@@ -17,6 +17,7 @@
  * - DELETE ends the session on every server that has one.
  * A server that fails costs only its own tools and entries, with a JSON-RPC error naming it.
  */
+import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sha256 } from '../../config/compile.ts';
@@ -995,23 +996,32 @@ export interface McpServerHandle {
   close(): Promise<void>;
 }
 
-/** The gateway on its own HTTP port (ext-proc's MCP port, :9191 by default). */
+/**
+ * The gateway on its own HTTP listener: a TCP port (ext-proc's MCP port), or a Unix socket, which is
+ * how Envoy reaches the sidecar in the chart (a Backend with a unix endpoint, as for ext_proc).
+ */
 export async function startMcpServer(
-  host: string,
-  port: number,
+  listen: { host: string; port: number } | { socketPath: string },
   gateway: McpGateway,
 ): Promise<McpServerHandle> {
   const server: Server = createServer(gateway.handle);
   // Long-lived GET streams: no request timeout from node:http; the keep-alive comments hold them open.
   server.requestTimeout = 0;
+  if ('socketPath' in listen) rmSync(listen.socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    if ('socketPath' in listen) server.listen(listen.socketPath, () => resolve());
+    else server.listen(listen.port, listen.host, () => resolve());
   });
-  const bound = (server.address() as AddressInfo).port;
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? (address as AddressInfo).port : 0;
+  const url =
+    'socketPath' in listen
+      ? `unix:${listen.socketPath}`
+      : `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
-    port: bound,
+    url,
+    port,
     gateway,
     close: () =>
       new Promise<void>((resolve) => {

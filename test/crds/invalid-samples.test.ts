@@ -38,8 +38,37 @@ const EXPECTED: Record<string, Expectation> = {
     fileMode: { path: 'spec.routes[1].name' },
   },
   'routeconfig-empty-routes.yaml': {
-    crd: invalid('spec.routes', 'a RouteConfig needs at least one route entry in spec.routes'),
+    crd: invalid(
+      'spec.routes',
+      'a RouteConfig needs at least one route entry in spec.routes, or MCP servers in spec.mcp',
+    ),
     fileMode: 'accepts',
+  },
+  'routeconfig-mcp-duplicate-server-names.yaml': {
+    crd: invalid(
+      'spec.mcp.servers',
+      'each MCP server name (name, or serverRef.name without it) may appear only once',
+    ),
+    fileMode: { path: 'spec.mcp.servers[1].name' },
+  },
+  'routeconfig-mcp-empty-match.yaml': {
+    crd: invalid(
+      'spec.mcp.servers[0].match',
+      'match needs at least one header or attribute condition; omit match to give the server to every key',
+    ),
+    fileMode: { path: 'spec.mcp.servers[0].match' },
+  },
+  'mcpserver-url-not-http.yaml': {
+    crd: invalid('spec.url', 'url must be an http(s) URL, e.g. http://tools.mcp.svc:8080/mcp'),
+    fileMode: { path: 'spec.url' },
+  },
+  'mcpserver-url-with-fragment.yaml': {
+    crd: invalid('spec.url', "url must not carry a #fragment; give the endpoint's path only"),
+    fileMode: { path: 'spec.url' },
+  },
+  'mcpserver-forwards-authorization.yaml': {
+    crd: invalid('spec.forwardHeaders[1]', 'this header is set by the gateway and cannot be forwarded'),
+    fileMode: { path: 'spec.forwardHeaders[1]' },
   },
   'routeconfig-missing-routes.yaml': {
     crd: { type: 'FieldValueRequired', field: 'spec.routes', detail: '' },

@@ -16,6 +16,7 @@ export const OUR_CRD_FILES = [
   'agentrouter.dev_routeconfigs.yaml',
   'agentrouter.dev_providerbackends.yaml',
   'agentrouter.dev_apikeys.yaml',
+  'agentrouter.dev_mcpservers.yaml',
 ] as const;
 /** Reproduced from an upstream release; checked for validity, not for our conventions. */
 export const UPSTREAM_CRD_FILES = ['inference.networking.k8s.io_inferencepools.yaml'] as const;

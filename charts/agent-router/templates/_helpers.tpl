@@ -116,6 +116,11 @@ namespace by default, the Gateway's own namespace (the release namespace) in Gat
 {{- printf "%s/ext-proc.sock" (trimSuffix "/" .Values.extProc.socketDir) -}}
 {{- end -}}
 
+{{/* The sidecar's MCP gateway socket, beside the ext_proc one. */}}
+{{- define "agent-router.mcpSocketPath" -}}
+{{- printf "%s/mcp.sock" (trimSuffix "/" .Values.extProc.socketDir) -}}
+{{- end -}}
+
 {{/* The HTTPRoute of one route entry: its target id made DNS-safe. */}}
 {{- define "agent-router.routeName" -}}
 {{- $root := index . 0 -}}

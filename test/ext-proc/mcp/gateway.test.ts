@@ -91,7 +91,7 @@ beforeAll(async () => {
     metrics: createMcpMetrics(new Registry()),
     hashSession: sessionHasher('test'),
   });
-  gateway = await startMcpServer('127.0.0.1', 0, mcp);
+  gateway = await startMcpServer({ host: '127.0.0.1', port: 0 }, mcp);
   endpoint = new URL(`${gateway.url}/mcp`);
 });
 
