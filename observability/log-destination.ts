@@ -1,9 +1,10 @@
 /**
- * Where log lines go: a file descriptor (stdout by default) or a file, written asynchronously with the
- * lines of one event-loop turn in one write(2). Under load a request's line is one of many finished in
- * the same turn; written one by one, each costs a write call and a thread-pool round trip of its own,
- * which on the benchmark was about 5% of ext-proc's CPU per request. A quiet process still logs at
- * once: the write starts when the turn ends (setImmediate), not after a timer or a byte threshold.
+ * Where log lines go: a file descriptor (stdout by default) or a file, written asynchronously, the lines
+ * of a short window (BATCH_MS) in one write(2). Written one by one, each line costs a write call and a
+ * thread-pool round trip of its own: about 5% of ext-proc's CPU per request on the benchmark, where
+ * requests finish one or two per event-loop turn, so batching by turn alone hardly helped. A line waits
+ * at most BATCH_MS, nothing for a log pipeline; a byte threshold instead would hold a quiet process's
+ * lines indefinitely.
  *
  * Bounded: beyond `maxBytes` not yet written (a stalled pipe to the container runtime), lines are
  * dropped and counted rather than growing the heap. A full non-blocking pipe (EAGAIN) is retried; a
@@ -14,6 +15,8 @@
 import fs from 'node:fs';
 
 const EAGAIN_RETRY_MS = 10;
+/** How long a line may wait for others to share its write. */
+export const BATCH_MS = 10;
 const live = new Set<LineDestination>();
 let exitHooked = false;
 
@@ -50,10 +53,7 @@ export class LineDestination {
     }
     this.#pending.push(line);
     this.#pendingChars += line.length;
-    if (!this.#inFlight && !this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    if (!this.#inFlight && !this.#scheduled) this.#schedule();
     return true;
   }
 
@@ -78,6 +78,12 @@ export class LineDestination {
     this.flushSync();
     live.delete(this);
     this.#broken = true;
+  }
+
+  /** Unref'd: a process with nothing else to do exits, and the exit hook writes what is pending. */
+  #schedule(): void {
+    this.#scheduled = true;
+    setTimeout(this.#flush, BATCH_MS).unref();
   }
 
   #take(): string {
@@ -111,10 +117,7 @@ export class LineDestination {
         return;
       }
       this.#inFlight = false;
-      if (this.#pending.length > 0 && !this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(this.#flush);
-      }
+      if (this.#pending.length > 0 && !this.#scheduled) this.#schedule();
     });
   }
 }
