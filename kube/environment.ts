@@ -33,7 +33,7 @@ const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount
  * reads its admin token from a Secret.
  */
 const KINDS: Record<'ext-proc' | 'endpoint-picker' | 'console', readonly WatchedKind[]> = {
-  'ext-proc': ['RouteConfig', 'ProviderBackend', 'APIKey', 'InferencePool', 'Secret'],
+  'ext-proc': ['RouteConfig', 'ProviderBackend', 'APIKey', 'MCPServer', 'InferencePool', 'Secret'],
   'endpoint-picker': ['InferencePool', 'Pod'],
   console: ['RouteConfig', 'ProviderBackend', 'APIKey', 'InferencePool', 'Secret'],
 };

@@ -80,6 +80,7 @@ const KEEPS_LAST_GOOD: ReadonlySet<WatchedKind> = new Set([
   'RouteConfig',
   'ProviderBackend',
   'APIKey',
+  'MCPServer',
   'InferencePool',
 ]);
 

@@ -6,11 +6,18 @@
  */
 import { AGENT_ROUTER_API, INFERENCE_API } from '../config/manifests.ts';
 
-export type WatchedKind = 'RouteConfig' | 'ProviderBackend' | 'APIKey' | 'InferencePool' | 'Secret' | 'Pod';
+export type WatchedKind =
+  | 'RouteConfig'
+  | 'ProviderBackend'
+  | 'APIKey'
+  | 'MCPServer'
+  | 'InferencePool'
+  | 'Secret'
+  | 'Pod';
 
 /** The kinds whose status agent-router writes. */
-export type StatusKind = 'RouteConfig' | 'ProviderBackend' | 'APIKey';
-export const STATUS_KINDS: readonly StatusKind[] = ['RouteConfig', 'ProviderBackend', 'APIKey'];
+export type StatusKind = 'RouteConfig' | 'ProviderBackend' | 'APIKey' | 'MCPServer';
+export const STATUS_KINDS: readonly StatusKind[] = ['RouteConfig', 'ProviderBackend', 'APIKey', 'MCPServer'];
 
 export interface ResourceType {
   kind: WatchedKind;
@@ -41,6 +48,13 @@ export const RESOURCES: Readonly<Record<WatchedKind, ResourceType>> = {
     group: 'agentrouter.dev',
     version: 'v1alpha1',
     plural: 'apikeys',
+    apiVersion: AGENT_ROUTER_API,
+  },
+  MCPServer: {
+    kind: 'MCPServer',
+    group: 'agentrouter.dev',
+    version: 'v1alpha1',
+    plural: 'mcpservers',
     apiVersion: AGENT_ROUTER_API,
   },
   InferencePool: {

@@ -38,7 +38,7 @@ describe('Kubernetes source options from the environment', () => {
     expect(options).toMatchObject({
       namespaces: ['team-a', 'team-b'],
       secretNamespaces: ['team-a'],
-      kinds: ['RouteConfig', 'ProviderBackend', 'APIKey', 'InferencePool', 'Secret'],
+      kinds: ['RouteConfig', 'ProviderBackend', 'APIKey', 'MCPServer', 'InferencePool', 'Secret'],
       status: {
         elect: true,
         identity: 'envoy-7f9c-abcde',
