@@ -45,7 +45,7 @@ describe('fromServer', () => {
       'weather',
       { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'timeout' } },
       tokens,
-    ) as { params: { requestId: unknown } };
+    ) as unknown as { params: { requestId: unknown } };
     expect(cancelled.params.requestId).toBe(out.id);
   });
 
