@@ -56,6 +56,8 @@ export interface Phases {
   /** A streamed response chunk; returns a replacement, or undefined to forward it unchanged. */
   responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined;
   finish(outcome: StreamOutcome): void;
+  /** The body a gateway error is answered with, in the client's API's shape; by default the OpenAI object. */
+  clientError?(error: AgentRouterError): unknown;
 }
 
 export const NO_CHANGE: PhaseResult = Object.freeze({});

@@ -8,6 +8,7 @@ import type { TokenPrice } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import { authenticate, type Caller, presentedKey } from './auth/authenticate.ts';
+import { type ClientApi, clientApiOf, clientErrorBody } from './client-api.ts';
 import { attemptSecrets, redactErrorChunk, type SecretMatcher } from './credentials/secret-matcher.ts';
 import { AgentRouterError, errors } from './errors.ts';
 import {
@@ -30,8 +31,9 @@ import { credentialParameter, pathOnly } from './request-path.ts';
 import { decide, type RouteDecision } from './router/route.ts';
 import { type SessionHasher, sessionHasher } from './session-hash.ts';
 import { type TraceContext, traceContextOf } from './trace-context.ts';
+import { openAIErrorFrom } from './translate/openai-error.ts';
 import { OPERATION_BY_PATH } from './translate/translator.ts';
-import { responseModelOf, SseUsageScanner, type TokenUsage, usageFromJson } from './usage.ts';
+import { responseModelOf, type TokenUsage, type UsageScanner } from './usage.ts';
 
 /**
  * Removed in the request-headers answer, the one answer whose header mutations Envoy applies in every
@@ -80,6 +82,10 @@ export class RouterPhases implements Phases {
   #head: HttpHead | undefined;
   /** `:path` without its query: what the log, metadata and errors may show (request-path.ts). */
   #path: string | undefined;
+  /** The API the client speaks, by its path: the shape of its answers and errors (client-api.ts). */
+  #api: ClientApi = clientApiOf(undefined);
+  /** An error status whose body is rewritten into the client's error shape (a client API not OpenAI's). */
+  #errorStatus = 0;
   #decision: RouteDecision | undefined;
   #stream = false;
   /** The client asked for a usage chunk (stream_options.include_usage); others get it stripped. */
@@ -90,7 +96,7 @@ export class RouterPhases implements Phases {
   #usage: TokenUsage | undefined;
   /** The model a buffered answer names (responseModelOf); a stream's is its scanner's. */
   #bodyModel: string | undefined;
-  #scanner: SseUsageScanner | undefined;
+  #scanner: UsageScanner | undefined;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -108,6 +114,9 @@ export class RouterPhases implements Phases {
     const rawPath = head.get(':path') ?? '/';
     const path = pathOnly(rawPath);
     this.#path = path;
+    // First: every error from here on, an authentication failure included, is in the client API's shape.
+    const operation = OPERATION_BY_PATH.get(path);
+    this.#api = clientApiOf(operation);
     // A credential in the query is refused, not stripped and not accepted as the gateway key. It never
     // reaches a provider either way (translators build the upstream `:path` from the backend's, without
     // the client's query), but a URL is written to access logs, proxy logs and browser history on its
@@ -129,7 +138,7 @@ export class RouterPhases implements Phases {
     if (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) {
       return { respond: { status: 200, body: this.#models(path) } };
     }
-    if (!OPERATION_BY_PATH.has(path)) {
+    if (operation === undefined) {
       throw new AgentRouterError(
         404,
         'invalid_request_error',
@@ -174,13 +183,10 @@ export class RouterPhases implements Phases {
     const request = requestJson(body).object();
     if (typeof request.model !== 'string' || request.model.length === 0) throw errors.missingModel();
     this.#stream = request.stream === true;
-    this.#clientUsage =
-      (request.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true;
+    this.#clientUsage = this.#api.clientAsksUsage(request);
     const caller = this.#caller!;
     const head = this.#head!;
-    const sessionKey =
-      head.get(caller.routeConfig.sessionHeader) ??
-      (typeof request.user === 'string' ? request.user : undefined);
+    const sessionKey = head.get(caller.routeConfig.sessionHeader) ?? this.#api.sessionKey(request);
     if (sessionKey !== undefined) this.#sessionHash = (this.shared.hashSession ?? defaultHasher)(sessionKey);
     const decision = decide(caller.routeConfig, {
       model: request.model,
@@ -224,11 +230,17 @@ export class RouterPhases implements Phases {
     const status = Number(head.get(':status'));
     // The request id goes back to the client, so a user can quote it and we can find the log line.
     const setHeaders: [string, string][] = [[REQUEST_ID_HEADER, this.#requestId]];
+    if (status >= 400 && this.#api.errorBody) {
+      // Every error reaches this filter in the OpenAI shape (the per-attempt phase normalises providers'
+      // errors, the gateway's own are built so); a client of another API gets its own shape.
+      this.#errorStatus = status;
+      return { setHeaders, removeHeaders: ['content-length'], responseBodyMode: 'BUFFERED' };
+    }
     if (!this.#decision || status < 200 || status >= 300) return { setHeaders };
     const contentType = head.get('content-type') ?? '';
     if (contentType.startsWith('text/event-stream')) {
       // Every stream is asked for usage (per-attempt phase); a client that did not ask must not see it.
-      this.#scanner = new SseUsageScanner(!this.#clientUsage);
+      this.#scanner = this.#api.usageScanner(!this.#clientUsage);
       return { setHeaders, responseBodyMode: 'STREAMED' };
     }
     return contentType.includes('json') ? { setHeaders, responseBodyMode: 'BUFFERED' } : { setHeaders };
@@ -236,10 +248,29 @@ export class RouterPhases implements Phases {
 
   responseBody(body: Buffer): PhaseResult {
     this.#firstByte ??= performance.now();
-    this.#usage = usageFromJson(body);
+    if (this.#errorStatus > 0) {
+      const converted = Buffer.from(
+        JSON.stringify(
+          this.#api.errorBody!(this.#errorStatus, openAIErrorFrom(this.#errorStatus, body, 'The gateway')),
+        ),
+      );
+      return {
+        body: converted,
+        setHeaders: [
+          ['content-type', 'application/json'],
+          ['content-length', String(converted.length)],
+        ],
+      };
+    }
+    this.#usage = this.#api.usage(body);
     this.#bodyModel = responseModelOf(body);
     if (!this.#usage) return NO_CHANGE;
     return { dynamicMetadata: { [METADATA_NAMESPACE]: usageMetadata(this.#usage) } };
+  }
+
+  /** The client's shape of a gateway error this phase raised (stream.ts answers it). */
+  clientError(error: AgentRouterError): unknown {
+    return clientErrorBody(this.#api, error);
   }
 
   responseChunk(chunk: Buffer, endOfStream: boolean): Buffer | undefined {

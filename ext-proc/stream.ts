@@ -197,7 +197,7 @@ export class ProcessingStream {
       error instanceof AgentRouterError
         ? error
         : errors.internal('agent-router failed to process this request; the ext-proc log has the details.');
-    this.#write(errorResponse(failure));
+    this.#write(errorResponse(failure, this.phases.clientError?.(failure)));
     this.#finish(failure, false);
   }
 
@@ -466,8 +466,8 @@ function withMetadata(message: ProcessingResponse, result: PhaseResult): Process
   return message;
 }
 
-export function errorResponse(error: AgentRouterError): ProcessingResponse {
-  return immediateResponse(error.status, error.toBody(), `agent_router_${error.code}`);
+export function errorResponse(error: AgentRouterError, body: unknown = error.toBody()): ProcessingResponse {
+  return immediateResponse(error.status, body, `agent_router_${error.code}`);
 }
 
 export function immediateResponse(status: number, body: unknown, details: string): ProcessingResponse {

@@ -42,7 +42,7 @@ import {
   type StreamOutcome,
 } from './phases.ts';
 import { ERROR_EVENT_PREFIX } from './translate/openai-stream.ts';
-import { translators } from './translate/registry.ts';
+import { translatorFor } from './translate/registry.ts';
 import {
   bodyInput,
   OPERATION_BY_PATH,
@@ -130,12 +130,13 @@ export class UpstreamPhases implements Phases {
     this.#attempt = Number.isInteger(attempt) && attempt > 0 ? attempt : 1;
     const chain = entry.fallbackChain;
     this.#candidate = chain[Math.min(this.#attempt, chain.length) - 1]!;
-    this.#translator = translators.get(this.#candidate.backend.provider);
-    if (!this.#translator)
-      throw errors.internal(`no translator for provider ${this.#candidate.backend.provider}`);
     const path = fromMetadata('path') ?? head.get(':path') ?? '';
     const query = path.indexOf('?');
     this.#operation = OPERATION_BY_PATH.get(query < 0 ? path : path.slice(0, query)) ?? 'chat.completions';
+    // The translator of the pair (client API, provider schema), compiled in registry.ts.
+    this.#translator = translatorFor(this.#operation, this.#candidate.backend.provider);
+    if (!this.#translator)
+      throw errors.internal(`no translator for provider ${this.#candidate.backend.provider}`);
     this.#keyId = fromMetadata('key_id') ?? head.get(KEY_ID_HEADER);
     for (const name of head.names()) if (name.startsWith(INTERNAL_PREFIX)) this.#internalHeaders.push(name);
     this.observer.onAttempt(this.#candidate.backend.id, this.#candidate.backend.provider);

@@ -1,6 +1,8 @@
 /**
- * Token usage read from OpenAI-format responses: the `usage` object of a buffered body, or of the
- * final chunk of a stream (every stream is asked for one; see SseUsageScanner).
+ * Token usage read from the answers clients get: the `usage` object of a buffered body, or of the
+ * final chunk of a stream (every stream is asked for one; see SseUsageScanner). OpenAI's Chat
+ * Completions name the counts prompt_tokens/completion_tokens; the Responses API and Anthropic's
+ * Messages API input_tokens/output_tokens (EventUsageScanner reads their streams).
  */
 export interface TokenUsage {
   promptTokens: number;
@@ -13,11 +15,14 @@ export interface TokenUsage {
 
 const USAGE_MARKER = Buffer.from('"usage"');
 
+const count = (value: unknown): number => (typeof value === 'number' ? value : 0);
+
 function fromUsageObject(usage: unknown): TokenUsage | undefined {
   if (!usage || typeof usage !== 'object') return undefined;
   const u = usage as Record<string, unknown>;
-  const prompt = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
-  const completion = typeof u.completion_tokens === 'number' ? u.completion_tokens : 0;
+  if (u.prompt_tokens === undefined && u.input_tokens !== undefined) return fromInputOutput(u);
+  const prompt = count(u.prompt_tokens);
+  const completion = count(u.completion_tokens);
   const result: TokenUsage = {
     promptTokens: prompt,
     completionTokens: completion,
@@ -26,6 +31,31 @@ function fromUsageObject(usage: unknown): TokenUsage | undefined {
   const cached = (u.prompt_tokens_details as Record<string, unknown> | undefined)?.cached_tokens;
   if (typeof cached === 'number') result.cachedTokens = cached;
   const reasoning = (u.completion_tokens_details as Record<string, unknown> | undefined)?.reasoning_tokens;
+  if (typeof reasoning === 'number') result.reasoningTokens = reasoning;
+  return result;
+}
+
+/**
+ * input_tokens/output_tokens usage. The Responses API counts cached tokens inside input_tokens
+ * (input_tokens_details.cached_tokens); Anthropic counts cache reads and writes beside it
+ * (cache_read_input_tokens, cache_creation_input_tokens, platform.claude.com/docs/en/build-with-claude/prompt-caching),
+ * so they are added for the prompt total the request record keeps for every API.
+ */
+function fromInputOutput(u: Record<string, unknown>): TokenUsage {
+  const cacheRead = u.cache_read_input_tokens;
+  const prompt = count(u.input_tokens) + count(cacheRead) + count(u.cache_creation_input_tokens);
+  const completion = count(u.output_tokens);
+  const result: TokenUsage = {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: typeof u.total_tokens === 'number' ? u.total_tokens : prompt + completion,
+  };
+  const cached =
+    typeof cacheRead === 'number'
+      ? cacheRead
+      : (u.input_tokens_details as Record<string, unknown> | null | undefined)?.cached_tokens;
+  if (typeof cached === 'number') result.cachedTokens = cached;
+  const reasoning = (u.output_tokens_details as Record<string, unknown> | null | undefined)?.reasoning_tokens;
   if (typeof reasoning === 'number') result.reasoningTokens = reasoning;
   return result;
 }
@@ -131,7 +161,15 @@ const NEWLINE = 10;
  * `choices` is empty and would break clients reading `choices[0]`. In strip mode the scanner removes
  * that event and answers the bytes to forward instead of the chunk.
  */
-export class SseUsageScanner {
+/** What the router-level phase reads a successful stream with. */
+export interface UsageScanner {
+  readonly usage: TokenUsage | undefined;
+  readonly model: string | undefined;
+  /** Reads the chunk; answers the bytes to forward instead of it (undefined: the chunk unchanged). */
+  push(chunk: Buffer, endOfStream?: boolean): Buffer | undefined;
+}
+
+export class SseUsageScanner implements UsageScanner {
   usage: TokenUsage | undefined;
   /** The `model` of the event that carried the usage: the model the provider says answered. */
   model: string | undefined;
@@ -219,4 +257,65 @@ function isObjectAfter(bytes: Buffer, at: number): boolean {
   i++;
   while (bytes[i] === 32 || bytes[i] === 9) i++;
   return bytes[i] === 123;
+}
+
+/**
+ * Usage of an Anthropic Messages or OpenAI Responses stream, read without changing it. The counts
+ * travel in the `usage` object of an event or of the object it carries: Anthropic's `message_start`
+ * (`message.usage`) and `message_delta` (`usage`, cumulative, so later values win), the Responses
+ * API's `response.completed` (`response.usage`; earlier events carry `"usage":null`). Fields are merged
+ * as they come, and only lines with a `"usage"` key before an object are decoded.
+ */
+export class EventUsageScanner implements UsageScanner {
+  model: string | undefined;
+  #fields: Record<string, unknown> | undefined;
+  #usage: TokenUsage | undefined;
+  #carry: Buffer | undefined;
+
+  get usage(): TokenUsage | undefined {
+    if (this.#usage === undefined && this.#fields !== undefined) this.#usage = fromUsageObject(this.#fields);
+    return this.#usage;
+  }
+
+  push(chunk: Buffer, endOfStream = false): undefined {
+    const data = this.#carry ? Buffer.concat([this.#carry, chunk]) : chunk;
+    const end = endOfStream ? data.length : data.lastIndexOf(NEWLINE) + 1;
+    this.#carry = undefined;
+    if (end < data.length && data.length - end <= MAX_CARRY) this.#carry = Buffer.from(data.subarray(end));
+    let from = 0;
+    for (;;) {
+      const marker = data.indexOf(USAGE_MARKER, from);
+      if (marker < 0 || marker >= end) return undefined;
+      const lineStart = data.lastIndexOf(NEWLINE, marker) + 1;
+      let lineEnd = data.indexOf(NEWLINE, marker);
+      if (lineEnd < 0 || lineEnd > end) lineEnd = end;
+      from = lineEnd + 1;
+      if (!isObjectAfter(data, marker + USAGE_MARKER.length)) continue;
+      const line = data.toString('utf8', lineStart, lineEnd).trimEnd();
+      if (line.startsWith('data:')) this.#read(line.slice(5));
+    }
+  }
+
+  #read(text: string): void {
+    let event: {
+      usage?: unknown;
+      message?: { usage?: unknown; model?: unknown };
+      response?: typeof event.message;
+    };
+    try {
+      event = JSON.parse(text) as typeof event;
+    } catch {
+      return;
+    }
+    const holder = event.message ?? event.response;
+    const usage = event.usage ?? holder?.usage;
+    if (!usage || typeof usage !== 'object') return;
+    // message_delta may say `"input_tokens": null` (MessageDeltaUsage): a null never replaces a count.
+    this.#fields ??= {};
+    const fields = this.#fields;
+    for (const [key, value] of Object.entries(usage)) if (value !== null) fields[key] = value;
+    this.#usage = undefined;
+    const model = holder?.model;
+    if (typeof model === 'string' && model.length <= MAX_MODEL_LENGTH) this.model = model;
+  }
 }

@@ -11,15 +11,10 @@
  * `/openai` or `/openai/v1` (as the OpenAI SDK's Azure docs write it) is understood, the latter as `v1`.
  * The api-version also decides which OpenAI request fields the service accepts; they are passed as sent.
  */
-import { openAIBody } from './openai.ts';
+import { errors } from '../errors.ts';
+import { openAIBody, openAIPath } from './openai.ts';
 import { openAIErrorFrom } from './openai-error.ts';
-import {
-  apiKeyOf,
-  type Operation,
-  type Translator,
-  type UpstreamRequest,
-  type UpstreamRequestInput,
-} from './translator.ts';
+import { apiKeyOf, type Translator, type UpstreamRequest, type UpstreamRequestInput } from './translator.ts';
 
 /**
  * Latest GA data-plane inference version with dated paths (learn.microsoft.com/azure/ai-foundry/openai/reference;
@@ -29,12 +24,6 @@ export const DEFAULT_API_VERSION = '2024-10-21';
 
 /** `apiVersion` value selecting the v1 API (learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle). */
 export const V1_API_VERSION = 'v1';
-
-const OPERATION_PATHS: Record<Operation, string> = {
-  'chat.completions': '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-};
 
 /**
  * Azure takes the key in `api-key` (securitySchemes.apiKey of the 2024-10-21 inference spec); the
@@ -55,7 +44,12 @@ function takesStreamOptions(apiVersion: string | undefined): boolean {
 
 function upstreamPath(input: UpstreamRequestInput): string {
   const { basePath, apiVersion } = input.backend;
-  const operation = OPERATION_PATHS[input.operation];
+  const operation = openAIPath(input.operation, 'Azure OpenAI backend');
+  // The Responses API is served on the v1 path only (learn.microsoft.com/azure/ai-foundry/openai/how-to/responses).
+  if (input.operation === 'responses' && apiVersion !== V1_API_VERSION && !basePath.endsWith('/openai/v1'))
+    throw errors.invalidBody(
+      `The Azure OpenAI backend "${input.backend.id}" uses dated api-version paths; /v1/responses needs its spec.apiVersion set to "v1".`,
+    );
   if (basePath.endsWith('/openai/v1')) return basePath + operation;
   const prefix = basePath.endsWith('/openai') ? basePath : `${basePath}/openai`;
   if (apiVersion === V1_API_VERSION) return `${prefix}/v1${operation}`;

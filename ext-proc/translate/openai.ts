@@ -14,11 +14,29 @@ import {
   type UpstreamRequestInput,
 } from './translator.ts';
 
-const PATHS: Record<Operation, string> = {
+/** The operations an OpenAI-format server takes as the client sent them (Messages are translated, registry.ts). */
+export const OPENAI_PATHS: Readonly<Partial<Record<Operation, string>>> = {
   'chat.completions': '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
+  responses: '/responses',
 };
+
+/** The upstream path of an operation an OpenAI-format server takes, or a 400 naming the backend. */
+export function openAIPath(operation: Operation, providerName: string): string {
+  const path = OPENAI_PATHS[operation];
+  if (path === undefined)
+    throw errors.invalidBody(`The ${providerName} serves no ${operation} operation as such.`);
+  return path;
+}
+
+/**
+ * Operations whose streams take `stream_options.include_usage`: Chat Completions and Completions.
+ * A Responses stream always ends with `response.completed`, which carries usage
+ * (platform.openai.com/docs/api-reference/responses-streaming/response/completed), and the Responses
+ * API has no include_usage option to send.
+ */
+const USAGE_OPTION_OPERATIONS: ReadonlySet<Operation> = new Set(['chat.completions', 'completions']);
 
 /** Headers other providers authenticate with; a gateway key or another provider's key must not leak here. */
 const FOREIGN_AUTH_HEADERS = ['x-api-key', 'api-key', 'x-goog-api-key'];
@@ -41,7 +59,7 @@ export function openAIBody(input: UpstreamRequestInput, askUsage: boolean): Buff
   const stream = find('stream');
   const streams =
     askUsage &&
-    input.operation !== 'embeddings' &&
+    USAGE_OPTION_OPERATIONS.has(input.operation) &&
     stream !== undefined &&
     input.raw.toString('latin1', stream.start, stream.end) === 'true';
   if (!streams) return spliceValues(input.raw, model, () => JSON.stringify(input.model));
@@ -91,7 +109,7 @@ export function openAITranslator(providerName: string): Translator {
       if (key) headers.push(['authorization', `Bearer ${key}`]);
       else removeHeaders.push('authorization');
       return {
-        path: input.backend.basePath + PATHS[input.operation],
+        path: input.backend.basePath + openAIPath(input.operation, providerName),
         headers,
         removeHeaders,
         body: openAIBody(input, input.backend.streamUsage !== false),

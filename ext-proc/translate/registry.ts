@@ -1,14 +1,19 @@
 import type { Provider } from '../../config/manifests.ts';
+import { errors } from '../errors.ts';
 import { anthropicTranslator } from './anthropic.ts';
 import { azureOpenAITranslator } from './azure-openai.ts';
 import { bedrockTranslator } from './bedrock.ts';
 import { geminiTranslator } from './gemini.ts';
+import { messagesAnthropicTranslator } from './messages-anthropic.ts';
+import { messagesChatAdapter } from './messages-chat.ts';
+import { messagesVertexAnthropicTranslator } from './messages-vertex-anthropic.ts';
 import { mistralTranslator } from './mistral.ts';
 import { openAITranslator } from './openai.ts';
-import type { Translator } from './translator.ts';
+import { CLIENT_SCHEMA, type ClientSchema, type Operation, type Translator } from './translator.ts';
 import { vertexAnthropicTranslator } from './vertex-anthropic.ts';
+import { viaChat } from './via-chat.ts';
 
-/** One line per provider schema. Providers not listed here are rejected at config load. */
+/** One line per provider schema: its Chat Completions translator. Providers not listed are rejected at config load. */
 export const translators: ReadonlyMap<Provider, Translator> = new Map<Provider, Translator>([
   ['OpenAI', openAITranslator('OpenAI')],
   ['OpenAICompatible', openAITranslator('OpenAI-compatible backend')],
@@ -22,3 +27,61 @@ export const translators: ReadonlyMap<Provider, Translator> = new Map<Provider, 
 ]);
 
 export const supportedProviders: ReadonlySet<Provider> = new Set(translators.keys());
+
+/** Providers that serve the Anthropic Messages API natively: the client's body passes. */
+const NATIVE_MESSAGES: ReadonlyMap<Provider, Translator> = new Map<Provider, Translator>([
+  ['Anthropic', messagesAnthropicTranslator],
+  ['VertexAnthropic', messagesVertexAnthropicTranslator()],
+]);
+
+/** Providers that serve the OpenAI Responses API: their OpenAI translator sends it as it came. */
+const NATIVE_RESPONSES: ReadonlySet<Provider> = new Set(['OpenAI', 'OpenAICompatible', 'AzureOpenAI']);
+
+/**
+ * A Responses request for a provider without the Responses API: refused with what to do instead.
+ * (Translating the stateless part of the Responses API to Chat Completions is not built yet.)
+ */
+function responsesRefused(provider: Provider): Translator {
+  const refuse = (): never => {
+    throw errors.invalidBody(
+      `This model is served by a ${provider} backend, which has no Responses API; the gateway serves /v1/responses on OpenAI, Azure OpenAI (apiVersion v1) and OpenAI-compatible backends. Send this model's requests to /v1/chat/completions (or /v1/messages), or route the model to a backend that serves the Responses API.`,
+    );
+  };
+  return {
+    convertsResponses: false,
+    request: refuse,
+    responseBody: (body) => body,
+    createStream: () => ({ chunk: () => undefined }),
+    error: (status, body) => translators.get(provider)!.error(status, body),
+  };
+}
+
+/**
+ * The translator for every (client schema × provider) pair, compiled once at load: a request looks its
+ * pair up, nothing else is decided per request.
+ */
+const BY_CLIENT_SCHEMA: ReadonlyMap<ClientSchema, ReadonlyMap<Provider, Translator>> = new Map([
+  ['OpenAIChat', translators],
+  [
+    'AnthropicMessages',
+    new Map(
+      [...translators].map(([provider, chat]) => [
+        provider,
+        NATIVE_MESSAGES.get(provider) ?? viaChat(messagesChatAdapter, chat, `a ${provider} backend`),
+      ]),
+    ),
+  ],
+  [
+    'OpenAIResponses',
+    new Map(
+      [...translators].map(([provider, chat]) => [
+        provider,
+        NATIVE_RESPONSES.has(provider) ? chat : responsesRefused(provider),
+      ]),
+    ),
+  ],
+]);
+
+export function translatorFor(operation: Operation, provider: Provider): Translator | undefined {
+  return BY_CLIENT_SCHEMA.get(CLIENT_SCHEMA[operation])?.get(provider);
+}

@@ -11,14 +11,42 @@ import type { OpenAIErrorBody } from '../errors.ts';
 import { type RequestJson, type RequestJsonOptions, requestJson } from '../json/request-json.ts';
 import type { HttpHead } from '../phases.ts';
 
-/** The OpenAI API operations the gateway serves, keyed by the client's path. */
-export type Operation = 'chat.completions' | 'completions' | 'embeddings';
+/**
+ * The operations the gateway serves, keyed by the client's path: OpenAI's Chat Completions,
+ * Completions, Embeddings and Responses APIs, and Anthropic's Messages API with its token counter
+ * (platform.claude.com/docs/en/api/messages, …/api/messages-count-tokens).
+ */
+export type Operation =
+  | 'chat.completions'
+  | 'completions'
+  | 'embeddings'
+  | 'responses'
+  | 'messages'
+  | 'messages.count_tokens';
 
 export const OPERATION_BY_PATH: ReadonlyMap<string, Operation> = new Map([
   ['/v1/chat/completions', 'chat.completions'],
   ['/v1/completions', 'completions'],
   ['/v1/embeddings', 'embeddings'],
+  ['/v1/responses', 'responses'],
+  ['/v1/messages', 'messages'],
+  ['/v1/messages/count_tokens', 'messages.count_tokens'],
 ]);
+
+/**
+ * The API a client speaks, the first dimension of a translator (client schema × provider schema,
+ * registry.ts): it decides the shape of the request, of the answer and of errors.
+ */
+export type ClientSchema = 'OpenAIChat' | 'OpenAIResponses' | 'AnthropicMessages';
+
+export const CLIENT_SCHEMA: Readonly<Record<Operation, ClientSchema>> = {
+  'chat.completions': 'OpenAIChat',
+  completions: 'OpenAIChat',
+  embeddings: 'OpenAIChat',
+  responses: 'OpenAIResponses',
+  messages: 'AnthropicMessages',
+  'messages.count_tokens': 'AnthropicMessages',
+};
 
 export interface UpstreamRequestInput {
   operation: Operation;
