@@ -3,13 +3,15 @@
  * codec as the picker (protos/ext-proc-codec.ts, same receive limit) that answers a FULL_DUPLEX_STREAMED
  * request exactly as the picker does, minus the decision: it holds the headers answer until the body has
  * ended, answers it with a fixed destination in the header and in `envoy.lb` metadata (three endpoints, as
- * the `ours` preset returns a primary and two fallbacks), then streams the body back unchanged
+ * the `ours` preset returns a primary and two fallbacks) and their scores in `agent-router.picker` (fixed
+ * figures for the `ours` preset's scorers), then streams the body back unchanged
  * (ext-proc/stream.ts, FULL_DUPLEX_STREAMED). Other messages get the minimal answer for their phase.
  */
 import * as grpc from '@grpc/grpc-js';
 import {
   DESTINATION_ENDPOINT_HEADER,
   DESTINATION_METADATA_NAMESPACE,
+  PICKER_SCORES_NAMESPACE,
 } from '../../endpoint-picker/protocol.ts';
 import { toStruct } from '../../ext-proc/struct.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../../protos/ext-proc-messages.ts';
@@ -19,6 +21,9 @@ import type { NoopServer } from './noop.ts';
 type Call = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
 export const NOOP_DESTINATION = '127.77.1.1:8000,127.77.1.2:8000,127.77.1.3:8000';
+
+const WEIGHTS = { queue: 2, 'kv-cache-utilization': 2, 'prefix-cache': 3, 'session-affinity': 1 };
+const SCORES = { total: 4, queue: 1, 'kv-cache-utilization': 1, 'prefix-cache': 0, 'session-affinity': 0 };
 
 /** Built per request, as the picker builds its answer (the header value is what differs). */
 function headersAnswer(): ProcessingResponse {
@@ -37,6 +42,10 @@ function headersAnswer(): ProcessingResponse {
     },
     dynamic_metadata: toStruct({
       [DESTINATION_METADATA_NAMESPACE]: { [DESTINATION_ENDPOINT_HEADER]: NOOP_DESTINATION },
+      [PICKER_SCORES_NAMESPACE]: {
+        weights: WEIGHTS,
+        endpoints: Object.fromEntries(NOOP_DESTINATION.split(',').map((e) => [e, { ...SCORES }])),
+      },
     }),
   };
 }

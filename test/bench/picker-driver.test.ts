@@ -85,7 +85,7 @@ describe('endpoint picker benchmark servers', () => {
     expect(shape(baseline)).toMatchObject({
       first: 'request_headers',
       headersSet: [DESTINATION],
-      metadataKeys: { 'envoy.lb': [DESTINATION] },
+      metadataKeys: { 'envoy.lb': [DESTINATION], 'agent-router.picker': ['weights', 'endpoints'] },
       second: 'request_body',
       streamedBytes: pickerRequestBody(2).length,
       streamedEnd: true,
