@@ -22,4 +22,17 @@ describe('sessionHasher', () => {
     expect(sessionHasher('')('user-42')).not.toBe(sessionHasher('')('user-42'));
     expect(sessionHasher('')('user-42')).toMatch(/^[0-9a-f]{32}$/);
   });
+
+  it('gives every id its own hash through the memory of recent ones, beyond its bound and for long ids', () => {
+    const remembering = sessionHasher('shared-key');
+    const ids = [
+      ...Array.from({ length: 10_000 }, (_, i) => `conversation-${i % 5000}`),
+      'x'.repeat(300),
+      'x'.repeat(300),
+    ];
+    for (const id of ids) {
+      // A hasher that has seen nothing yet computes it afresh.
+      expect(remembering(id)).toBe(sessionHasher('shared-key')(id));
+    }
+  });
 });
