@@ -12,6 +12,7 @@ import { body10mb } from './body-10mb.ts';
 import { extProcCpu } from './ext-proc-cpu.ts';
 import { extProcStream } from './ext-proc-stream.ts';
 import { mcpSessionId } from './mcp-session-id.ts';
+import { mcpToolsCall } from './mcp-tools-call.ts';
 import { pickerCpu } from './picker-cpu.ts';
 import { prefixHash } from './prefix-hash.ts';
 import { type BenchResult, report } from './report.ts';
@@ -25,6 +26,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   analyticsExperiments,
   analyticsStore,
   mcpSessionId,
+  mcpToolsCall,
 ];
 
 const { values } = parseArgs({

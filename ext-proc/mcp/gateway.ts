@@ -605,7 +605,10 @@ export class McpGateway {
   ): Promise<void> {
     outcome.server = server;
     const abort = new AbortController();
-    const onClose = () => abort.abort();
+    // Only the client leaving cuts the server's answer short; once answered, its end is still read.
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort();
+    };
     res.once('close', onClose);
     try {
       let reply: Awaited<ReturnType<typeof post>>;
@@ -649,25 +652,51 @@ export class McpGateway {
         outcome.status = 200;
         return this.sendJson(res, 200, out);
       }
-      // A stream: progress, log and server→client requests, then the answer, which ends it.
+      // A stream: progress, log and server→client requests, then the answer, which ends it. The
+      // client's answer turns into a stream only once there is something before the answer; an
+      // answer that comes first goes back as plain JSON (Streamable HTTP lets the server choose either),
+      // one write instead of a stream's three.
       outcome.status = 200;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache, no-transform',
-        'x-accel-buffering': 'no',
-      });
-      res.flushHeaders();
-      for await (const event of reply.events) {
+      let streaming = false;
+      const events = reply.events[Symbol.asyncIterator]();
+      for (let next = await events.next(); !next.done; next = await events.next()) {
+        const event = next.value;
         if (event.data === '') continue; // priming events and the like carry upstream ids, not messages
         const upstream = asMessage(safeParse(event.data));
         if (!upstream) continue;
         const out = fromServer(server, upstream, ctx.tokens, message.method);
+        const final = !('method' in out) && out.id === message.id;
+        if (final) noteError(outcome, out);
+        // The server ends its stream after the answer: reading that end, not cutting it off, keeps
+        // the connection for the next request.
+        if (final) drain(events);
+        if (final && !streaming) return this.sendJson(res, 200, out);
+        if (!streaming) {
+          streaming = true;
+          res.writeHead(200, {
+            'content-type': 'text/event-stream',
+            'cache-control': 'no-cache, no-transform',
+            'x-accel-buffering': 'no',
+          });
+        }
         // POST streams carry no event ids to the client: it never resumes them (the GET stream it does).
         res.write(sseMessage(JSON.stringify(out)));
-        if (!('method' in out) && out.id === message.id) {
-          noteError(outcome, out);
-          break;
-        }
+        if (final) break;
+      }
+      if (!streaming) {
+        outcome.rpcError = UPSTREAM_UNAVAILABLE;
+        return this.sendJson(
+          res,
+          200,
+          errorResponse(
+            message.id,
+            UPSTREAM_UNAVAILABLE,
+            `MCP server "${server}" closed its stream without answering`,
+            {
+              server,
+            },
+          ),
+        );
       }
       res.end();
     } catch (error) {
@@ -698,7 +727,6 @@ export class McpGateway {
       res.end();
     } finally {
       res.off('close', onClose);
-      abort.abort();
     }
   }
 
@@ -912,6 +940,12 @@ async function openStreamRetrying(
     if (reply.kind === 'stream' || reply.status !== 409 || attempt === 10 || signal.aborted) return reply;
     await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
   }
+}
+
+/** Reads what is left of a stream in the background and drops it. */
+function drain(events: AsyncIterator<unknown>): void {
+  const step = (): Promise<void> => events.next().then((r) => (r.done ? undefined : step()));
+  step().catch(() => undefined);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -41,6 +41,8 @@ export class SseParser {
   }
 
   private feed(text: string): SseEvent[] {
+    // Nothing new (an empty chunk, or only part of a character): a CR still waits for its LF.
+    if (text === '') return [];
     const out: SseEvent[] = [];
     let start = 0;
     if (this.pendingCr && text.startsWith('\n')) start = 1;

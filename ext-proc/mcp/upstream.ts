@@ -1,5 +1,5 @@
 /**
- * The gateway's side of Streamable HTTP towards one MCP server, over plain `fetch` (undici).
+ * The gateway's side of Streamable HTTP towards one MCP server.
  *
  * Why not the SDK's Client / StreamableHTTPClientTransport: the gateway is stateless per request — the
  * upstream session id and protocol version come out of the client's session id on every request, on
@@ -7,8 +7,11 @@
  * have to be rebuilt (and re-`initialize`d) per request. It also parses every message through its zod
  * schemas and answers server→client requests itself, where the gateway must pass bytes through and
  * relay those requests to its own client. So this module sends the few HTTP requests the transport
- * defines and hands back JSON or a stream of SSE events; message semantics stay in gateway.ts.
+ * defines (node:http, see AGENTS) and hands back JSON or a stream of SSE events; message semantics
+ * stay in gateway.ts.
  */
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import type { CompiledMcpRouteServer } from '../../config/mcp.ts';
 import {
   asMessage,
@@ -56,13 +59,13 @@ function headersFor(target: UpstreamTarget, extra: Record<string, string>): Reco
 }
 
 /** SSE events of a response body, as they arrive; the body is never buffered whole. */
-async function* events(body: ReadableStream<Uint8Array>): AsyncIterable<SseEvent> {
+async function* events(body: AsyncIterable<Buffer>): AsyncIterable<SseEvent> {
   const parser = new SseParser();
   for await (const chunk of body) for (const event of parser.push(chunk)) yield event;
   parser.end();
 }
 
-function mediaType(value: string | null): string {
+function mediaType(value: string | undefined): string {
   return (value ?? '').split(';', 1)[0]!.trim().toLowerCase();
 }
 
@@ -72,52 +75,100 @@ function excerpt(text: string): string {
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }
 
+/**
+ * Keep-alive connections to the servers, reused across requests and sessions. node:http rather than
+ * fetch: fetch's WHATWG streams and Headers cost more CPU than the rest of a relayed call together
+ * (bench/mcp-tools-call.ts measured it), and the gateway needs neither.
+ */
+const AGENTS = {
+  'http:': new http.Agent({ keepAlive: true, scheduling: 'lifo' }),
+  'https:': new https.Agent({ keepAlive: true, scheduling: 'lifo' }),
+};
+
+function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const target = new URL(url);
+    const transport = target.protocol === 'https:' ? https : http;
+    const outgoing =
+      body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const req = transport.request(target, {
+      method,
+      headers: outgoing,
+      agent: AGENTS[target.protocol as 'http:' | 'https:'],
+    });
+    const abort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', abort, { once: true });
+    req.once('response', (res) => {
+      // From here an abort ends the body quietly; whoever reads it sees it end early.
+      signal.removeEventListener('abort', abort);
+      const stop = () => res.destroy();
+      signal.addEventListener('abort', stop, { once: true });
+      res.once('close', () => signal.removeEventListener('abort', stop));
+      res.on('error', () => undefined);
+      resolve(res);
+    });
+    req.once('error', (error) => {
+      signal.removeEventListener('abort', abort);
+      reject(error);
+    });
+    req.end(body);
+  });
+}
+
+async function text(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function headerOf(res: IncomingMessage, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export async function post(
   target: UpstreamTarget,
   message: JsonRpcMessage,
   signal: AbortSignal,
 ): Promise<UpstreamReply> {
-  const response = await fetch(target.route.server.url, {
-    method: 'POST',
-    headers: headersFor(target, {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    }),
-    body: JSON.stringify(message),
+  const response = await send(
+    target.route.server.url,
+    'POST',
+    headersFor(target, { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }),
+    JSON.stringify(message),
     signal,
-  });
-  const sessionId = response.headers.get(SESSION_HEADER) ?? undefined;
+  );
+  const status = response.statusCode ?? 0;
+  const ok = status >= 200 && status < 300;
+  const sessionId = headerOf(response, SESSION_HEADER);
   const withSession = <T extends object>(reply: T) =>
     sessionId === undefined ? reply : { ...reply, sessionId };
-  if (response.status === 202) {
-    await response.body?.cancel();
+  if (status === 202) {
+    response.resume();
     return { kind: 'accepted', status: 202 };
   }
-  const type = mediaType(response.headers.get('content-type'));
-  if (response.ok && type === 'text/event-stream' && response.body)
-    return withSession({ kind: 'stream' as const, status: response.status, events: events(response.body) });
-  const text = await response.text();
-  if (response.ok && type === 'application/json') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return { kind: 'failed', status: response.status, detail: 'answered with invalid JSON' };
-    }
-    const reply = asMessage(parsed);
-    if (reply) return withSession({ kind: 'json' as const, status: response.status, message: reply });
-    return {
-      kind: 'failed',
-      status: response.status,
-      detail: 'answered with something other than one JSON-RPC message',
-    };
+  const type = mediaType(headerOf(response, 'content-type'));
+  if (ok && type === 'text/event-stream')
+    return withSession({
+      kind: 'stream' as const,
+      status,
+      events: events(response as AsyncIterable<Buffer>),
+    });
+  const body = await text(response);
+  if (ok && type === 'application/json') {
+    const reply = asMessage(safeParse(body));
+    if (reply) return withSession({ kind: 'json' as const, status, message: reply });
+    return { kind: 'failed', status, detail: 'answered with something other than one JSON-RPC message' };
   }
   // A JSON-RPC error body on a 4xx (the SDK server sends one) is still a failure of this server.
-  return {
-    kind: 'failed',
-    status: response.status,
-    detail: `answered HTTP ${response.status}${text ? `: ${excerpt(text)}` : ''}`,
-  };
+  return { kind: 'failed', status, detail: `answered HTTP ${status}${body ? `: ${excerpt(body)}` : ''}` };
 }
 
 /**
@@ -143,10 +194,17 @@ export async function exchange(
   const done = (m: JsonRpcMessage) => (sessionId === undefined ? { message: m } : { message: m, sessionId });
   if (reply.kind === 'json') return done(reply.message);
   try {
-    for await (const event of reply.events) {
+    const events = reply.events[Symbol.asyncIterator]();
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      const event = next.value;
       if (event.data === '') continue;
       const m = asMessage(safeParse(event.data));
-      if (m && !('method' in m) && (m as { id?: unknown }).id === message.id) return done(m);
+      if (m && !('method' in m) && (m as { id?: unknown }).id === message.id) {
+        // Read the stream's end rather than cutting it off, so the connection is reused.
+        const rest = (): Promise<void> => events.next().then((r) => (r.done ? undefined : rest()));
+        rest().catch(() => undefined);
+        return done(m);
+      }
     }
   } catch (error) {
     throw new UpstreamError(server, `stream broke off (${(error as Error).message})`);
@@ -170,28 +228,17 @@ export async function openStream(
 ): Promise<Extract<UpstreamReply, { kind: 'stream' | 'failed' }>> {
   const extra: Record<string, string> = { accept: 'text/event-stream' };
   if (lastEventId !== undefined) extra[LAST_EVENT_ID_HEADER] = lastEventId;
-  const response = await fetch(target.route.server.url, {
-    method: 'GET',
-    headers: headersFor(target, extra),
-    signal,
-  });
-  if (response.ok && mediaType(response.headers.get('content-type')) === 'text/event-stream' && response.body)
-    return { kind: 'stream', status: response.status, events: events(response.body) };
-  const text = await response.text().catch(() => '');
-  return {
-    kind: 'failed',
-    status: response.status,
-    detail: `answered HTTP ${response.status}${text ? `: ${excerpt(text)}` : ''}`,
-  };
+  const response = await send(target.route.server.url, 'GET', headersFor(target, extra), undefined, signal);
+  const status = response.statusCode ?? 0;
+  if (status >= 200 && status < 300 && mediaType(headerOf(response, 'content-type')) === 'text/event-stream')
+    return { kind: 'stream', status, events: events(response as AsyncIterable<Buffer>) };
+  const body = await text(response).catch(() => '');
+  return { kind: 'failed', status, detail: `answered HTTP ${status}${body ? `: ${excerpt(body)}` : ''}` };
 }
 
 /** Ends the server's session (Streamable HTTP § Session Management: DELETE with the session id). */
 export async function endSession(target: UpstreamTarget, signal: AbortSignal): Promise<number> {
-  const response = await fetch(target.route.server.url, {
-    method: 'DELETE',
-    headers: headersFor(target, {}),
-    signal,
-  });
-  await response.body?.cancel();
-  return response.status;
+  const response = await send(target.route.server.url, 'DELETE', headersFor(target, {}), undefined, signal);
+  response.resume();
+  return response.statusCode ?? 0;
 }

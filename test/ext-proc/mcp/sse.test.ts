@@ -50,6 +50,15 @@ describe('SseParser', () => {
     );
   });
 
+  it('keeps a CR at the end of a chunk waiting for its LF across an empty chunk', () => {
+    const bytes = Buffer.from('data: a\r\ndata: b\n\n');
+    // Cut after the first CR, twice: the empty chunk in between must not forget the pending CR, or
+    // its LF would read as a blank line and end the event after "a".
+    expect(parseInChunks(bytes, [8, 8])).toEqual([
+      { event: 'message', data: 'a\nb', id: undefined, hasId: false },
+    ]);
+  });
+
   it('round-trips what the gateway writes', () => {
     const text = sseMessage('{"x":1}', 'token-1') + sseMessage('{"y":2}');
     expect(parseInChunks(Buffer.from(text), [5, 17])).toEqual([
