@@ -3,7 +3,7 @@
  * everything a request needs (split tables, fallback chains, key hashes, compiled regexes) and reports
  * every problem at once. File mode and the Kubernetes watch both feed this one function.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   type Credential,
   type CredentialType,
@@ -83,8 +83,9 @@ export interface CompileResult {
   problems: ConfigProblem[];
 }
 
+/** One-shot (crypto.hash, Node ≥ 21.7): no Hash object per call, as gateway keys are hashed per request. */
 export function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
 
 export function compile(located: readonly LocatedManifest[], options: CompileOptions = {}): CompileResult {
