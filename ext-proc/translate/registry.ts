@@ -1,5 +1,4 @@
 import type { Provider } from '../../config/manifests.ts';
-import { errors } from '../errors.ts';
 import { anthropicTranslator } from './anthropic.ts';
 import { azureOpenAITranslator } from './azure-openai.ts';
 import { bedrockTranslator } from './bedrock.ts';
@@ -9,6 +8,7 @@ import { messagesChatAdapter } from './messages-chat.ts';
 import { messagesVertexAnthropicTranslator } from './messages-vertex-anthropic.ts';
 import { mistralTranslator } from './mistral.ts';
 import { openAITranslator } from './openai.ts';
+import { responsesChatAdapter } from './responses-chat.ts';
 import { CLIENT_SCHEMA, type ClientSchema, type Operation, type Translator } from './translator.ts';
 import { vertexAnthropicTranslator } from './vertex-anthropic.ts';
 import { viaChat } from './via-chat.ts';
@@ -34,27 +34,11 @@ const NATIVE_MESSAGES: ReadonlyMap<Provider, Translator> = new Map<Provider, Tra
   ['VertexAnthropic', messagesVertexAnthropicTranslator()],
 ]);
 
-/** Providers that serve the OpenAI Responses API: their OpenAI translator sends it as it came. */
-const NATIVE_RESPONSES: ReadonlySet<Provider> = new Set(['OpenAI', 'OpenAICompatible', 'AzureOpenAI']);
-
 /**
- * A Responses request for a provider without the Responses API: refused with what to do instead.
- * (Translating the stateless part of the Responses API to Chat Completions is not built yet.)
+ * Providers that serve the OpenAI Responses API: their OpenAI translator sends it as it came. Others
+ * get its stateless part through Chat Completions (responses-chat.ts).
  */
-function responsesRefused(provider: Provider): Translator {
-  const refuse = (): never => {
-    throw errors.invalidBody(
-      `This model is served by a ${provider} backend, which has no Responses API; the gateway serves /v1/responses on OpenAI, Azure OpenAI (apiVersion v1) and OpenAI-compatible backends. Send this model's requests to /v1/chat/completions (or /v1/messages), or route the model to a backend that serves the Responses API.`,
-    );
-  };
-  return {
-    convertsResponses: false,
-    request: refuse,
-    responseBody: (body) => body,
-    createStream: () => ({ chunk: () => undefined }),
-    error: (status, body) => translators.get(provider)!.error(status, body),
-  };
-}
+const NATIVE_RESPONSES: ReadonlySet<Provider> = new Set(['OpenAI', 'OpenAICompatible', 'AzureOpenAI']);
 
 /**
  * The translator for every (client schema × provider) pair, compiled once at load: a request looks its
@@ -76,7 +60,7 @@ const BY_CLIENT_SCHEMA: ReadonlyMap<ClientSchema, ReadonlyMap<Provider, Translat
     new Map(
       [...translators].map(([provider, chat]) => [
         provider,
-        NATIVE_RESPONSES.has(provider) ? chat : responsesRefused(provider),
+        NATIVE_RESPONSES.has(provider) ? chat : viaChat(responsesChatAdapter, chat, `a ${provider} backend`),
       ]),
     ),
   ],

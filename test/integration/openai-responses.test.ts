@@ -4,10 +4,15 @@
  * path and credentials rewritten, usage read from the answer and from `response.completed`; refused
  * with what to do on a backend without the Responses API.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeProvider, startFakeProvider } from '../helpers/fake-provider.ts';
 import { backendYaml, COMMON_YAML, startTestStack, type TestStack } from '../helpers/stack.ts';
+
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/anthropic');
 
 let t: TestStack;
 let vllm: FakeProvider;
@@ -185,14 +190,113 @@ describe('Responses API clients on an OpenAI-compatible backend', () => {
   });
 });
 
-describe('Responses API clients on a backend without the Responses API', () => {
-  it('answers 400 saying where the Responses API is served and what to use instead', async () => {
-    const error = await t
+describe('Responses API clients on a backend without the Responses API (Anthropic)', () => {
+  beforeEach(() => {
+    claude.requests.length = 0;
+  });
+
+  it('translates responses.create: instructions, input items, function tools and reasoning effort', async () => {
+    claude.answer({
+      headers: { 'content-type': 'application/json' },
+      body: readFileSync(path.join(FIXTURES, 'response.tool-use.json')),
+    });
+    const { data, response: raw } = await t
       .client()
-      .responses.create({ model: 'claude-model', input: 'hi', previous_response_id: 'resp_1' })
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((error as InstanceType<typeof OpenAI.APIError>).message).toMatch(/\/v1\/chat\/completions/);
+      .responses.create({
+        model: 'claude-model',
+        instructions: 'Be brief.',
+        input: [
+          { role: 'user', content: [{ type: 'input_text', text: 'Weather in SF?' }] },
+          { type: 'function_call', call_id: 'toolu_0', name: 'get_weather', arguments: '{"location":"LA"}' },
+          { type: 'function_call_output', call_id: 'toolu_0', output: '25C' },
+        ],
+        tools: [
+          {
+            type: 'function',
+            name: 'get_weather',
+            parameters: { type: 'object', properties: {} },
+            strict: false,
+          },
+        ],
+        max_output_tokens: 300,
+        reasoning: { effort: 'low' },
+      })
+      .withResponse();
+    const call = data.output.find((item) => item.type === 'function_call');
+    expect(call).toMatchObject({
+      type: 'function_call',
+      name: 'get_weather',
+      call_id: expect.stringMatching(/^toolu_/),
+    });
+    expect(JSON.parse((call as { arguments: string }).arguments)).toHaveProperty('location');
+    expect(data.usage?.input_tokens).toBeGreaterThan(0);
+    const sent = JSON.parse(claude.requests.at(-1)!.body.toString());
+    expect(claude.requests.at(-1)!.path).toBe('/v1/messages');
+    expect(sent).toMatchObject({
+      model: 'claude-sonnet-4-5',
+      system: 'Be brief.',
+      tools: [{ name: 'get_weather' }],
+      messages: [
+        { role: 'user', content: 'Weather in SF?' },
+        {
+          role: 'assistant',
+          content: [{ type: 'tool_use', id: 'toolu_0', name: 'get_weather', input: { location: 'LA' } }],
+        },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_0', content: '25C' }] },
+      ],
+    });
+    const log = await t.logFor(raw);
+    expect((log.tokens as { prompt: number }).prompt).toBe(data.usage?.input_tokens);
+  });
+
+  it('streams the Responses events from an Anthropic stream, with usage in response.completed', async () => {
+    claude.answer({
+      headers: { 'content-type': 'text/event-stream' },
+      body: readFileSync(path.join(FIXTURES, 'stream.text.sse')),
+    });
+    const deltas: string[] = [];
+    const stream = t.client().responses.stream({ model: 'claude-model', input: 'Hello' });
+    stream.on('response.output_text.delta', (event) => deltas.push(event.delta));
+    const done = await stream.finalResponse();
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(done.output_text).toBe(deltas.join(''));
+    expect(done.usage?.output_tokens).toBeGreaterThan(0);
+  });
+
+  it('asks for structured output as the provider’s JSON schema format', async () => {
+    claude.answer({
+      headers: { 'content-type': 'application/json' },
+      body: readFileSync(path.join(FIXTURES, 'response.text.json')),
+    });
+    await t.client().responses.create({
+      model: 'claude-model',
+      input: 'A city',
+      text: {
+        format: {
+          type: 'json_schema',
+          name: 'city',
+          schema: { type: 'object', properties: { name: { type: 'string' } } },
+        },
+      },
+    });
+    const sent = JSON.parse(claude.requests.at(-1)!.body.toString());
+    expect(sent.output_config.format).toEqual({
+      type: 'json_schema',
+      schema: { type: 'object', properties: { name: { type: 'string' } } },
+    });
+  });
+
+  it('refuses previous_response_id and store: true with a 400 saying what to do', async () => {
+    for (const extra of [{ previous_response_id: 'resp_1' }, { store: true }]) {
+      const error = await t
+        .client()
+        .responses.create({ model: 'claude-model', input: 'hi', ...extra })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as InstanceType<typeof OpenAI.APIError>).message).toMatch(
+        /whole conversation in "input"/,
+      );
+    }
     expect(claude.requests).toHaveLength(0);
   });
 });

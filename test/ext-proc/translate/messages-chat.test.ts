@@ -226,16 +226,16 @@ describe('registry', () => {
     expect(request.removeHeaders).not.toContain('anthropic-beta');
   });
 
-  it('refuses the Responses API on a provider without it, saying what to do', async () => {
+  it('refuses previous_response_id on a provider that keeps no responses, saying what to do', async () => {
     const translator = translatorFor('responses', 'Gemini')!;
     await expect(async () =>
       translator.request({
-        ...bodyInput(Buffer.from('{"model":"m","input":"hi"}')),
+        ...bodyInput(Buffer.from('{"model":"m","input":"hi","previous_response_id":"resp_1"}')),
         operation: 'responses',
         backend: {} as never,
         model: 'm',
         credential: undefined,
       }),
-    ).rejects.toThrow(/\/v1\/chat\/completions/);
+    ).rejects.toThrow(/previous_response_id.*Gemini.*whole conversation in "input"/);
   });
 });
