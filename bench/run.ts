@@ -13,6 +13,7 @@ import { extProcCpu } from './ext-proc-cpu.ts';
 import { extProcStream } from './ext-proc-stream.ts';
 import { mcpSessionId } from './mcp-session-id.ts';
 import { mcpToolsCall } from './mcp-tools-call.ts';
+import { messagesStream } from './messages-stream.ts';
 import { pickerCpu } from './picker-cpu.ts';
 import { prefixHash } from './prefix-hash.ts';
 import { type BenchResult, report } from './report.ts';
@@ -20,6 +21,7 @@ import { type BenchResult, report } from './report.ts';
 const BENCHMARKS: readonly Benchmark[] = [
   extProcCpu,
   extProcStream,
+  messagesStream,
   body10mb,
   pickerCpu,
   prefixHash,
