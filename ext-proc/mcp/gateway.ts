@@ -85,6 +85,31 @@ const UNAVAILABLE_META = 'agentrouter.dev/unavailable-servers';
 
 type Json = Record<string, unknown>;
 
+/** Metric label values for `method`: the MCP 2025-11-25 methods a client sends, and the HTTP verbs. */
+const METRIC_METHODS: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'prompts/list',
+  'prompts/get',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+  'logging/setLevel',
+  'notifications/initialized',
+  'notifications/cancelled',
+  'notifications/progress',
+  'notifications/roots/list_changed',
+  'response',
+  'GET',
+  'DELETE',
+  'POST',
+]);
+
 export interface McpGatewayOptions {
   store: { readonly current: Snapshot };
   codec: SessionIdCodec;
@@ -178,12 +203,11 @@ export class McpGateway {
           ? 'ok'
           : `http_${outcome.status}`;
     const servers = outcome.servers ?? [outcome.server ?? ''];
+    // The method is the client's string: only the protocol's own become label values.
+    const method = METRIC_METHODS.has(outcome.method) ? outcome.method : 'other';
     for (const server of servers) {
-      metrics.requests.inc({ route_config: routeConfig, method: outcome.method, server, outcome: label });
-      metrics.latency.observe(
-        { route_config: routeConfig, method: outcome.method, server },
-        latencyMs / 1000,
-      );
+      metrics.requests.inc({ route_config: routeConfig, method, server, outcome: label });
+      metrics.latency.observe({ route_config: routeConfig, method, server }, latencyMs / 1000);
     }
     // Method, server, tool, status, latency, session hash: never arguments, results, ids or keys.
     logger.info(

@@ -76,6 +76,7 @@ let notes: DemoMcpServer;
 let gateway: McpServerHandle;
 let endpoint: URL;
 const log = capturingLogger();
+const registry = new Registry();
 
 beforeAll(async () => {
   weather = await startDemoMcpServer('weather');
@@ -88,7 +89,7 @@ beforeAll(async () => {
     store: new SnapshotStore(compiled.snapshot),
     codec: new SessionIdCodec({ version: 1, secret: 'gateway-test-secret-gateway-test-secret' }),
     logger: log.logger,
-    metrics: createMcpMetrics(new Registry()),
+    metrics: createMcpMetrics(registry),
     hashSession: sessionHasher('test'),
   });
   gateway = await startMcpServer({ host: '127.0.0.1', port: 0 }, mcp);
@@ -296,6 +297,26 @@ describe('MCP gateway', () => {
     await eventually(
       () => weather.sessions.size === before.weather - 1 && notes.sessions.size === before.notes - 1,
     );
+    await transport.close();
+  });
+
+  it('counts requests by method and server, an unknown method as "other"', async () => {
+    const { client, transport } = await connect();
+    await client.callTool({ name: 'notes__list_notes', arguments: {} });
+    await rawPost(
+      { jsonrpc: '2.0', id: 9, method: 'made/up-method-1234' },
+      {
+        authorization: `Bearer ${KEY}`,
+        'mcp-session-id': transport.sessionId!,
+        'mcp-protocol-version': '2025-11-25',
+      },
+    );
+    const text = await registry.metrics();
+    expect(text).toMatch(
+      /agent_router_mcp_requests_total\{[^}]*method="tools\/call",server="notes",outcome="ok"\} [1-9]/,
+    );
+    expect(text).toMatch(/method="other",server="",outcome="rpc_error"/);
+    expect(text).not.toContain('made/up-method-1234');
     await transport.close();
   });
 
