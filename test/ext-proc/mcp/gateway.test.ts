@@ -74,6 +74,8 @@ spec: {secretRef: {name: keys, key: gold}, routeConfigRef: {name: tools}, attrib
 let weather: DemoMcpServer;
 let notes: DemoMcpServer;
 let gateway: McpServerHandle;
+/** A second gateway process stand-in: its own codec built from the same secret, a rotated one. */
+let replica: McpServerHandle;
 let endpoint: URL;
 const log = capturingLogger();
 const registry = new Registry();
@@ -94,9 +96,24 @@ beforeAll(async () => {
   });
   gateway = await startMcpServer({ host: '127.0.0.1', port: 0 }, mcp);
   endpoint = new URL(`${gateway.url}/mcp`);
+  replica = await startMcpServer(
+    { host: '127.0.0.1', port: 0 },
+    new McpGateway({
+      store: new SnapshotStore(compiled.snapshot),
+      // Rotated: version 2 is current, the first gateway's key still decrypts as the previous one.
+      codec: new SessionIdCodec(
+        { version: 2, secret: 'rotated-test-secret-rotated-test-secret' },
+        { version: 1, secret: 'gateway-test-secret-gateway-test-secret' },
+      ),
+      logger: log.logger,
+      metrics: createMcpMetrics(new Registry()),
+      hashSession: sessionHasher('test'),
+    }),
+  );
 });
 
 afterAll(async () => {
+  await replica?.close();
   await gateway?.close();
   await weather?.close();
   await notes?.close();
@@ -286,6 +303,35 @@ describe('MCP gateway', () => {
     expect(refused.status).toBe(404);
     expect(await refused.json()).toMatchObject({ error: { message: 'Session not found' } });
     expect((await rawPost(list, { authorization: `Bearer ${KEY}` })).status).toBe(400);
+    await transport.close();
+  });
+
+  it('serves a session opened on one instance from another with the same (or a rotated) key secret', async () => {
+    const { client, transport } = await connect();
+    await client.listTools();
+    const headers = {
+      authorization: `Bearer ${KEY}`,
+      'mcp-session-id': transport.sessionId!,
+      'mcp-protocol-version': '2025-11-25',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const call = {
+      jsonrpc: '2.0',
+      id: 5,
+      method: 'tools/call',
+      params: { name: 'weather__forecast', arguments: { city: 'Rome' } },
+    };
+    const answer = await fetch(`${replica.url}/mcp`, { method: 'POST', headers, body: JSON.stringify(call) });
+    expect(answer.status).toBe(200);
+    expect(JSON.stringify(await answer.json())).toContain('Rome: ');
+    // Still bound to the key there: another key's request with the id is an unknown session.
+    const stolen = await fetch(`${replica.url}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, authorization: `Bearer ${OTHER_KEY}` },
+      body: JSON.stringify(call),
+    });
+    expect(stolen.status).toBe(404);
     await transport.close();
   });
 
