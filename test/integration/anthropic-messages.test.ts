@@ -45,7 +45,10 @@ apiVersion: agentrouter.dev/v1alpha1
 kind: RouteConfig
 metadata: { name: main }
 spec:
+  fallback: { attempts: 2, perAttemptTimeout: 10s }
   routes:
+    - { name: fallback-claude, model: fallback-model, backendRef: { name: claude }, modelNameOverride: claude-opus-4-1 }
+    - { name: fallback-chat, model: fallback-model, backendRef: { name: chat }, modelNameOverride: gpt-4o, priority: 1 }
     - { name: claude, model: claude-model, backendRef: { name: claude }, modelNameOverride: claude-sonnet-4-5 }
     - { name: sim, model: sim-model, backendRef: { name: sim }, modelNameOverride: sim-llama }
     - { name: chat, model: chat-model, backendRef: { name: chat }, modelNameOverride: gpt-4o-mini }
@@ -376,6 +379,40 @@ describe('Anthropic Messages clients on OpenAI-compatible backends', () => {
     expect(JSON.stringify(lastJson(chat))).not.toContain('cache_control');
     const log = await t.logFor(response);
     expect(log.tokens).toMatchObject({ prompt: 1200, cached: 1024, completion: 1 });
+  });
+
+  it('falls back from an overloaded Anthropic backend to a chat backend, translated for it', async () => {
+    claude.answer({
+      status: 529,
+      headers: { 'content-type': 'application/json' },
+      body: fixture('response.error.overloaded.json'),
+    });
+    chat.answer({
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'chatcmpl-3',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-4o-2024-08-06',
+        choices: [
+          { index: 0, message: { role: 'assistant', content: 'From the backup.' }, finish_reason: 'stop' },
+        ],
+        usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 },
+      }),
+    });
+    const { data, response } = await client()
+      .messages.create({
+        model: 'fallback-model',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .withResponse();
+    expect(data.content).toEqual([{ type: 'text', text: 'From the backup.' }]);
+    expect(lastJson(claude).model).toBe('claude-opus-4-1');
+    expect(lastJson(chat)).toMatchObject({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    const log = await t.logFor(response);
+    expect(log).toMatchObject({ backend: 'default/chat', resolvedModel: 'gpt-4o', status: 200 });
+    expect((log.attempts as unknown[]).length).toBe(2);
   });
 
   it('refuses count_tokens clearly, in Anthropic’s error shape', async () => {
