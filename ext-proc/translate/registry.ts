@@ -4,6 +4,7 @@ import { azureOpenAITranslator } from './azure-openai.ts';
 import { bedrockTranslator } from './bedrock.ts';
 import { geminiTranslator } from './gemini.ts';
 import { messagesAnthropicTranslator } from './messages-anthropic.ts';
+import { messagesBedrockTranslator } from './messages-bedrock.ts';
 import { messagesChatAdapter } from './messages-chat.ts';
 import { messagesVertexAnthropicTranslator } from './messages-vertex-anthropic.ts';
 import { mistralTranslator } from './mistral.ts';
@@ -28,7 +29,10 @@ export const translators: ReadonlyMap<Provider, Translator> = new Map<Provider, 
 
 export const supportedProviders: ReadonlySet<Provider> = new Set(translators.keys());
 
-/** Providers that serve the Anthropic Messages API natively: the client's body passes. */
+/**
+ * Providers that serve the Anthropic Messages API natively: the client's body passes. Bedrock does
+ * for Claude models only, and chooses by model id (messages-bedrock.ts).
+ */
 const NATIVE_MESSAGES: ReadonlyMap<Provider, Translator> = new Map<Provider, Translator>([
   ['Anthropic', messagesAnthropicTranslator],
   ['VertexAnthropic', messagesVertexAnthropicTranslator()],
@@ -51,7 +55,9 @@ const BY_CLIENT_SCHEMA: ReadonlyMap<ClientSchema, ReadonlyMap<Provider, Translat
     new Map(
       [...translators].map(([provider, chat]) => [
         provider,
-        NATIVE_MESSAGES.get(provider) ?? viaChat(messagesChatAdapter, chat, `a ${provider} backend`),
+        provider === 'Bedrock'
+          ? messagesBedrockTranslator(viaChat(messagesChatAdapter, chat, 'a Bedrock backend (Converse)'))
+          : (NATIVE_MESSAGES.get(provider) ?? viaChat(messagesChatAdapter, chat, `a ${provider} backend`)),
       ]),
     ),
   ],
