@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Benchmark, BenchOptions } from './benchmark.ts';
 import type { BenchResult } from './report.ts';
-import { BENCH_KEY } from './servers/mcp-child.ts';
+import { BENCH_KEY } from './servers/mcp-bench-key.ts';
 
 const CHILD = fileURLToPath(new URL('./servers/mcp-child.ts', import.meta.url));
 const ROUNDS = 5;

@@ -13,8 +13,7 @@ import { sessionHasher } from '../../ext-proc/session-hash.ts';
 import { createLogger, logDestination } from '../../observability/logger.ts';
 import { createMcpMetrics } from '../../observability/mcp-metrics.ts';
 import { startDemoMcpServer } from '../../sim/mcp-server.ts';
-
-export const BENCH_KEY = 'sk-bench-mcp-0001';
+import { BENCH_KEY } from './mcp-bench-key.ts';
 
 async function start(kind: string, upstream: string | undefined): Promise<string> {
   if (kind === 'server') return (await startDemoMcpServer('weather')).url;
