@@ -14,8 +14,11 @@ import type { ChildAnswer, ChildRequest, ChildRole } from './child.ts';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../examples/local.yaml', import.meta.url));
-/** Backends on 127.0.0.11-14 and pods on 127.0.0.21-24 in examples/local.yaml. */
-const EXAMPLE_ADDRESSES = 8;
+/**
+ * Backends on 127.0.0.11-14, pods on 127.0.0.21-24 and MCP servers on 127.0.0.18-19 in
+ * examples/local.yaml. The soak sends no MCP traffic: neither process starts the demo MCP servers.
+ */
+const EXAMPLE_ADDRESSES = 10;
 
 /**
  * examples/local.yaml with every 127.0.0.x address moved to 127.<a>.<b>.x: the realistic mix (a sticky
