@@ -14,22 +14,9 @@ import {
   upstreamHeadersFor,
 } from './anthropic-workload.ts';
 import type { Benchmark, BenchOptions } from './benchmark.ts';
-import {
-  createExtProcClient,
-  DriverError,
-  type ExtProcClient,
-  FilterStream,
-  headerMap,
-  requestIdFor,
-  requestPhase,
-} from './ext-proc-driver.ts';
+import { DriverError, type ExtProcClient, FilterStream, headerMap, requestPhase } from './ext-proc-driver.ts';
 import type { BenchResult } from './report.ts';
-import { ServerProcess } from './server-process.ts';
-
-const DEFAULT_STREAMS = 60;
-const CONCURRENCY = 8;
-const ROUNDS = 9;
-export const CHUNK_RATIO_GOAL = 1.5;
+import { CHUNK_RATIO_GOAL, measureStreamCpu } from './stream-rounds.ts';
 
 const upstreamResponseHeaders = headerMap([
   [':status', '200'],
@@ -90,67 +77,27 @@ export async function runStreamExchange(
   return translated;
 }
 
-async function drive(
-  client: ExtProcClient,
-  streams: number,
-  chunks: readonly Buffer[],
-  firstIndex: number,
-): Promise<void> {
-  let next = firstIndex;
-  const end = firstIndex + streams;
-  const worker = async () => {
-    while (next < end) await runStreamExchange(client, requestIdFor(next++), chunks);
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, streams) }, worker));
-}
-
 async function run(options: BenchOptions): Promise<BenchResult[]> {
-  const streams =
-    options.requests === undefined ? DEFAULT_STREAMS : Math.max(10, Math.round(options.requests / 25));
-  const chunks = anthropicStream(100);
-  const servers = [
-    new ServerProcess('ext-proc', options.cpuProfDir, anthropicConfig()),
-    new ServerProcess('passthrough', options.cpuProfDir),
+  const { ours, passthrough, ratio } = await measureStreamCpu(options, {
+    config: anthropicConfig(),
+    chunks: anthropicStream(100),
+    exchange: runStreamExchange,
+    // ext-proc must really translate: its output must be OpenAI chunks ending in [DONE].
+    check(output) {
+      if (!output.includes('"object":"chat.completion.chunk"') || !output.trimEnd().endsWith('data: [DONE]'))
+        throw new DriverError('ext-proc did not translate the Anthropic stream to OpenAI chunks');
+    },
+  });
+  console.error(
+    `streaming: ext-proc ${ours.toFixed(1)} µs per chunk vs pass-through ${passthrough.toFixed(1)} µs: ` +
+      `${ratio.toFixed(2)}x (goal ≤ ${CHUNK_RATIO_GOAL}x): ${ratio <= CHUNK_RATIO_GOAL ? 'met' : 'NOT met'}`,
+  );
+  const round2 = (n: number) => Math.round(n * 100) / 100;
+  return [
+    { name: 'ext-proc.stream.chunk-us', value: round2(ours), unit: 'us' },
+    { name: 'passthrough.stream.chunk-us', value: round2(passthrough), unit: 'us' },
+    { name: 'ext-proc.stream.chunk-ratio', value: round2(ratio), unit: 'x-passthrough' },
   ];
-  const clients: ExtProcClient[] = [];
-  try {
-    for (const port of await Promise.all(servers.map((s) => s.ready)))
-      clients.push(createExtProcClient(port));
-    // Refuse to measure unless ext-proc really translates: its output must be OpenAI chunks ending in [DONE].
-    const output = Buffer.concat(await runStreamExchange(clients[0]!, requestIdFor(0), chunks)).toString();
-    if (!output.includes('"object":"chat.completion.chunk"') || !output.trimEnd().endsWith('data: [DONE]')) {
-      throw new DriverError('ext-proc did not translate the Anthropic stream to OpenAI chunks');
-    }
-    let index = 1;
-    for (const client of clients) {
-      await drive(client, 10, chunks, index);
-      index += 10;
-    }
-    const cpu: number[][] = [[], []];
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
-        const before = await servers[i]!.cpuMicros(true);
-        await drive(clients[i]!, streams, chunks, index);
-        index += streams;
-        cpu[i]!.push(((await servers[i]!.cpuMicros(false)) - before) / (streams * chunks.length));
-      }
-    }
-    const [ours, passthrough] = cpu.map((rounds) => Math.min(...rounds)) as [number, number];
-    const ratio = ours / passthrough;
-    console.error(
-      `streaming: ext-proc ${ours.toFixed(1)} µs per chunk vs pass-through ${passthrough.toFixed(1)} µs: ` +
-        `${ratio.toFixed(2)}x (goal ≤ ${CHUNK_RATIO_GOAL}x): ${ratio <= CHUNK_RATIO_GOAL ? 'met' : 'NOT met'}`,
-    );
-    const round2 = (n: number) => Math.round(n * 100) / 100;
-    return [
-      { name: 'ext-proc.stream.chunk-us', value: round2(ours), unit: 'us' },
-      { name: 'passthrough.stream.chunk-us', value: round2(passthrough), unit: 'us' },
-      { name: 'ext-proc.stream.chunk-ratio', value: round2(ratio), unit: 'x-passthrough' },
-    ];
-  } finally {
-    for (const client of clients) client.close();
-    await Promise.all(servers.map((s) => s.stop()));
-  }
 }
 
 export const extProcStream: Benchmark = { name: 'ext-proc streaming (Anthropic → OpenAI)', run };

@@ -11,22 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Benchmark, BenchOptions } from './benchmark.ts';
 import { GATEWAY_KEY, type HeaderList } from './chat-workload.ts';
-import {
-  createExtProcClient,
-  DriverError,
-  type ExtProcClient,
-  FilterStream,
-  headerMap,
-  requestIdFor,
-  requestPhase,
-} from './ext-proc-driver.ts';
-import { CHUNK_RATIO_GOAL } from './ext-proc-stream.ts';
+import { DriverError, type ExtProcClient, FilterStream, headerMap, requestPhase } from './ext-proc-driver.ts';
 import type { BenchResult } from './report.ts';
-import { ServerProcess } from './server-process.ts';
+import { CHUNK_RATIO_GOAL, measureStreamCpu } from './stream-rounds.ts';
 
-const DEFAULT_STREAMS = 60;
-const CONCURRENCY = 8;
-const ROUNDS = 9;
 const ROUTE_ENTRY = 'default/default/messages-openai';
 
 function config(): string {
@@ -168,68 +156,29 @@ async function exchange(
   return translated;
 }
 
-async function drive(
-  client: ExtProcClient,
-  streams: number,
-  chunks: readonly Buffer[],
-  firstIndex: number,
-): Promise<void> {
-  let next = firstIndex;
-  const end = firstIndex + streams;
-  const worker = async () => {
-    while (next < end) await exchange(client, requestIdFor(next++), chunks);
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, streams) }, worker));
-}
-
 async function run(options: BenchOptions): Promise<BenchResult[]> {
-  const streams =
-    options.requests === undefined ? DEFAULT_STREAMS : Math.max(10, Math.round(options.requests / 25));
-  const chunks = chatStream(100);
-  const servers = [
-    new ServerProcess('ext-proc', options.cpuProfDir, config()),
-    new ServerProcess('passthrough', options.cpuProfDir),
+  const { ours, passthrough, ratio } = await measureStreamCpu(options, {
+    config: config(),
+    chunks: chatStream(100),
+    exchange,
+    // ext-proc must really translate: Anthropic events ending in message_stop.
+    check(output) {
+      if (
+        !output.startsWith('event: message_start') ||
+        !output.trimEnd().endsWith('data: {"type":"message_stop"}')
+      )
+        throw new DriverError('ext-proc did not translate the chat stream to Anthropic events');
+    },
+  });
+  console.error(
+    `messages streaming: ext-proc ${ours.toFixed(1)} µs per chunk vs pass-through ${passthrough.toFixed(1)} µs: ` +
+      `${ratio.toFixed(2)}x (goal ≤ ${CHUNK_RATIO_GOAL}x): ${ratio <= CHUNK_RATIO_GOAL ? 'met' : 'NOT met'}`,
+  );
+  const round2 = (n: number) => Math.round(n * 100) / 100;
+  return [
+    { name: 'ext-proc.messages.stream.chunk-us', value: round2(ours), unit: 'us' },
+    { name: 'ext-proc.messages.stream.chunk-ratio', value: round2(ratio), unit: 'x-passthrough' },
   ];
-  const clients: ExtProcClient[] = [];
-  try {
-    for (const port of await Promise.all(servers.map((s) => s.ready)))
-      clients.push(createExtProcClient(port));
-    // Refuse to measure unless ext-proc really translates: Anthropic events ending in message_stop.
-    const output = Buffer.concat(await exchange(clients[0]!, requestIdFor(0), chunks)).toString();
-    if (
-      !output.startsWith('event: message_start') ||
-      !output.trimEnd().endsWith('data: {"type":"message_stop"}')
-    )
-      throw new DriverError('ext-proc did not translate the chat stream to Anthropic events');
-    let index = 1;
-    for (const client of clients) {
-      await drive(client, 10, chunks, index);
-      index += 10;
-    }
-    const cpu: number[][] = [[], []];
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
-        const before = await servers[i]!.cpuMicros(true);
-        await drive(clients[i]!, streams, chunks, index);
-        index += streams;
-        cpu[i]!.push(((await servers[i]!.cpuMicros(false)) - before) / (streams * chunks.length));
-      }
-    }
-    const [ours, passthrough] = cpu.map((rounds) => Math.min(...rounds)) as [number, number];
-    const ratio = ours / passthrough;
-    console.error(
-      `messages streaming: ext-proc ${ours.toFixed(1)} µs per chunk vs pass-through ${passthrough.toFixed(1)} µs: ` +
-        `${ratio.toFixed(2)}x (goal ≤ ${CHUNK_RATIO_GOAL}x): ${ratio <= CHUNK_RATIO_GOAL ? 'met' : 'NOT met'}`,
-    );
-    const round2 = (n: number) => Math.round(n * 100) / 100;
-    return [
-      { name: 'ext-proc.messages.stream.chunk-us', value: round2(ours), unit: 'us' },
-      { name: 'ext-proc.messages.stream.chunk-ratio', value: round2(ratio), unit: 'x-passthrough' },
-    ];
-  } finally {
-    for (const client of clients) client.close();
-    await Promise.all(servers.map((s) => s.stop()));
-  }
 }
 
 export const messagesStream: Benchmark = {
