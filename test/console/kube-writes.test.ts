@@ -4,72 +4,33 @@
  * follows through its watches, a new key's secret lands in a labelled Secret, and conflicts — a change
  * made in between, a field another manager applied — come back as 409 with the API server's message.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../analytics/store/sqlite.ts';
-import type { RequestStore } from '../../analytics/store/store.ts';
-import { fixedToken } from '../../console/auth.ts';
-import { type ConsoleServer, startConsole } from '../../console/server.ts';
+import type { ConsoleServer } from '../../console/server.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
 import { CONSOLE_FIELD_MANAGER, kubeConfigWriter } from '../../kube/config-writer.ts';
-import { DEFAULT_SECRET_SELECTOR, type KubeSource, startKubeSource } from '../../kube/source.ts';
+import { DEFAULT_SECRET_SELECTOR, type KubeSource } from '../../kube/source.ts';
 import { capturingLogger, eventually } from '../helpers/log-capture.ts';
-import { FakeApiServer } from '../kube/fake-api-server.ts';
-import { backend, baseObjects, FAST, knowsKey, NS, route, routeConfig } from '../kube/objects.ts';
+import type { FakeApiServer } from '../kube/fake-api-server.ts';
+import { knowsKey, NS, route, routeConfig } from '../kube/objects.ts';
+import { type KubeConsole, startKubeConsole } from './kube-console.ts';
 import { bearer, call } from './write-harness.ts';
 
 const TOKEN = 'kube-console-token-31d0';
 
 describe('console writes in Kubernetes mode', () => {
+  let kube: KubeConsole;
   let fake: FakeApiServer;
   let source: KubeSource;
   let server: ConsoleServer;
-  let store: RequestStore;
-  let dir: string;
   const logs = capturingLogger();
 
   beforeEach(async () => {
-    fake = await FakeApiServer.start();
-    for (const o of baseObjects()) fake.apply(o);
-    fake.apply(backend('openai-b'));
-    fake.apply(
-      routeConfig('ab', [
-        route('v1', 'ab-model', 'openai', { weight: 95, baseline: true }),
-        route('v2', 'ab-model', 'openai-b', { weight: 5 }),
-      ]),
-    );
-    source = await startKubeSource({
-      kubeConfig: fake.kubeConfig(),
-      namespaces: [NS],
-      ...FAST,
-      compile: { supportedProviders },
-    });
-    dir = mkdtempSync(path.join(os.tmpdir(), 'agent-router-console-kube-writes-'));
-    store = openSqliteStore({ dataDir: dir });
-    server = await startConsole({
-      host: '127.0.0.1',
-      port: 0,
-      store,
-      config: source,
-      adminToken: fixedToken(TOKEN, 'test'),
-      logger: logs.logger,
-      writer: kubeConfigWriter({
-        kubeConfig: fake.kubeConfig('console'),
-        namespaces: [NS],
-        secretLabelSelector: DEFAULT_SECRET_SELECTOR,
-        compile: { supportedProviders },
-      }),
-    });
+    kube = await startKubeConsole({ token: TOKEN, logger: logs.logger });
+    ({ fake, source, server } = kube);
   });
 
   afterEach(async () => {
-    await server?.close();
-    await source?.close();
-    await store?.close();
-    await fake?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await kube?.close();
   });
 
   const api = (p: string, method = 'GET', json?: unknown) =>

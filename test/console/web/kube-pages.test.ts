@@ -8,71 +8,34 @@
  *
  * After every test: no request from the page left loopback, and the page logged no console error.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../../analytics/store/sqlite.ts';
-import type { RequestStore } from '../../../analytics/store/store.ts';
-import { fixedToken } from '../../../console/auth.ts';
-import { type ConsoleServer, startConsole } from '../../../console/server.ts';
 import { loadConsoleApp } from '../../../console/static.ts';
 import { buildConsoleApp } from '../../../console/web/build.ts';
-import { supportedProviders } from '../../../ext-proc/translate/registry.ts';
-import { kubeConfigWriter } from '../../../kube/config-writer.ts';
-import { DEFAULT_SECRET_SELECTOR, type KubeSource, startKubeSource } from '../../../kube/source.ts';
 import { type Browser, launchBrowser } from '../../helpers/browser.ts';
 import { capturingLogger } from '../../helpers/log-capture.ts';
-import { FakeApiServer } from '../../kube/fake-api-server.ts';
-import { backend, baseObjects, FAST, NS, route, routeConfig } from '../../kube/objects.ts';
+import type { FakeApiServer } from '../../kube/fake-api-server.ts';
+import { NS, routeConfig } from '../../kube/objects.ts';
+import { AB_SPLIT, type KubeConsole, startKubeConsole } from '../kube-console.ts';
 import { consolePages, expectLabelled, heading } from './console-page.ts';
 
 const TOKEN = 'kube-pages-admin-token-7a41';
-const SPLIT = () => [
-  route('v1', 'ab-model', 'openai', { weight: 95, baseline: true }),
-  route('v2', 'ab-model', 'openai-b', { weight: 5 }),
-];
 
+let kube: KubeConsole;
 let fake: FakeApiServer;
-let source: KubeSource;
-let server: ConsoleServer;
-let store: RequestStore;
 let browser: Browser;
-let dir: string;
 const pages = consolePages(
   () => browser,
-  () => server.url,
+  () => kube.server.url,
   TOKEN,
 );
 
 beforeAll(async () => {
-  fake = await FakeApiServer.start();
-  for (const o of baseObjects()) fake.apply(o);
-  fake.apply(backend('openai-b'));
-  fake.apply(routeConfig('ab', SPLIT()));
-  source = await startKubeSource({
-    kubeConfig: fake.kubeConfig(),
-    namespaces: [NS],
-    ...FAST,
-    compile: { supportedProviders },
-  });
-  dir = mkdtempSync(path.join(os.tmpdir(), 'agent-router-console-kube-pages-'));
-  store = openSqliteStore({ dataDir: dir });
-  server = await startConsole({
-    host: '127.0.0.1',
-    port: 0,
-    store,
-    config: source,
-    adminToken: fixedToken(TOKEN, 'test'),
+  kube = await startKubeConsole({
+    token: TOKEN,
     logger: capturingLogger().logger,
-    app: loadConsoleApp((await buildConsoleApp(path.join(dir, 'app'))).outDir),
-    writer: kubeConfigWriter({
-      kubeConfig: fake.kubeConfig('console'),
-      namespaces: [NS],
-      secretLabelSelector: DEFAULT_SECRET_SELECTOR,
-      compile: { supportedProviders },
-    }),
+    app: async (dir) => loadConsoleApp((await buildConsoleApp(dir)).outDir),
   });
+  fake = kube.fake;
   browser = await launchBrowser();
 }, 60_000);
 
@@ -80,11 +43,7 @@ afterEach(() => pages.closeChecked());
 
 afterAll(async () => {
   await browser?.close();
-  await server?.close();
-  await source?.close();
-  await store?.close();
-  await fake?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await kube?.close();
 });
 
 const now = new Date().toISOString();
@@ -138,7 +97,7 @@ describe('the console in Kubernetes mode, in Chromium', () => {
 
   it("shows a RouteConfig's conditions, calling one of an older generation not yet reconciled", async () => {
     // Another spec change moves the generation past what the conditions speak of.
-    fake.apply(routeConfig('ab', SPLIT(), { active: true }));
+    fake.apply(routeConfig('ab', AB_SPLIT(), { active: true }));
     const generation = fake.get('RouteConfig', NS, 'ab')!.metadata.generation as number;
     expect(generation).toBeGreaterThan(1);
     fake.patchStatus('RouteConfig', NS, 'ab', {
@@ -171,7 +130,7 @@ describe('the console in Kubernetes mode, in Chromium', () => {
   });
 
   it('shows the API server’s conflict when another field manager owns the weights, and changes nothing', async () => {
-    fake.serverSideApply(routeConfig('ab', SPLIT(), { active: true }), 'argocd');
+    fake.serverSideApply(routeConfig('ab', AB_SPLIT(), { active: true }), 'argocd');
     const w = await pages.open('/routing/ab');
     await heading(w, 'RouteConfig ab');
     const canary = w.page.getByRole('group', { name: /^Canary of ab-model/ });
