@@ -96,6 +96,7 @@ export class UpstreamPhases implements Phases {
   #errorStatus = 0;
   #context: ResponseContext | undefined;
   #responseHead: HttpHead | undefined;
+  #requestHead: HttpHead | undefined;
   #credential: Credential | undefined;
   /** The credential is the caller's own (bring-your-own-key), not the backend's. */
   #ownCredential = false;
@@ -138,6 +139,7 @@ export class UpstreamPhases implements Phases {
     if (!this.#translator)
       throw errors.internal(`no translator for provider ${this.#candidate.backend.provider}`);
     this.#keyId = fromMetadata('key_id') ?? head.get(KEY_ID_HEADER);
+    this.#requestHead = head;
     for (const name of head.names()) if (name.startsWith(INTERNAL_PREFIX)) this.#internalHeaders.push(name);
     this.observer.onAttempt(this.#candidate.backend.id, this.#candidate.backend.provider);
     const requestId = head.get(REQUEST_ID_HEADER);
@@ -187,6 +189,7 @@ export class UpstreamPhases implements Phases {
       backend,
       model: candidate.resolvedModel,
       credential: this.#credential,
+      headers: this.#requestHead,
     });
     return translated instanceof Promise
       ? translated.then((t) => this.#requestResult(t, request))

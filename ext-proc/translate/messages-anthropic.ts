@@ -3,13 +3,15 @@
  * `model` replaced (modelNameOverride), to `/v1/messages` or `/v1/messages/count_tokens`
  * (platform.claude.com/docs/en/api/messages, …/api/messages-count-tokens), authenticated with the
  * backend's `x-api-key`. The client's `anthropic-beta` header passes as sent (platform.claude.com/docs/en/api/beta-headers),
- * and so does every `cache_control` breakpoint, which stays in the body's bytes. Answers, streams
+ * and so does every `cache_control` breakpoint, which stays in the body's bytes; only thinking blocks
+ * the gateway wrote for a Chat Completions backend are left out (thinking-signature.ts). Answers, streams
  * included, are Anthropic's and pass unread by this translator; errors are normalised as for chat
  * (anthropic.ts anthropicError) and put back into Anthropic's shape by the router-level phase.
  */
 import { errors } from '../errors.ts';
 import { spliceValues, topLevelValues } from '../json/top-level.ts';
 import { anthropicError, DEFAULT_ANTHROPIC_VERSION } from './anthropic.ts';
+import { mayHoldGatewayThinking, withoutGatewayThinking } from './thinking-signature.ts';
 import { apiKeyOf, type Translator, type UpstreamRequest, type UpstreamRequestInput } from './translator.ts';
 
 const MODEL_KEY: ReadonlySet<string> = new Set(['model']);
@@ -17,8 +19,13 @@ const MODEL_KEY: ReadonlySet<string> = new Set(['model']);
 /** Headers other providers and the gateway authenticate with; Anthropic gets only its own x-api-key. */
 const FOREIGN_AUTH_HEADERS = ['authorization', 'api-key', 'x-goog-api-key'];
 
-/** The client's body with `model` replaced, byte for byte otherwise. */
+/**
+ * The client's body with `model` replaced, byte for byte otherwise; a body holding thinking blocks the
+ * gateway wrote (thinking-signature.ts) is re-encoded without them.
+ */
 export function withModel(input: UpstreamRequestInput): Buffer {
+  if (mayHoldGatewayThinking(input.raw))
+    return input.encode({ ...withoutGatewayThinking(input.json()), model: input.model });
   const spans = topLevelValues(input.raw, MODEL_KEY);
   if (spans.length === 0) return input.encode({ ...input.json(), model: input.model });
   return spliceValues(input.raw, spans, () => JSON.stringify(input.model));

@@ -3,12 +3,27 @@
  * InvokeModel / InvokeModelWithResponseStream (`/model/{id}/invoke`, `/invoke-with-response-stream`,
  * docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_InvokeModelWithResponseStream.html) with
  * `anthropic_version: "bedrock-2023-05-31"` in place of `model` and `stream` (the Bedrock user guide's
- * "Anthropic Claude Messages API" parameters page), `cache_control` kept, signed with SigV4. A buffered
+ * "Anthropic Claude Messages API" parameters page), `cache_control` kept, thinking blocks the gateway
+ * wrote left out (thinking-signature.ts), signed with SigV4. A buffered
  * answer is Anthropic's message as it is; a stream is Bedrock's binary event stream whose `chunk`
  * events carry each Anthropic event base64-encoded in `bytes` (API_runtime_PayloadPart.html), written
  * out here as Anthropic's SSE events; an exception frame becomes Anthropic's `error` event. Other
- * Bedrock models are reached through Converse (the chat translator, via-chat.ts). The client's
- * `anthropic-beta` header is not carried over into Bedrock's `anthropic_beta` body field.
+ * Bedrock models are reached through Converse (the chat translator, via-chat.ts).
+ *
+ * Beta features: Anthropic's API takes them in the `anthropic-beta` header (comma-separated,
+ * platform.claude.com/docs/en/api/beta-headers); Bedrock's InvokeModel takes them in the body, as
+ * `anthropic_beta`, an array of strings (the same parameters page: `"anthropic_beta":
+ * ["computer-use-2024-10-22"]`). The header's values become that member (merged with any the body
+ * already names) and the header is not sent on.
+ *
+ * Token counting: Bedrock's CountTokens (`POST /model/{modelId}/count-tokens`, body
+ * `{"input":{"invokeModel":{"body":<base64 of the InvokeModel body>}}}`, answer `{"inputTokens":N}`;
+ * docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CountTokens.html and
+ * API_runtime_InvokeModelTokensRequest.html) counts the very body /v1/messages would send, answered
+ * in Anthropic's shape `{"input_tokens":N}` (platform.claude.com/docs/en/api/messages-count-tokens).
+ * Its modelId is a foundation model's, so a cross-Region inference profile's geography prefix
+ * (`us.`, `eu.`, `global.` …) is taken off; and the InvokeModel body needs `max_tokens`, which a
+ * count request has not, so one is supplied (it changes no input token).
  */
 import { EventStreamCodec, type Message } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
@@ -18,6 +33,7 @@ import { errors } from '../errors.ts';
 import { EXCEPTION_STATUS } from './bedrock.stream.ts';
 import { bedrockErrorFrom, encodeModelId } from './bedrock.ts';
 import { anthropicErrorEvent } from './messages-chat.ts';
+import { mayHoldGatewayThinking, withoutGatewayThinking } from './thinking-signature.ts';
 import type {
   ResponseContext,
   StreamTranslator,
@@ -38,11 +54,53 @@ const FOREIGN_AUTH_HEADERS = ['x-api-key', 'api-key', 'x-goog-api-key'];
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/** The client's `anthropic-beta` header values, with the body's own `anthropic_beta`, or undefined. */
+function betasOf(input: UpstreamRequestInput, body: Record<string, unknown>): string[] | undefined {
+  const betas = new Set<string>();
+  if (Array.isArray(body.anthropic_beta))
+    for (const beta of body.anthropic_beta) if (typeof beta === 'string') betas.add(beta);
+  const header = input.headers?.get('anthropic-beta');
+  if (header !== undefined)
+    for (const beta of header.split(',')) {
+      const name = beta.trim();
+      if (name !== '') betas.add(name);
+    }
+  return betas.size === 0 ? undefined : [...betas];
+}
+
+/** A cross-Region inference profile id (`us.anthropic.…`) as its foundation model's (`anthropic.…`). */
+export function foundationModelId(model: string): string {
+  return model.replace(/^[a-z-]+\.(?=anthropic\.)/, '');
+}
+
+/** Enough output tokens for an InvokeModel body to validate: above a thinking budget, if any. */
+function countingMaxTokens(body: Record<string, unknown>): number {
+  const thinking = body.thinking as { budget_tokens?: unknown } | null | undefined;
+  const budget = typeof thinking?.budget_tokens === 'number' ? thinking.budget_tokens : 0;
+  return Math.max(1024, budget + 1);
+}
+
+function requestOf(input: UpstreamRequestInput): { path: string; body: Buffer } {
+  const json = mayHoldGatewayThinking(input.raw) ? withoutGatewayThinking(input.json()) : input.json();
+  const { model: _model, stream, anthropic_beta: _betas, ...rest } = json;
+  const betas = betasOf(input, json);
+  const invokeBody: Record<string, unknown> = { anthropic_version: BEDROCK_ANTHROPIC_VERSION };
+  if (betas) invokeBody.anthropic_beta = betas;
+  Object.assign(invokeBody, rest);
+  const base = input.backend.basePath;
+  if (input.operation === 'messages.count_tokens') {
+    if (invokeBody.max_tokens === undefined) invokeBody.max_tokens = countingMaxTokens(invokeBody);
+    const encoded = input.encode(invokeBody).toString('base64');
+    return {
+      path: `${base}/model/${encodeModelId(foundationModelId(input.model))}/count-tokens`,
+      body: Buffer.from(`{"input":{"invokeModel":{"body":"${encoded}"}}}`),
+    };
+  }
+  const action = stream === true ? 'invoke-with-response-stream' : 'invoke';
+  return { path: `${base}/model/${encodeModelId(input.model)}/${action}`, body: input.encode(invokeBody) };
+}
+
 async function request(input: UpstreamRequestInput): Promise<UpstreamRequest> {
-  if (input.operation === 'messages.count_tokens')
-    throw errors.invalidBody(
-      '/v1/messages/count_tokens is not served for Bedrock backends; read usage.input_tokens from a /v1/messages answer instead.',
-    );
   const credential = input.credential;
   if (credential?.type !== 'AWSAccessKey')
     throw errors.internal(
@@ -50,9 +108,7 @@ async function request(input: UpstreamRequestInput): Promise<UpstreamRequest> {
     );
   const region = input.backend.region;
   if (!region) throw errors.internal(`Bedrock backend ${input.backend.id} has no spec.region to sign for.`);
-  const { model: _model, stream, ...rest } = input.json();
-  const path = `${input.backend.basePath}/model/${encodeModelId(input.model)}/${stream === true ? 'invoke-with-response-stream' : 'invoke'}`;
-  const body = input.encode({ anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...rest });
+  const { path, body } = requestOf(input);
   const signedHeaders = { 'content-type': 'application/json' };
   const auth = await signAwsRequest({
     method: 'POST',
@@ -64,7 +120,8 @@ async function request(input: UpstreamRequestInput): Promise<UpstreamRequest> {
     service: 'bedrock',
     credential,
   });
-  const removeHeaders = [...FOREIGN_AUTH_HEADERS, 'anthropic-version'];
+  // The version and the betas travel in the body here; the client's headers must not contradict them.
+  const removeHeaders = [...FOREIGN_AUTH_HEADERS, 'anthropic-version', 'anthropic-beta'];
   if (!auth.some(([name]) => name === 'x-amz-security-token')) removeHeaders.push('x-amz-security-token');
   return {
     path,
@@ -73,6 +130,20 @@ async function request(input: UpstreamRequestInput): Promise<UpstreamRequest> {
     body,
     secrets: signatureSecrets(auth),
   };
+}
+
+/** CountTokens' `{"inputTokens":N}` as Anthropic's `{"input_tokens":N}`. */
+function countTokensBody(body: Buffer): Buffer {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw errors.badGateway('Bedrock answered CountTokens with a body that is not JSON.');
+  }
+  const tokens = (answer as { inputTokens?: unknown } | null)?.inputTokens;
+  if (typeof tokens !== 'number')
+    throw errors.badGateway('Bedrock answered CountTokens without an inputTokens count.');
+  return Buffer.from(JSON.stringify({ input_tokens: tokens }));
 }
 
 function header(message: Message, name: string): string | undefined {
@@ -166,7 +237,11 @@ export function messagesBedrockTranslator(viaConverse: Translator): Translator {
         ? { setHeaders: [['content-type', context.stream ? 'text/event-stream' : 'application/json']] }
         : (viaConverse.responseHeaders?.(head, context) ?? {}),
     responseBody: (body, context, head) =>
-      isBedrockClaude(context.model) ? body : viaConverse.responseBody(body, context, head),
+      !isBedrockClaude(context.model)
+        ? viaConverse.responseBody(body, context, head)
+        : context.operation === 'messages.count_tokens'
+          ? countTokensBody(body)
+          : body,
     createStream: (context) =>
       isBedrockClaude(context.model) ? new BedrockMessagesStream() : viaConverse.createStream(context),
     error: bedrockErrorFrom,

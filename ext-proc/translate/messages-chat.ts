@@ -600,7 +600,7 @@ export const messagesChatAdapter: ChatAdapter = {
     // Counting tokens needs the model's own tokenizer, which only Claude's platforms expose.
     if (input.operation === 'messages.count_tokens')
       throw errors.invalidBody(
-        `/v1/messages/count_tokens is served for models on Anthropic and Claude on Vertex AI backends; this model is served by ${providerName}, which has no token-counting endpoint. Read usage.input_tokens from a /v1/messages answer instead.`,
+        `/v1/messages/count_tokens is served for Claude models on Anthropic, Vertex AI and Bedrock backends; this model is served by ${providerName}, which has no token-counting endpoint for it. Read usage.input_tokens from a /v1/messages answer instead.`,
       );
     return toChatRequest(body, providerName);
   },

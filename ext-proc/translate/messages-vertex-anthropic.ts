@@ -2,7 +2,8 @@
  * Anthropic Messages API clients on Claude on Vertex AI: the client's Messages body goes to the
  * publisher model's `:rawPredict` (`:streamRawPredict` for a stream) without `model` (the URL names it)
  * and with `anthropic_version: "vertex-2023-10-16"` (docs.anthropic.com/en/api/claude-on-vertex-ai);
- * `cache_control` breakpoints and every other member are sent as the client wrote them. Token counting
+ * `cache_control` breakpoints and every other member are sent as the client wrote them (less thinking
+ * blocks the gateway wrote, thinking-signature.ts). Token counting
  * is Vertex AI's `count-tokens:rawPredict`, whose body names the model
  * (cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/count-tokens). Answers are
  * Anthropic's and pass as they come; only a stream's content type is set, as for chat.
@@ -11,6 +12,7 @@ import type { GcpAccessTokens } from '../credentials/gcp-access-token.ts';
 import { errors } from '../errors.ts';
 import { type GoogleAuth, googleAuth, googleRetryAfter, vertexModelPath } from './google-api.ts';
 import { withModel } from './messages-anthropic.ts';
+import { mayHoldGatewayThinking, withoutGatewayThinking } from './thinking-signature.ts';
 import type { Translator, UpstreamRequest, UpstreamRequestInput } from './translator.ts';
 import { VERTEX_ANTHROPIC_VERSION, vertexAnthropicError } from './vertex-anthropic.ts';
 
@@ -22,7 +24,8 @@ function requestOf(input: UpstreamRequestInput): { path: string; body: Buffer } 
     };
   if (input.operation !== 'messages')
     throw errors.internal(`the Vertex Messages translator was given a ${input.operation} request`);
-  const { model: _model, ...rest } = input.json();
+  const json = mayHoldGatewayThinking(input.raw) ? withoutGatewayThinking(input.json()) : input.json();
+  const { model: _model, ...rest } = json;
   return {
     path: vertexModelPath(
       input.backend,

@@ -64,6 +64,11 @@ export interface UpstreamRequestInput {
   model: string;
   /** Credential for this attempt: the caller's own (bring-your-own-key) or the backend's. */
   credential: Credential | undefined;
+  /**
+   * The request's headers as this attempt received them, for translators that move one into the body
+   * (Bedrock takes Anthropic's `anthropic-beta` header as the body's `anthropic_beta`).
+   */
+  headers?: HttpHead;
 }
 
 export interface UpstreamRequest {

@@ -1,18 +1,21 @@
 /**
  * Anthropic Messages clients on Bedrock: Claude models get the Messages body on InvokeModel(WithResponseStream),
- * their event stream's chunks back as Anthropic's SSE events; other models go through Converse.
+ * their event stream's chunks back as Anthropic's SSE events, beta headers as the body's anthropic_beta,
+ * count_tokens on CountTokens; other models go through Converse.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Credential } from '../../../config/credentials.ts';
 import { SecretValue } from '../../../config/secret-value.ts';
 import type { CompiledBackend } from '../../../config/snapshot.ts';
+import { HttpHead } from '../../../ext-proc/phases.ts';
 import {
   BEDROCK_ANTHROPIC_VERSION,
   BedrockMessagesStream,
 } from '../../../ext-proc/translate/messages-bedrock.ts';
 import { translatorFor } from '../../../ext-proc/translate/registry.ts';
 import { SseParser } from '../../../ext-proc/translate/sse.ts';
+import { GATEWAY_THINKING_SIGNATURE } from '../../../ext-proc/translate/thinking-signature.ts';
 import { bodyInput, type Operation } from '../../../ext-proc/translate/translator.ts';
 import { encodeEvents, THROTTLED_STREAM } from '../../fixtures/bedrock/event-streams.ts';
 
@@ -34,13 +37,19 @@ const messages = [
   { role: 'user', content: [{ type: 'text', text: 'Doc', cache_control: { type: 'ephemeral' } }] },
 ];
 
-const send = (body: Record<string, unknown>, model: string, operation: Operation = 'messages') =>
+const send = (
+  body: Record<string, unknown>,
+  model: string,
+  operation: Operation = 'messages',
+  headers: Record<string, string> = {},
+) =>
   translatorFor(operation, 'Bedrock')!.request({
     operation,
     ...bodyInput(Buffer.from(JSON.stringify(body))),
     backend,
     model,
     credential,
+    headers: new HttpHead(new Map(Object.entries(headers))),
   });
 
 /** Anthropic's documented tool-use stream, as Bedrock wraps it: one chunk event per Anthropic event. */
@@ -82,10 +91,113 @@ describe('Messages on Bedrock', () => {
     expect(request.path).toBe(`/model/${encodeURIComponent('amazon.nova-pro-v1:0')}/converse`);
   });
 
-  it('refuses count_tokens', async () => {
-    await expect(send({ model: 'm', messages }, CLAUDE, 'messages.count_tokens')).rejects.toThrow(
-      /count_tokens/,
+  it('refuses count_tokens for a model that is not Claude', async () => {
+    expect(() => send({ model: 'm', messages }, 'amazon.nova-pro-v1:0', 'messages.count_tokens')).toThrow(
+      /count_tokens is served for Claude models on Anthropic, Vertex AI and Bedrock/,
     );
+  });
+
+  it('puts the anthropic-beta header into the body as anthropic_beta, merged with the body’s, and drops the header', async () => {
+    const request = await send(
+      {
+        model: 'claude-model',
+        max_tokens: 10,
+        anthropic_beta: ['context-1m-2025-08-07'],
+        messages,
+      },
+      CLAUDE,
+      'messages',
+      { 'anthropic-beta': 'interleaved-thinking-2025-05-14, context-1m-2025-08-07,computer-use-2025-01-24' },
+    );
+    const body = JSON.parse(request.body.toString()) as Record<string, unknown>;
+    expect(body).toEqual({
+      anthropic_version: BEDROCK_ANTHROPIC_VERSION,
+      anthropic_beta: ['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14', 'computer-use-2025-01-24'],
+      max_tokens: 10,
+      messages,
+    });
+    expect(request.removeHeaders).toContain('anthropic-beta');
+    expect(request.removeHeaders).toContain('anthropic-version');
+  });
+
+  it('counts tokens with CountTokens on the foundation model, the InvokeModel body base64 in input.invokeModel', async () => {
+    const request = await send(
+      { model: 'claude-model', system: 'Be brief', messages },
+      CLAUDE,
+      'messages.count_tokens',
+      { 'anthropic-beta': 'token-efficient-tools-2025-02-19' },
+    );
+    const foundation = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+    expect(request.path).toBe(`/model/${encodeURIComponent(foundation)}/count-tokens`);
+    const outer = JSON.parse(request.body.toString()) as { input: { invokeModel: { body: string } } };
+    expect(Object.keys(outer)).toEqual(['input']);
+    expect(Object.keys(outer.input)).toEqual(['invokeModel']);
+    expect(JSON.parse(Buffer.from(outer.input.invokeModel.body, 'base64').toString())).toEqual({
+      anthropic_version: BEDROCK_ANTHROPIC_VERSION,
+      anthropic_beta: ['token-efficient-tools-2025-02-19'],
+      system: 'Be brief',
+      messages,
+      max_tokens: 1024,
+    });
+    expect(request.headers.find(([name]) => name === 'authorization')?.[1]).toMatch(/^AWS4-HMAC-SHA256 /);
+    // A thinking budget needs max_tokens above it for the body to validate.
+    const thinking = await send(
+      { model: 'm', messages, thinking: { type: 'enabled', budget_tokens: 8000 } },
+      'anthropic.claude-opus-4-1-20250805-v1:0',
+      'messages.count_tokens',
+    );
+    const inner = JSON.parse(
+      Buffer.from(
+        (JSON.parse(thinking.body.toString()) as { input: { invokeModel: { body: string } } }).input
+          .invokeModel.body,
+        'base64',
+      ).toString(),
+    ) as { max_tokens: number };
+    expect(inner.max_tokens).toBe(8001);
+    expect(thinking.path).toBe(
+      `/model/${encodeURIComponent('anthropic.claude-opus-4-1-20250805-v1:0')}/count-tokens`,
+    );
+  });
+
+  it('answers CountTokens’ {"inputTokens":N} in Anthropic’s {"input_tokens":N}', () => {
+    const translator = translatorFor('messages.count_tokens', 'Bedrock')!;
+    const context = {
+      operation: 'messages.count_tokens' as const,
+      model: CLAUDE,
+      stream: false,
+      includeUsage: true,
+    };
+    expect(
+      JSON.parse(translator.responseBody(Buffer.from('{"inputTokens":42}'), context).toString()),
+    ).toEqual({
+      input_tokens: 42,
+    });
+    expect(() => translator.responseBody(Buffer.from('{"tokens":1}'), context)).toThrow(/inputTokens/);
+  });
+
+  it('leaves thinking blocks the gateway wrote out of what Claude gets', async () => {
+    const request = await send(
+      {
+        model: 'claude-model',
+        max_tokens: 10,
+        messages: [
+          { role: 'user', content: 'Hi' },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'thinking', thinking: 'from a chat model', signature: GATEWAY_THINKING_SIGNATURE },
+              { type: 'text', text: 'Hello' },
+            ],
+          },
+          { role: 'user', content: 'Again' },
+        ],
+      },
+      CLAUDE,
+    );
+    expect(JSON.parse(request.body.toString()).messages[1]).toEqual({
+      role: 'assistant',
+      content: [{ type: 'text', text: 'Hello' }],
+    });
   });
 
   it('gives the Anthropic events back as SSE, the same under every random split', () => {
