@@ -143,6 +143,17 @@ function writeVarint(out: Buffer, at: number, value: number): number {
 }
 
 /**
+ * UTF-8 length of `text`. The names and values in ext_proc's answers are short and ASCII: counting
+ * them here is cheaper than a call into Buffer.byteLength, which takes anything else.
+ */
+function byteLength(text: string): number {
+  const length = text.length;
+  if (length > 64) return Buffer.byteLength(text);
+  for (let i = 0; i < length; i++) if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text);
+  return length;
+}
+
+/**
  * Writes `text` of `size` UTF-8 bytes. Header names, values and metadata are short and ASCII (size
  * equals length only then): copying their char codes beats a call into Buffer#write.
  */
@@ -152,134 +163,129 @@ function writeString(out: Buffer, at: number, text: string, size: number): numbe
   return at + size;
 }
 
-/** A varint-encoded non-negative integer value of an enum, int32, uint32 or int64 field. */
-function integerOf(field: FieldPlan, value: unknown): number {
-  let n = value;
-  // An unknown name: protobufjs' encoder would be handed undefined and skip the field; let it.
-  if (field.kind === Kind.Enum && typeof value === 'string') n = field.enumValues![value] ?? -1;
-  else if (field.kind === Kind.Bool) return value ? 1 : 0;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw UNSUPPORTED;
-  if (field.kind !== Kind.Int64 && n > 0xffffffff) throw UNSUPPORTED;
-  return n;
+/**
+ * The two passes, generated once per message type from its plan: straight-line code with one property
+ * read per field of that type, where a loop over the plan would read every field name of every type at
+ * the same few sites (megamorphic loads, which were most of the encoder's time). The code is built
+ * only from the proto's own field names and numbers, never from a message's contents.
+ */
+interface Passes {
+  measure(message: object): number;
+  write(message: object, out: Buffer, at: number): number;
+  /** Per encode: the scratch list of sizes is emptied and `decline` is the one in use. */
+  reset(decline: ((bytes: Uint8Array) => boolean) | undefined): void;
 }
 
-/** Per-encode scratch: sizes of nested messages and strings, in the order both passes visit them. */
-const sizes: number[] = [];
-let cursor = 0;
-/** The encoder in use's: a bytes value it leaves to the caller (see frameEncoder). */
-let declineBytes: ((bytes: Uint8Array) => boolean) | undefined;
+/** A varint-encoded non-negative integer value, at most `max`; anything else is declined. */
+function uint(value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max)
+    throw UNSUPPORTED;
+  return value;
+}
 
-function measure(plan: MessagePlan, message: Record<string, unknown>): number {
-  let total = 0;
-  for (const field of plan.fields) {
-    const value = message[field.name];
-    if (value === undefined || value === null) continue;
-    if (field.mapValue) {
-      for (const name of Object.keys(value as object)) {
-        const entryValue = (value as Record<string, unknown>)[name];
-        const entrySlot = sizes.length;
-        sizes.push(0);
-        const keyBytes = Buffer.byteLength(name);
-        sizes.push(keyBytes);
-        const valueSlot = sizes.length;
-        sizes.push(0);
-        const valueBytes =
-          entryValue === undefined || entryValue === null
-            ? 0
-            : measure(field.mapValue, entryValue as Record<string, unknown>);
-        sizes[valueSlot] = valueBytes;
+const HELPERS = { varintSize, writeVarint, writeString, uint, UNSUPPORTED, byteLength };
+
+function generate(root: MessagePlan): Passes {
+  const plans: MessagePlan[] = [];
+  const indexOf = new Map<MessagePlan, number>();
+  const visit = (plan: MessagePlan) => {
+    if (indexOf.has(plan)) return;
+    indexOf.set(plan, plans.length);
+    plans.push(plan);
+    for (const field of plan.fields) {
+      if (field.message) visit(field.message);
+      if (field.mapValue) visit(field.mapValue);
+    }
+  };
+  visit(root);
+  const enums: Record<string, number>[] = [];
+  const lines: string[] = [
+    'const { varintSize, writeVarint, writeString, uint, UNSUPPORTED, byteLength } = helpers;',
+    'const S = [];',
+    'let C = 0;',
+    'let D;',
+  ];
+  // A non-negative integer of an enum, int32, uint32 or int64 field; anything else is declined. An
+  // unknown enum name: protobufjs' encoder would be handed undefined and skip the field; decline it.
+  const integer = (field: FieldPlan, v: string) => {
+    if (field.kind === Kind.Bool) return `(${v} ? 1 : 0)`;
+    if (field.kind === Kind.Int64) return `uint(${v}, ${Number.MAX_SAFE_INTEGER})`;
+    if (field.kind !== Kind.Enum) return `uint(${v}, 0xffffffff)`;
+    enums.push(field.enumValues!);
+    return `uint(typeof ${v} === 'string' ? (E[${enums.length - 1}][${v}] ?? -1) : ${v}, 0xffffffff)`;
+  };
+  const keyBytes = (key: number) => `at = writeVarint(out, at, ${key});`;
+  const measureValue = (field: FieldPlan, v: string): string => {
+    const k = varintSize(field.key);
+    switch (field.kind) {
+      case Kind.Message:
+        return `{ if (typeof ${v} !== 'object') throw UNSUPPORTED; const s = S.length; S.push(0); const n = m${indexOf.get(field.message!)}(${v}); S[s] = n; t += ${k} + varintSize(n) + n; }`;
+      case Kind.String:
+        return `{ if (typeof ${v} !== 'string') throw UNSUPPORTED; const n = byteLength(${v}); S.push(n); t += ${k} + varintSize(n) + n; }`;
+      case Kind.Bytes:
+        return `{ if (!(${v} instanceof Uint8Array) || (D !== undefined && D(${v}))) throw UNSUPPORTED; t += ${k} + varintSize(${v}.length) + ${v}.length; }`;
+      case Kind.Double:
+        return `{ if (typeof ${v} !== 'number') throw UNSUPPORTED; t += ${k + 8}; }`;
+      default:
+        return `t += ${k} + varintSize(${integer(field, v)});`;
+    }
+  };
+  const writeValue = (field: FieldPlan, v: string): string => {
+    switch (field.kind) {
+      case Kind.Message:
+        return `${keyBytes(field.key)} at = writeVarint(out, at, S[C++]); at = w${indexOf.get(field.message!)}(${v}, out, at);`;
+      case Kind.String:
+        return `${keyBytes(field.key)} { const n = S[C++]; at = writeVarint(out, at, n); at = writeString(out, at, ${v}, n); }`;
+      case Kind.Bytes:
+        return `${keyBytes(field.key)} at = writeVarint(out, at, ${v}.length); out.set(${v}, at); at += ${v}.length;`;
+      case Kind.Double:
+        return `${keyBytes(field.key)} at = out.writeDoubleLE(${v}, at);`;
+      default:
+        return `${keyBytes(field.key)} at = writeVarint(out, at, ${integer(field, v)});`;
+    }
+  };
+  for (const plan of plans) {
+    const i = indexOf.get(plan)!;
+    const measure: string[] = [`function m${i}(o) {`, 'let t = 0; let v;'];
+    const write: string[] = [`function w${i}(o, out, at) {`, 'let v;'];
+    for (const field of plan.fields) {
+      const read = `v = o[${JSON.stringify(field.name)}]; if (v !== undefined && v !== null)`;
+      if (field.mapValue) {
+        const value = indexOf.get(field.mapValue)!;
+        const k = varintSize(field.key);
         // protobufjs writes the value even when empty (key 2, length 0).
-        const entry = 1 + varintSize(keyBytes) + keyBytes + 1 + varintSize(valueBytes) + valueBytes;
-        sizes[entrySlot] = entry;
-        total += varintSize(field.key) + varintSize(entry) + entry;
+        measure.push(
+          `${read} for (const name of Object.keys(v)) { const e = v[name]; const es = S.length; S.push(0);` +
+            ` const kb = byteLength(name); S.push(kb); const vs = S.length; S.push(0);` +
+            ` const vb = e === undefined || e === null ? 0 : m${value}(e); S[vs] = vb;` +
+            ` const entry = 1 + varintSize(kb) + kb + 1 + varintSize(vb) + vb; S[es] = entry;` +
+            ` t += ${k} + varintSize(entry) + entry; }`,
+        );
+        write.push(
+          `${read} for (const name of Object.keys(v)) { const e = v[name]; ${keyBytes(field.key)}` +
+            ' at = writeVarint(out, at, S[C++]); const kb = S[C++]; out[at++] = 0x0a;' +
+            ' at = writeVarint(out, at, kb); at = writeString(out, at, name, kb); out[at++] = 0x12;' +
+            ` at = writeVarint(out, at, S[C++]); if (e !== undefined && e !== null) at = w${value}(e, out, at); }`,
+        );
+      } else if (field.repeated) {
+        measure.push(
+          `${read} { if (!Array.isArray(v)) throw UNSUPPORTED; for (let j = 0; j < v.length; j++) { const x = v[j]; ${measureValue(field, 'x')} } }`,
+        );
+        write.push(
+          `${read} for (let j = 0; j < v.length; j++) { const x = v[j]; ${writeValue(field, 'x')} }`,
+        );
+      } else {
+        measure.push(`${read} ${measureValue(field, 'v')}`);
+        write.push(`${read} { ${writeValue(field, 'v')} }`);
       }
-      continue;
     }
-    if (field.repeated) {
-      if (!Array.isArray(value)) throw UNSUPPORTED;
-      for (const item of value) total += measureOne(field, item);
-    } else total += measureOne(field, value);
+    lines.push(...measure, 'return t; }', ...write, 'return at; }');
   }
-  return total;
-}
-
-function measureOne(field: FieldPlan, value: unknown): number {
-  const keySize = varintSize(field.key);
-  switch (field.kind) {
-    case Kind.Message: {
-      if (typeof value !== 'object' || value === null) throw UNSUPPORTED;
-      const slot = sizes.length;
-      sizes.push(0);
-      const size = measure(field.message!, value as Record<string, unknown>);
-      sizes[slot] = size;
-      return keySize + varintSize(size) + size;
-    }
-    case Kind.String: {
-      if (typeof value !== 'string') throw UNSUPPORTED;
-      const size = Buffer.byteLength(value);
-      sizes.push(size);
-      return keySize + varintSize(size) + size;
-    }
-    case Kind.Bytes:
-      if (!(value instanceof Uint8Array) || declineBytes?.(value)) throw UNSUPPORTED;
-      return keySize + varintSize(value.length) + value.length;
-    case Kind.Double:
-      if (typeof value !== 'number') throw UNSUPPORTED;
-      return keySize + 8;
-    default:
-      return keySize + varintSize(integerOf(field, value));
-  }
-}
-
-function write(plan: MessagePlan, message: Record<string, unknown>, out: Buffer, at: number): number {
-  for (const field of plan.fields) {
-    const value = message[field.name];
-    if (value === undefined || value === null) continue;
-    if (field.mapValue) {
-      for (const name of Object.keys(value as object)) {
-        const entryValue = (value as Record<string, unknown>)[name];
-        at = writeVarint(out, at, field.key);
-        at = writeVarint(out, at, sizes[cursor++]!);
-        const keyBytes = sizes[cursor++]!;
-        out[at++] = 0x0a;
-        at = writeVarint(out, at, keyBytes);
-        at = writeString(out, at, name, keyBytes);
-        out[at++] = 0x12;
-        const valueBytes = sizes[cursor++]!;
-        at = writeVarint(out, at, valueBytes);
-        if (entryValue !== undefined && entryValue !== null)
-          at = write(field.mapValue, entryValue as Record<string, unknown>, out, at);
-      }
-      continue;
-    }
-    if (field.repeated) for (const item of value as unknown[]) at = writeOne(field, item, out, at);
-    else at = writeOne(field, value, out, at);
-  }
-  return at;
-}
-
-function writeOne(field: FieldPlan, value: unknown, out: Buffer, at: number): number {
-  at = writeVarint(out, at, field.key);
-  switch (field.kind) {
-    case Kind.Message:
-      at = writeVarint(out, at, sizes[cursor++]!);
-      return write(field.message!, value as Record<string, unknown>, out, at);
-    case Kind.String: {
-      const size = sizes[cursor++]!;
-      at = writeVarint(out, at, size);
-      return writeString(out, at, value as string, size);
-    }
-    case Kind.Bytes: {
-      const bytes = value as Uint8Array;
-      at = writeVarint(out, at, bytes.length);
-      out.set(bytes, at);
-      return at + bytes.length;
-    }
-    case Kind.Double:
-      return out.writeDoubleLE(value as number, at);
-    default:
-      return writeVarint(out, at, integerOf(field, value));
-  }
+  lines.push(
+    'return { measure: m0, write: (o, out, at) => { C = 0; return w0(o, out, at); },',
+    ' reset(decline) { S.length = 0; C = 0; D = decline; } };',
+  );
+  return new Function('helpers', 'E', lines.join('\n'))(HELPERS, enums) as Passes;
 }
 
 /**
@@ -291,17 +297,15 @@ export function frameEncoder(
   type: protobuf.Type,
   decline?: (bytes: Uint8Array) => boolean,
 ): (message: object) => Buffer | undefined {
-  const plan = compile(type, new Map());
+  const passes = generate(compile(type, new Map()));
   return (message) => {
-    sizes.length = 0;
-    cursor = 0;
-    declineBytes = decline;
+    passes.reset(decline);
     try {
-      const length = measure(plan, message as Record<string, unknown>);
+      const length = passes.measure(message);
       const frame = Buffer.allocUnsafe(PREFIX_BYTES + length);
       frame[0] = 0;
       frame.writeUInt32BE(length, 1);
-      const end = write(plan, message as Record<string, unknown>, frame, PREFIX_BYTES);
+      const end = passes.write(message, frame, PREFIX_BYTES);
       if (end !== frame.length) throw new Error(`frame encoder wrote ${end} of ${frame.length} bytes`);
       return frame;
     } catch (error) {
