@@ -51,6 +51,7 @@ export interface GeminiFunctionDeclaration {
 export interface GenerationConfig {
   temperature?: number;
   topP?: number;
+  topK?: number;
   maxOutputTokens?: number;
   stopSequences?: string[];
   candidateCount?: number;
@@ -425,6 +426,9 @@ function generationConfig(body: Record<string, unknown>, options: GeminiRequestO
   const config: GenerationConfig = {};
   if (typeof body.temperature === 'number') config.temperature = body.temperature;
   if (typeof body.top_p === 'number') config.topP = body.top_p;
+  // `top_k` is not OpenAI's but vLLM's extension, which Anthropic and Responses clients reach Gemini with
+  // (via-chat.ts ChatTarget); GenerationConfig.topK (ai.google.dev/api/generate-content#generationconfig).
+  if (typeof body.top_k === 'number') config.topK = body.top_k;
   const max =
     typeof body.max_completion_tokens === 'number'
       ? body.max_completion_tokens

@@ -10,20 +10,30 @@
  * content block content_block_start, content_block_delta (text_delta, thinking_delta,
  * input_json_delta), content_block_stop, then message_delta (stop_reason, usage) and message_stop.
  *
- * Choices where the two APIs differ:
- * - `cache_control` markers are dropped: Chat Completions servers cache prefixes on their own (OpenAI
- *   platform.openai.com/docs/guides/prompt-caching) and refuse unknown members.
- * - Thinking and redacted_thinking blocks of earlier assistant turns are dropped (a chat server
- *   cannot verify Anthropic's signatures); a thinking request becomes `reasoning_effort` by budget.
- * - `top_k` has no Chat Completions field and is dropped; Anthropic's server tools (web search, code
- *   execution, …), MCP servers and containers cannot run on a chat server and are refused with a 400.
+ * Choices where the two APIs differ. What the target's chat translator takes beyond Chat Completions
+ * is decided per provider (registry.ts CHAT_TARGETS, via-chat.ts ChatTarget):
+ * - `cache_control` markers stay on system blocks, content parts, tool results and tools where the
+ *   target takes them (Bedrock Converse turns them into cachePoint blocks); elsewhere they are dropped:
+ *   Chat Completions servers cache prefixes on their own (platform.openai.com/docs/guides/prompt-caching)
+ *   and refuse unknown members.
+ * - `top_k` is sent as `top_k` where the target takes it (OpenAI-compatible servers, Gemini's topK),
+ *   else dropped: Chat Completions has no such field.
+ * - The text of thinking blocks of an earlier assistant turn becomes that turn's `reasoning_content`
+ *   where the target takes it, else is dropped; redacted_thinking (encrypted, Claude's alone) always
+ *   is. A thinking request becomes `reasoning_effort` by budget.
+ * - Anthropic's server tools (web search, code execution, …), MCP servers and containers cannot run
+ *   on a chat server and are refused with a 400 that says what to do instead.
  * - The answer's reasoning (`reasoning_content`, DeepSeek's and vLLM's field) becomes a thinking block
- *   with an empty signature.
+ *   signed with the gateway's own signature, streamed as a signature_delta before the block stops, as
+ *   Anthropic's are; such blocks never reach Claude's API when a client sends them back
+ *   (thinking-signature.ts).
  */
 import { errors } from '../errors.ts';
+import { cacheControlOf } from './cache-control.ts';
 import { type SseEvent, SseParser } from './sse.ts';
+import { GATEWAY_THINKING_SIGNATURE } from './thinking-signature.ts';
 import type { ResponseContext, StreamTranslator } from './translator.ts';
-import type { ChatAdapter } from './via-chat.ts';
+import type { ChatAdapter, ChatTarget } from './via-chat.ts';
 
 type Json = Record<string, unknown>;
 
@@ -49,25 +59,34 @@ function effortForBudget(budget: unknown): 'low' | 'medium' | 'high' {
 /** The Messages request fields a chat server cannot act on, refused rather than silently ignored. */
 const UNSERVABLE_FIELDS = ['mcp_servers', 'container'] as const;
 
-export function toChatRequest(body: Json, providerName: string): Json {
+/** The chat part with the block's `cache_control`, where the target takes markers. */
+function marked(part: Json, block: Json, at: string, target: ChatTarget): Json {
+  if (!target.cacheControl) return part;
+  const marker = cacheControlOf(block, at);
+  if (marker) part.cache_control = marker;
+  return part;
+}
+
+export function toChatRequest(body: Json, target: ChatTarget): Json {
   for (const field of UNSERVABLE_FIELDS)
     if (body[field] !== undefined && body[field] !== null)
       throw errors.invalidBody(
-        `"${field}" needs Anthropic's own API; this model is served by ${providerName}, which cannot run it.`,
+        `"${field}" needs Anthropic's own API; this model is served by ${target.name}, which cannot run it. Route this model to an Anthropic backend, or leave "${field}" out.`,
         field,
       );
   if (!Array.isArray(body.messages)) throw errors.invalidBody('"messages" must be an array.', 'messages');
   const chat: Json = { model: body.model };
   const messages: Json[] = [];
-  const system = systemContent(body.system);
+  const system = systemContent(body.system, target);
   if (system !== undefined) messages.push({ role: 'system', content: system });
   body.messages.forEach((message, i) => {
-    convertMessage(message, i, messages);
+    convertMessage(message, i, messages, target);
   });
   chat.messages = messages;
   if (body.max_tokens !== undefined) chat.max_completion_tokens = body.max_tokens;
   if (body.temperature !== undefined) chat.temperature = body.temperature;
   if (body.top_p !== undefined) chat.top_p = body.top_p;
+  if (target.topK && body.top_k !== undefined && body.top_k !== null) chat.top_k = body.top_k;
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) chat.stop = body.stop_sequences;
   const user = isObject(body.metadata) ? body.metadata.user_id : undefined;
   if (typeof user === 'string') chat.user = user;
@@ -75,7 +94,7 @@ export function toChatRequest(body: Json, providerName: string): Json {
     chat.stream = true;
     chat.stream_options = { include_usage: true };
   }
-  const tools = convertTools(body.tools, providerName);
+  const tools = convertTools(body.tools, target);
   if (tools) {
     chat.tools = tools;
     const choice = body.tool_choice;
@@ -119,18 +138,18 @@ function responseFormat(body: Json): Json | undefined {
   return { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
 }
 
-function systemContent(system: unknown): string | Json[] | undefined {
+function systemContent(system: unknown, target: ChatTarget): string | Json[] | undefined {
   if (system === undefined || system === null) return undefined;
   if (typeof system === 'string') return system;
   if (!Array.isArray(system)) throw errors.invalidBody('"system" must be a string or text blocks.', 'system');
   return system.map((block, j) => {
     if (!isObject(block) || block.type !== 'text' || typeof block.text !== 'string')
       throw errors.invalidBody(`"system[${j}]" must be a text block.`, `system[${j}]`);
-    return { type: 'text', text: block.text };
+    return marked({ type: 'text', text: block.text }, block, `system[${j}]`, target);
   });
 }
 
-function convertMessage(message: unknown, i: number, out: Json[]): void {
+function convertMessage(message: unknown, i: number, out: Json[], target: ChatTarget): void {
   const param = `messages[${i}]`;
   if (!isObject(message)) throw errors.invalidBody(`"${param}" must be an object.`, param);
   const { role, content } = message;
@@ -145,21 +164,29 @@ function convertMessage(message: unknown, i: number, out: Json[]): void {
       `"${param}.content" must be a string or an array of blocks.`,
       `${param}.content`,
     );
-  if (role === 'assistant') out.push(assistantMessage(content, param));
-  else userMessages(content, param, out);
+  if (role === 'assistant') out.push(assistantMessage(content, param, target));
+  else userMessages(content, param, out, target);
 }
 
-function assistantMessage(blocks: unknown[], param: string): Json {
+function assistantMessage(blocks: unknown[], param: string, target: ChatTarget): Json {
   let text = '';
+  /** The text blocks as parts, kept only when one carries a marker the target takes. */
+  const parts: Json[] = [];
+  let anyMarker = false;
+  let reasoning = '';
   const calls: Json[] = [];
   blocks.forEach((block, j) => {
     const at = `${param}.content[${j}]`;
     if (!isObject(block)) throw errors.invalidBody(`"${at}" must be an object.`, at);
     switch (block.type) {
-      case 'text':
+      case 'text': {
         if (typeof block.text !== 'string') throw errors.invalidBody(`"${at}.text" must be a string.`, at);
         text += block.text;
+        const part = marked({ type: 'text', text: block.text }, block, at, target);
+        if (part.cache_control) anyMarker = true;
+        parts.push(part);
         return;
+      }
       case 'tool_use':
         if (typeof block.id !== 'string' || typeof block.name !== 'string')
           throw errors.invalidBody(`"${at}" needs a string id and name.`, at);
@@ -170,13 +197,17 @@ function assistantMessage(blocks: unknown[], param: string): Json {
         });
         return;
       case 'thinking':
+        if (target.reasoningContent && typeof block.thinking === 'string') reasoning += block.thinking;
+        return;
       case 'redacted_thinking':
         return;
       default:
         throw unsupportedBlock(block.type, at);
     }
   });
-  const message: Json = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text };
+  const content = anyMarker ? parts : text === '' && calls.length > 0 ? null : text;
+  const message: Json = { role: 'assistant', content };
+  if (reasoning !== '') message.reasoning_content = reasoning;
   if (calls.length > 0) message.tool_calls = calls;
   return message;
 }
@@ -186,7 +217,7 @@ function assistantMessage(blocks: unknown[], param: string): Json {
  * message, right after the assistant's), then the rest of its blocks one user message. Images inside
  * a tool result go in that user message too: a tool message holds text only.
  */
-function userMessages(blocks: unknown[], param: string, out: Json[]): void {
+function userMessages(blocks: unknown[], param: string, out: Json[], target: ChatTarget): void {
   const parts: Json[] = [];
   blocks.forEach((block, j) => {
     const at = `${param}.content[${j}]`;
@@ -194,21 +225,24 @@ function userMessages(blocks: unknown[], param: string, out: Json[]): void {
     switch (block.type) {
       case 'text':
         if (typeof block.text !== 'string') throw errors.invalidBody(`"${at}.text" must be a string.`, at);
-        parts.push({ type: 'text', text: block.text });
+        parts.push(marked({ type: 'text', text: block.text }, block, at, target));
         return;
       case 'image':
-        parts.push(imagePart(block.source, at));
+        parts.push(marked(imagePart(block.source, at), block, at, target));
         return;
       case 'document':
-        parts.push(documentPart(block, at));
+        parts.push(marked(documentPart(block, at), block, at, target));
         return;
       case 'tool_result': {
         if (typeof block.tool_use_id !== 'string')
           throw errors.invalidBody(`"${at}.tool_use_id" must be a string.`, at);
+        const text = toolResultText(block, at, parts);
+        // A marked result is a text part with the marker: the breakpoint then covers the whole result.
+        const part = marked({ type: 'text', text }, block, at, target);
         out.push({
           role: 'tool',
           tool_call_id: block.tool_use_id,
-          content: toolResultText(block, at, parts),
+          content: part.cache_control ? [part] : text,
         });
         return;
       }
@@ -217,7 +251,7 @@ function userMessages(blocks: unknown[], param: string, out: Json[]): void {
     }
   });
   if (parts.length === 0) return;
-  const onlyText = parts.length === 1 && parts[0]!.type === 'text';
+  const onlyText = parts.length === 1 && parts[0]!.type === 'text' && !parts[0]!.cache_control;
   out.push({ role: 'user', content: onlyText ? parts[0]!.text : parts });
 }
 
@@ -275,7 +309,7 @@ function unsupportedBlock(type: unknown, at: string) {
   );
 }
 
-function convertTools(tools: unknown, providerName: string): Json[] | undefined {
+function convertTools(tools: unknown, target: ChatTarget): Json[] | undefined {
   if (tools === undefined || tools === null) return undefined;
   if (!Array.isArray(tools)) throw errors.invalidBody('"tools" must be an array.', 'tools');
   if (tools.length === 0) return undefined;
@@ -286,14 +320,14 @@ function convertTools(tools: unknown, providerName: string): Json[] | undefined 
     // Anthropic's server tools and versioned client tools, which only Anthropic's API defines.
     if (tool.type !== undefined && tool.type !== 'custom')
       throw errors.invalidBody(
-        `"${at}" is Anthropic's ${JSON.stringify(tool.type)} tool; this model is served by ${providerName}, which has no such tool. Define it as a custom tool with an input_schema.`,
+        `"${at}" is Anthropic's ${JSON.stringify(tool.type)} tool, which runs only on Anthropic's API; this model is served by ${target.name}, which has no such tool. Route this model to an Anthropic backend, or define the tool as a custom tool (a name, a description and an input_schema) and run it in your application.`,
         at,
       );
     if (typeof tool.name !== 'string') throw errors.invalidBody(`"${at}.name" must be a string.`, at);
     const fn: Json = { name: tool.name };
     if (typeof tool.description === 'string') fn.description = tool.description;
     fn.parameters = isObject(tool.input_schema) ? tool.input_schema : { type: 'object' };
-    return { type: 'function', function: fn };
+    return marked({ type: 'function', function: fn }, tool, at, target);
   });
 }
 
@@ -362,7 +396,7 @@ export function toAnthropicMessage(completion: Json, context: ResponseContext): 
   const content: Json[] = [];
   const reasoning = message.reasoning_content ?? message.reasoning;
   if (typeof reasoning === 'string' && reasoning !== '')
-    content.push({ type: 'thinking', thinking: reasoning, signature: '' });
+    content.push({ type: 'thinking', thinking: reasoning, signature: GATEWAY_THINKING_SIGNATURE });
   if (typeof message.content === 'string' && message.content !== '')
     content.push({ type: 'text', text: message.content });
   else if (typeof message.refusal === 'string' && message.refusal !== '')
@@ -431,6 +465,15 @@ const ANTHROPIC_TYPE_OF: Readonly<Record<string, string>> = {
 };
 
 type Block = 'text' | 'thinking' | 'tool_use';
+
+/**
+ * A thinking block's signature_delta (platform.claude.com/docs/en/build-with-claude/streaming), in the
+ * two pieces around the block's index.
+ */
+const [SIGNATURE_HEAD, SIGNATURE_TAIL] = sse(
+  'content_block_delta',
+  `,"index":#,"delta":{"type":"signature_delta","signature":${JSON.stringify(GATEWAY_THINKING_SIGNATURE)}}`,
+).split('#') as [string, string];
 
 /**
  * The chunk stream of one completion as the Messages stream. Content arrives as deltas of three kinds
@@ -570,10 +613,12 @@ export class MessagesFromChatStream implements StreamTranslator {
     return sse('content_block_start', `,"index":${this.#index},"content_block":${block}`);
   }
 
+  /** Closes the open block; a thinking block gets its signature first, as Anthropic's streams give it. */
   #close(): string {
     if (this.#open === undefined) return '';
+    const signature = this.#open === 'thinking' ? `${SIGNATURE_HEAD}${this.#index}${SIGNATURE_TAIL}` : '';
     this.#open = undefined;
-    return sse('content_block_stop', `,"index":${this.#index}`);
+    return `${signature}${sse('content_block_stop', `,"index":${this.#index}`)}`;
   }
 
   #end(): string {
@@ -596,13 +641,13 @@ export class MessagesFromChatStream implements StreamTranslator {
 
 /** The Messages API's adapter for via-chat.ts. */
 export const messagesChatAdapter: ChatAdapter = {
-  toChat(body, input, providerName) {
+  toChat(body, input, target) {
     // Counting tokens needs the model's own tokenizer, which only Claude's platforms expose.
     if (input.operation === 'messages.count_tokens')
       throw errors.invalidBody(
-        `/v1/messages/count_tokens is served for Claude models on Anthropic, Vertex AI and Bedrock backends; this model is served by ${providerName}, which has no token-counting endpoint for it. Read usage.input_tokens from a /v1/messages answer instead.`,
+        `/v1/messages/count_tokens is served for Claude models on Anthropic, Vertex AI and Bedrock backends; this model is served by ${target.name}, which has no token-counting endpoint for it. Read usage.input_tokens from a /v1/messages answer instead.`,
       );
-    return toChatRequest(body, providerName);
+    return toChatRequest(body, target);
   },
   fromChat: messagesResponseBody,
   createStream: (context) => new MessagesFromChatStream(context),

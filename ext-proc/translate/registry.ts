@@ -12,7 +12,7 @@ import { openAITranslator } from './openai.ts';
 import { responsesChatAdapter } from './responses-chat.ts';
 import { CLIENT_SCHEMA, type ClientSchema, type Operation, type Translator } from './translator.ts';
 import { vertexAnthropicTranslator } from './vertex-anthropic.ts';
-import { viaChat } from './via-chat.ts';
+import { type ChatTarget, viaChat } from './via-chat.ts';
 
 /** One line per provider schema: its Chat Completions translator. Providers not listed are rejected at config load. */
 export const translators: ReadonlyMap<Provider, Translator> = new Map<Provider, Translator>([
@@ -45,6 +45,38 @@ const NATIVE_MESSAGES: ReadonlyMap<Provider, Translator> = new Map<Provider, Tra
 const NATIVE_RESPONSES: ReadonlySet<Provider> = new Set(['OpenAI', 'OpenAICompatible', 'AzureOpenAI']);
 
 /**
+ * What each provider's chat translator takes beyond Chat Completions (via-chat.ts ChatTarget); a
+ * provider not listed takes nothing more. Where a field is not taken, the adapters drop it:
+ * - `top_k`: OpenAI-compatible servers take it (vLLM's and SGLang's extra sampling parameters,
+ *   docs.vllm.ai "Extra Parameters"), and Gemini as generationConfig.topK. OpenAI and Azure refuse
+ *   unknown parameters, Mistral's API has none, and Bedrock Converse has no topK in inferenceConfig
+ *   (its additionalModelRequestFields name it differently for each model family).
+ * - `reasoning_content` on earlier assistant turns: OpenAI-compatible servers (DeepSeek's thinking
+ *   mode asks for it back within a tool-calling turn, api-docs.deepseek.com/guides/thinking_mode;
+ *   vLLM ignores it). Anthropic and Bedrock would need Claude's signature with it, Gemini its thought
+ *   signatures, and OpenAI refuses it.
+ * - `cache_control`: Anthropic and Claude on Vertex take it as it is, Bedrock as cachePoint blocks.
+ */
+const CHAT_TARGETS: ReadonlyMap<Provider, Omit<ChatTarget, 'name'>> = new Map<
+  Provider,
+  Omit<ChatTarget, 'name'>
+>([
+  ['OpenAICompatible', { topK: true, reasoningContent: true, cacheControl: false }],
+  ['Gemini', { topK: true, reasoningContent: false, cacheControl: false }],
+  ['VertexAI', { topK: true, reasoningContent: false, cacheControl: false }],
+  ['Anthropic', { topK: false, reasoningContent: false, cacheControl: true }],
+  ['VertexAnthropic', { topK: false, reasoningContent: false, cacheControl: true }],
+  ['Bedrock', { topK: false, reasoningContent: false, cacheControl: true }],
+]);
+
+const NO_EXTRAS: Omit<ChatTarget, 'name'> = { topK: false, reasoningContent: false, cacheControl: false };
+
+/** The chat target a provider is for an adapter; `name` as a client's 400 names it. */
+export function chatTarget(provider: Provider, name = `a ${provider} backend`): ChatTarget {
+  return { name, ...(CHAT_TARGETS.get(provider) ?? NO_EXTRAS) };
+}
+
+/**
  * The translator for every (client schema × provider) pair, compiled once at load: a request looks its
  * pair up, nothing else is decided per request.
  */
@@ -56,8 +88,11 @@ const BY_CLIENT_SCHEMA: ReadonlyMap<ClientSchema, ReadonlyMap<Provider, Translat
       [...translators].map(([provider, chat]) => [
         provider,
         provider === 'Bedrock'
-          ? messagesBedrockTranslator(viaChat(messagesChatAdapter, chat, 'a Bedrock backend (Converse)'))
-          : (NATIVE_MESSAGES.get(provider) ?? viaChat(messagesChatAdapter, chat, `a ${provider} backend`)),
+          ? messagesBedrockTranslator(
+              viaChat(messagesChatAdapter, chat, chatTarget(provider, 'a Bedrock backend (Converse)')),
+            )
+          : (NATIVE_MESSAGES.get(provider) ??
+            viaChat(messagesChatAdapter, chat, chatTarget(provider, `a ${provider} backend`))),
       ]),
     ),
   ],
@@ -66,7 +101,9 @@ const BY_CLIENT_SCHEMA: ReadonlyMap<ClientSchema, ReadonlyMap<Provider, Translat
     new Map(
       [...translators].map(([provider, chat]) => [
         provider,
-        NATIVE_RESPONSES.has(provider) ? chat : viaChat(responsesChatAdapter, chat, `a ${provider} backend`),
+        NATIVE_RESPONSES.has(provider)
+          ? chat
+          : viaChat(responsesChatAdapter, chat, chatTarget(provider, `a ${provider} backend`)),
       ]),
     ),
   ],

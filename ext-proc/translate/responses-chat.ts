@@ -8,16 +8,19 @@
  * response.function_call_arguments.delta/done, response.completed; `error` on failure).
  *
  * Translated: `instructions`, `input` (a string, or message items with input_text/input_image/
- * output_text parts, function_call and function_call_output items; reasoning items are dropped),
- * function tools and tool_choice, `text.format` (json_schema, json_object), `reasoning.effort`,
- * max_output_tokens, temperature, top_p. State is not: `previous_response_id`, `conversation` and
- * `store: true` need a backend that keeps responses, and are refused with a 400 saying what to do.
- * Built-in tools (web search, file search, …) are refused the same way.
+ * output_text parts, function_call and function_call_output items, and reasoning items: their text —
+ * `content` reasoning_text, else the `summary` — becomes the next assistant turn's `reasoning_content`
+ * where the target takes it, via-chat.ts ChatTarget, and is dropped elsewhere, as `encrypted_content`
+ * always is: only OpenAI can read it), function tools and tool_choice, `text.format` (json_schema,
+ * json_object), `reasoning.effort`, max_output_tokens, temperature, top_p. State is not:
+ * `previous_response_id`, `conversation` and `store: true` need a backend that keeps responses, and
+ * are refused with a 400 saying what to do. Built-in tools (web search, file search, …) are refused the
+ * same way.
  */
 import { errors } from '../errors.ts';
 import { type SseEvent, SseParser } from './sse.ts';
 import type { ResponseContext, StreamTranslator } from './translator.ts';
-import type { ChatAdapter } from './via-chat.ts';
+import type { ChatAdapter, ChatTarget } from './via-chat.ts';
 
 type Json = Record<string, unknown>;
 
@@ -47,15 +50,28 @@ function stateless(body: Json, providerName: string): void {
     );
 }
 
-export function responsesToChat(body: Json, providerName: string): Json {
-  stateless(body, providerName);
+export function responsesToChat(body: Json, target: ChatTarget): Json {
+  stateless(body, target.name);
   const messages: Json[] = [];
   if (typeof body.instructions === 'string' && body.instructions !== '')
     messages.push({ role: 'system', content: body.instructions });
   const input = body.input;
   if (typeof input === 'string') messages.push({ role: 'user', content: input });
   else if (Array.isArray(input)) {
-    for (let i = 0; i < input.length; i++) inputItem(input[i], `input[${i}]`, messages);
+    let reasoning = '';
+    for (let i = 0; i < input.length; i++) {
+      const item = input[i];
+      if (isObject(item) && item.type === 'reasoning') {
+        if (target.reasoningContent) reasoning += reasoningText(item);
+        continue;
+      }
+      inputItem(item, `input[${i}]`, messages);
+      // Reasoning belongs to the assistant turn it preceded; before anything else it has no place.
+      const last = messages.at(-1);
+      if (reasoning !== '' && last?.role === 'assistant')
+        last.reasoning_content = `${typeof last.reasoning_content === 'string' ? last.reasoning_content : ''}${reasoning}`;
+      reasoning = '';
+    }
   } else throw errors.invalidBody('"input" must be a string or an array of items.', 'input');
   const chat: Json = { model: body.model, messages };
   if (body.max_output_tokens !== undefined && body.max_output_tokens !== null)
@@ -69,7 +85,7 @@ export function responsesToChat(body: Json, providerName: string): Json {
     chat.stream = true;
     chat.stream_options = { include_usage: true };
   }
-  const tools = functionTools(body.tools, providerName);
+  const tools = functionTools(body.tools, target.name);
   if (tools) {
     chat.tools = tools;
     const choice = body.tool_choice;
@@ -93,6 +109,18 @@ export function responsesToChat(body: Json, providerName: string): Json {
     else if (format.type === 'json_object') chat.response_format = { type: 'json_object' };
   }
   return chat;
+}
+
+/** A reasoning item's text: its reasoning_text content, else its summary. */
+function reasoningText(item: Json): string {
+  const texts = (parts: unknown, type: string) =>
+    Array.isArray(parts)
+      ? parts
+          .filter((p): p is Json => isObject(p) && p.type === type && typeof p.text === 'string')
+          .map((p) => p.text as string)
+          .join('\n')
+      : '';
+  return texts(item.content, 'reasoning_text') || texts(item.summary, 'summary_text');
 }
 
 function inputItem(item: unknown, at: string, out: Json[]): void {
@@ -128,8 +156,6 @@ function inputItem(item: unknown, at: string, out: Json[]): void {
       out.push({ role: 'tool', tool_call_id: String(item.call_id), content: text });
       return;
     }
-    case 'reasoning':
-      return;
     default:
       throw errors.invalidBody(
         `"${at}" is a ${JSON.stringify(type)} item, which has no Chat Completions equivalent on this model's backend.`,
@@ -173,7 +199,7 @@ function functionTools(tools: unknown, providerName: string): Json[] | undefined
     const at = `tools[${i}]`;
     if (!isObject(tool) || tool.type !== 'function' || typeof tool.name !== 'string')
       throw errors.invalidBody(
-        `"${at}" is a ${JSON.stringify(isObject(tool) ? tool.type : tool)} tool; this model is served by ${providerName}, which runs function tools only.`,
+        `"${at}" is a ${JSON.stringify(isObject(tool) ? tool.type : tool)} tool; this model is served by ${providerName}, which runs function tools only. Route this model to an OpenAI or Azure OpenAI backend, which runs OpenAI's built-in tools, or define a function tool (type "function", a name and JSON Schema parameters) and run it in your application.`,
         at,
       );
     const fn: Json = { name: tool.name };
@@ -524,7 +550,7 @@ export class ResponsesFromChatStream implements StreamTranslator {
 
 /** The Responses API's adapter for via-chat.ts. */
 export const responsesChatAdapter: ChatAdapter = {
-  toChat: (body, _input, providerName) => responsesToChat(body, providerName),
+  toChat: (body, _input, target) => responsesToChat(body, target),
   fromChat: responsesFromChatBody,
   createStream: (context) => new ResponsesFromChatStream(context),
 };

@@ -16,13 +16,29 @@ import type {
   UpstreamRequestInput,
 } from './translator.ts';
 
+/**
+ * What a provider's chat translator takes beyond the OpenAI Chat Completions API, so an adapter keeps
+ * a client's field where the target can act on it and drops it where the target would refuse it.
+ * Decided once per provider in registry.ts.
+ */
+export interface ChatTarget {
+  /** The backend as a client's 400 names it ("a Gemini backend"). */
+  readonly name: string;
+  /** `top_k`: vLLM's and SGLang's sampling extension to Chat Completions; gemini.ts sends it as topK. */
+  readonly topK: boolean;
+  /** `reasoning_content` on assistant messages: earlier turns' reasoning, in the field vLLM and DeepSeek answer with. */
+  readonly reasoningContent: boolean;
+  /** Anthropic `cache_control` markers on content parts and tools (cache-control.ts). */
+  readonly cacheControl: boolean;
+}
+
 /** One client API's two-way conversion to and from Chat Completions. */
 export interface ChatAdapter {
   /** The Chat Completions body for the client's parsed body; a 400 for what cannot be served. */
   toChat(
     body: Record<string, unknown>,
     input: UpstreamRequestInput,
-    providerName: string,
+    target: ChatTarget,
   ): Record<string, unknown>;
   /** A buffered chat completion as the client's answer. */
   fromChat(body: Buffer, context: ResponseContext): Buffer;
@@ -50,11 +66,11 @@ class ChainedStream implements StreamTranslator {
   }
 }
 
-export function viaChat(adapter: ChatAdapter, inner: Translator, providerName: string): Translator {
+export function viaChat(adapter: ChatAdapter, inner: Translator, target: ChatTarget): Translator {
   const translator: Translator = {
     convertsResponses: true,
     request(input: UpstreamRequestInput): UpstreamRequest | Promise<UpstreamRequest> {
-      const chat = adapter.toChat(input.json(), input, providerName);
+      const chat = adapter.toChat(input.json(), input, target);
       // `input.encode`: the chat body holds the client's long strings as stand-ins in a large body.
       return inner.request({
         ...input,

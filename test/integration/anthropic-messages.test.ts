@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GATEWAY_THINKING_SIGNATURE } from '../../ext-proc/translate/thinking-signature.ts';
 import { splitAt } from '../fixtures/openai/chat-request.arbitrary.ts';
 import { type FakeProvider, startFakeProvider } from '../helpers/fake-provider.ts';
 import { backendYaml, COMMON_YAML, startTestStack, type TestStack } from '../helpers/stack.ts';
@@ -320,10 +321,34 @@ describe('Anthropic Messages clients on OpenAI-compatible backends', () => {
       })
       .finalMessage();
     expect(message.content).toEqual([
-      { type: 'thinking', thinking: 'Let me think hard.', signature: '' },
+      { type: 'thinking', thinking: 'Let me think hard.', signature: GATEWAY_THINKING_SIGNATURE },
       { type: 'text', text: 'Forty-two.' },
     ]);
     expect(lastJson(chat).reasoning_effort).toBe('medium');
+
+    // The next turn sends the answer back as it came, as Claude Code does: the chat backend gets the
+    // thinking as the turn's reasoning_content, and Claude never sees a block it did not sign.
+    const followUp = {
+      max_tokens: 20000,
+      messages: [
+        { role: 'user' as const, content: 'Meaning of life?' },
+        { role: 'assistant' as const, content: message.content },
+        { role: 'user' as const, content: 'Why?' },
+      ],
+    };
+    chat.answer({ body: fixture('response.text.openai.json') });
+    await client().messages.create({ model: 'chat-model', ...followUp });
+    expect((lastJson(chat).messages as unknown[])[1]).toEqual({
+      role: 'assistant',
+      content: 'Forty-two.',
+      reasoning_content: 'Let me think hard.',
+    });
+    claude.answer({ headers: { 'content-type': 'application/json' }, body: fixture('response.text.json') });
+    await client().messages.create({ model: 'claude-model', ...followUp });
+    expect((lastJson(claude).messages as unknown[])[1]).toEqual({
+      role: 'assistant',
+      content: [{ type: 'text', text: 'Forty-two.' }],
+    });
   });
 
   it('never completes a broken stream: an error event and no message_stop', async () => {

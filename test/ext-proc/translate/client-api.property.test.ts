@@ -14,7 +14,7 @@ import { SecretValue } from '../../../config/secret-value.ts';
 import type { CompiledBackend } from '../../../config/snapshot.ts';
 import { toAnthropicRequest } from '../../../ext-proc/translate/anthropic.ts';
 import { toChatRequest } from '../../../ext-proc/translate/messages-chat.ts';
-import { translatorFor } from '../../../ext-proc/translate/registry.ts';
+import { chatTarget, translatorFor } from '../../../ext-proc/translate/registry.ts';
 import { responsesToChat } from '../../../ext-proc/translate/responses-chat.ts';
 import { bodyInput, type Operation } from '../../../ext-proc/translate/translator.ts';
 import { messagesRequestProblems } from '../../fixtures/anthropic/messages-request.check.ts';
@@ -95,7 +95,7 @@ describe('random Messages requests', () => {
     fc.assert(
       fc.property(messagesRequest, (body) => {
         expect(messagesRequestProblems({ ...body, model: 'x' })).toEqual([]);
-        const chat = toChatRequest(body, 'a test backend');
+        const chat = toChatRequest(body, chatTarget('OpenAI', 'a test backend'));
         const again = toAnthropicRequest(chat, { model: 'claude-sonnet-4-5' });
         expect(messagesRequestProblems(again as unknown as Record<string, unknown>)).toEqual([]);
         expect(again.messages.length).toBe((body.messages as unknown[]).length);
@@ -118,7 +118,7 @@ describe('random Responses requests', () => {
   it('give a chat request that gives a valid Messages request', () => {
     fc.assert(
       fc.property(responsesRequest, (body) => {
-        const chat = responsesToChat(body, 'a test backend');
+        const chat = responsesToChat(body, chatTarget('OpenAI', 'a test backend'));
         const sent = toAnthropicRequest(chat, { model: 'claude-sonnet-4-5' });
         expect(messagesRequestProblems(sent as unknown as Record<string, unknown>)).toEqual([]);
       }),

@@ -10,7 +10,7 @@ import {
   messagesResponseBody,
   toChatRequest,
 } from '../../../ext-proc/translate/messages-chat.ts';
-import { translatorFor } from '../../../ext-proc/translate/registry.ts';
+import { chatTarget, translatorFor } from '../../../ext-proc/translate/registry.ts';
 import { SseParser } from '../../../ext-proc/translate/sse.ts';
 import { bodyInput, type ResponseContext } from '../../../ext-proc/translate/translator.ts';
 import { EventUsageScanner } from '../../../ext-proc/usage.ts';
@@ -65,7 +65,7 @@ function seeded(seed: number): () => number {
 describe('Messages → Chat Completions request', () => {
   it.each(['request.tools.json', 'request.thinking-structured.json'])('%s', (name) => {
     const { anthropic, openai } = pair(name);
-    expect(toChatRequest(anthropic, 'an OpenAI backend')).toEqual(openai);
+    expect(toChatRequest(anthropic, chatTarget('OpenAI'))).toEqual(openai);
   });
 
   it('refuses Anthropic server tools, naming the tool and the backend', () => {
@@ -77,14 +77,17 @@ describe('Messages → Chat Completions request', () => {
           messages: [{ role: 'user', content: 'hi' }],
           tools: [{ type: 'web_search_20250305', name: 'web_search' }],
         },
-        'a Gemini backend',
+        chatTarget('Gemini'),
       ),
     ).toThrow(/web_search_20250305.*Gemini/);
   });
 
   it('refuses a block type with no chat equivalent with a 400 naming where it is', () => {
     try {
-      toChatRequest({ model: 'm', messages: [{ role: 'user', content: [{ type: 'search_result' }] }] }, 'x');
+      toChatRequest(
+        { model: 'm', messages: [{ role: 'user', content: [{ type: 'search_result' }] }] },
+        chatTarget('OpenAI'),
+      );
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(AgentRouterError);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AnthropicStreamTranslator } from '../../../ext-proc/translate/anthropic.ts';
+import { chatTarget } from '../../../ext-proc/translate/registry.ts';
 import {
   ResponsesFromChatStream,
   responsesFromChatBody,
@@ -37,12 +38,12 @@ function chatStream(): Buffer {
 describe('Responses → Chat Completions request', () => {
   it('request.items.json', () => {
     const { responses, openai } = JSON.parse(read('openai-responses', 'request.items.json').toString());
-    expect(responsesToChat(responses, 'an Anthropic backend')).toEqual(openai);
+    expect(responsesToChat(responses, chatTarget('Anthropic'))).toEqual(openai);
   });
 
   it('refuses built-in tools, naming the backend', () => {
     expect(() =>
-      responsesToChat({ model: 'm', input: 'hi', tools: [{ type: 'web_search' }] }, 'a Gemini backend'),
+      responsesToChat({ model: 'm', input: 'hi', tools: [{ type: 'web_search' }] }, chatTarget('Gemini')),
     ).toThrow(/"web_search" tool.*Gemini/);
   });
 });
