@@ -4,7 +4,7 @@
  * The record names the key by its APIKey id and the session by a keyed hash; keys never reach here.
  */
 import type { RequestRecord } from '../analytics/record.ts';
-import type { Logger } from '../observability/logger.ts';
+import { infoLineWriter, type Logger } from '../observability/logger.ts';
 import type { ExtProcMetrics } from '../observability/metrics.ts';
 
 export interface RequestObserver {
@@ -73,12 +73,13 @@ export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): Req
     }
     return found;
   };
+  const writeLine = infoLineWriter(logger);
   return {
     onRequest(record) {
       // The record as it is, its id under the name log pipelines already know it by, and its start time
       // as startedAt: pino writes the line's own `time`, and one JSON object must not name a key twice.
       const { id, time, ...fields } = record;
-      logger.info({ event: 'request', requestId: id, startedAt: time, ...fields }, 'request');
+      writeLine({ event: 'request', requestId: id, startedAt: time, ...fields }, 'request');
       const c = childrenFor(record);
       c.requests.inc();
       c.latency.observe(record.latencyMs / 1000);
