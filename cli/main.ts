@@ -28,6 +28,7 @@ import { isKubernetesConfig, kubeSourceOptionsFromEnvironment } from '../kube/en
 import { DEFAULT_SECRET_SELECTOR, startKubeSource } from '../kube/source.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
+import type { McpObserver } from '../observability/mcp-record.ts';
 import { createExtProcMetrics } from '../observability/metrics.ts';
 import { createOtelExporter, type OtelExporter } from '../observability/otel.ts';
 import { simulatedBackends, simulatedPods, startFleet, startSimulatedPods } from '../sim/fleet.ts';
@@ -206,11 +207,19 @@ function maxBodyOption(text: string | undefined): number | undefined {
  * OTLP export of the request records when OTEL_EXPORTER_OTLP_* asks for it (observability/otel.ts), as
  * one more reader of every record; undefined otherwise.
  */
-async function otelRecorder(): Promise<{ exporter: OtelExporter; recorder: RequestObserver } | undefined> {
+async function otelRecorder(): Promise<
+  { exporter: OtelExporter; recorder: RequestObserver & McpObserver } | undefined
+> {
   const exporter = await createOtelExporter(process.env);
   if (exporter === undefined) return undefined;
   logger.info({ event: 'otel_export_on' }, 'exporting request spans and GenAI metrics over OTLP');
-  return { exporter, recorder: { onRequest: (record) => exporter.onRecord(record) } };
+  return {
+    exporter,
+    recorder: {
+      onRequest: (record) => exporter.onRecord(record),
+      onMcpRequest: (record) => exporter.onMcpRecord(record),
+    },
+  };
 }
 
 /** Shuts the exporter down (its last export) for at most `graceMs`: an unreachable collector must not hold up an exit. */

@@ -52,11 +52,33 @@ export interface CompiledMcpServer {
   /** "<namespace>/<name>" of the MCPServer. */
   id: string;
   url: string;
+  /** The URL in node:http request options, parsed once here rather than per upstream call. */
+  endpoint: McpEndpoint;
   /** Header name lower-cased, and the value to send (already "Bearer …" for Authorization). */
   credential?: { header: string; value: SecretValue };
   forwardHeaders: readonly string[];
   /** True when the filters expose the tool. */
   exposesTool(name: string): boolean;
+}
+
+export interface McpEndpoint {
+  protocol: 'http:' | 'https:';
+  /** Without the brackets of an IPv6 literal, as node:http wants it. */
+  hostname: string;
+  port: number;
+  /** Path and query. */
+  path: string;
+}
+
+function endpointOf(url: string): McpEndpoint {
+  const parsed = new URL(url);
+  const protocol = parsed.protocol === 'https:' ? 'https:' : 'http:';
+  return {
+    protocol,
+    hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(parsed.port) || (protocol === 'https:' ? 443 : 80),
+    path: `${parsed.pathname}${parsed.search}`,
+  };
 }
 
 export interface CompiledMcpRouteServer {
@@ -215,6 +237,7 @@ export function compileMcpServers(
     const server: CompiledMcpServer = {
       id,
       url: spec.url,
+      endpoint: endpointOf(spec.url),
       forwardHeaders: (spec.forwardHeaders ?? []).map((h) => h.toLowerCase()),
       exposesTool: toolFilter(spec.tools),
     };

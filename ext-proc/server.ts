@@ -9,6 +9,7 @@ import { GrpcServer, type ServerCall } from '../grpc/server.ts';
 import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createMcpMetrics } from '../observability/mcp-metrics.ts';
+import type { McpObserver } from '../observability/mcp-record.ts';
 import { createExtProcMetrics, type ExtProcMetrics } from '../observability/metrics.ts';
 import { EXT_PROC_SERVICE } from '../protos/envoy.ts';
 import { extProcCodec } from '../protos/ext-proc-codec.ts';
@@ -129,7 +130,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
           registry: metrics.registry,
           ready,
         });
-  const mcp = options.mcp && (await startMcp(options.mcp, store, metrics, logger));
+  const mcp = options.mcp && (await startMcp(options.mcp, store, metrics, logger, options.recorders ?? []));
   logger.info(
     {
       event: 'ext_proc_listening',
@@ -166,6 +167,7 @@ async function startMcp(
   store: SnapshotStore,
   metrics: ExtProcMetrics,
   logger: Logger,
+  recorders: readonly RequestObserver[],
 ): Promise<McpServerHandle> {
   const { codec, ephemeral } = codecFromEnv();
   if (ephemeral)
@@ -179,8 +181,14 @@ async function startMcp(
     logger,
     metrics: createMcpMetrics(metrics.registry),
     hashSession: sessionHasher(),
+    // A recorder that also reads MCP records (the OTel exporter's) gets them.
+    observers: recorders.filter(isMcpObserver),
   });
   return startMcpServer(address, gateway);
+}
+
+function isMcpObserver<T extends object>(recorder: T): recorder is T & McpObserver {
+  return typeof (recorder as Partial<McpObserver>).onMcpRequest === 'function';
 }
 
 /** Counts a stream as open until the transport is done with it ('close' comes once, whatever ended it). */

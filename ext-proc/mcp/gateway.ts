@@ -25,10 +25,12 @@ import type { CompiledMcpRoute, CompiledMcpRouteServer } from '../../config/mcp.
 import type { CompiledRouteConfig, Snapshot } from '../../config/snapshot.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { McpMetrics } from '../../observability/mcp-metrics.ts';
+import type { McpObserver, McpRequestRecord, McpUpstreamCall } from '../../observability/mcp-record.ts';
 import { authenticate, presentedKey } from '../auth/authenticate.ts';
 import { AgentRouterError } from '../errors.ts';
 import { matches } from '../router/match.ts';
 import type { SessionHasher } from '../session-hash.ts';
+import { traceContextOf } from '../trace-context.ts';
 import { prefixedName, prefixedUri, splitName, splitUri } from './names.ts';
 import {
   asMessage,
@@ -65,6 +67,7 @@ import { sseMessage } from './sse.ts';
 import {
   endSession,
   exchange,
+  noteAnswer,
   openStream,
   post,
   safeParse,
@@ -120,6 +123,8 @@ export interface McpGatewayOptions {
   maxBodyBytes?: number;
   /** Bound on each server's answer to initialize and the list methods. */
   fanoutTimeoutMs?: number;
+  /** Readers of each request's record (the OTel exporter's spans); none by default. */
+  observers?: readonly McpObserver[];
 }
 
 /** What the log line and metrics of one MCP request say. */
@@ -128,11 +133,16 @@ interface Outcome {
   server?: string;
   servers?: string[];
   tool?: string;
+  prompt?: string;
   status: number;
   rpcError?: number;
+  toolError?: boolean;
+  protocolVersion?: string;
   session?: string;
   routeConfig?: string;
   keyId?: string;
+  /** The calls made to servers, collected only when there are observers for them. */
+  calls?: McpUpstreamCall[];
 }
 
 /** One authenticated request inside a known session. */
@@ -146,6 +156,7 @@ interface Context {
   req: IncomingMessage;
   /** The session's servers still configured on the route, by name. */
   upstreams: Map<string, { route: CompiledMcpRouteServer; upstream: UpstreamSession }>;
+  calls: McpUpstreamCall[] | undefined;
 }
 
 class HttpFailure extends Error {
@@ -166,16 +177,20 @@ function isObject(value: unknown): value is Json {
 export class McpGateway {
   private readonly maxBodyBytes: number;
   private readonly fanoutTimeoutMs: number;
+  private readonly observers: readonly McpObserver[];
 
   constructor(private readonly options: McpGatewayOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.fanoutTimeoutMs = options.fanoutTimeoutMs ?? DEFAULT_FANOUT_TIMEOUT_MS;
+    this.observers = options.observers ?? [];
   }
 
   /** The node:http request listener. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const start = process.hrtime.bigint();
+    const time = Date.now();
     const outcome: Outcome = { method: req.method ?? '', status: 0 };
+    if (this.observers.length > 0) outcome.calls = [];
     this.dispatch(req, res, outcome)
       .catch((error: unknown) => {
         if (error instanceof HttpFailure) {
@@ -187,10 +202,10 @@ export class McpGateway {
           this.sendJson(res, 500, errorResponse(null, INTERNAL_ERROR, 'internal error in the MCP gateway'));
         }
       })
-      .finally(() => this.record(outcome, start));
+      .finally(() => this.record(outcome, start, time, req));
   };
 
-  private record(outcome: Outcome, start: bigint): void {
+  private record(outcome: Outcome, start: bigint, time: number, req: IncomingMessage): void {
     const latencyMs = Number(process.hrtime.bigint() - start) / 1e6;
     const { metrics, logger } = this.options;
     const routeConfig = outcome.routeConfig ?? '';
@@ -226,6 +241,43 @@ export class McpGateway {
       },
       'mcp request',
     );
+    if (outcome.calls !== undefined) this.observe(outcome, latencyMs, time, req);
+  }
+
+  /** The request's record to each observer; one that throws keeps neither the others nor the client from theirs. */
+  private observe(outcome: Outcome, latencyMs: number, time: number, req: IncomingMessage): void {
+    const record: McpRequestRecord = {
+      time,
+      latencyMs,
+      method: outcome.method,
+      status: outcome.status,
+      calls: outcome.calls ?? [],
+    };
+    if (outcome.server !== undefined) record.server = outcome.server;
+    if (outcome.servers !== undefined) record.servers = outcome.servers;
+    if (outcome.tool !== undefined) record.tool = outcome.tool;
+    if (outcome.prompt !== undefined) record.prompt = outcome.prompt;
+    if (outcome.rpcError !== undefined) record.rpcError = outcome.rpcError;
+    if (outcome.toolError) record.toolError = true;
+    if (outcome.protocolVersion !== undefined) record.protocolVersion = outcome.protocolVersion;
+    if (outcome.routeConfig !== undefined) record.routeConfig = outcome.routeConfig;
+    if (outcome.keyId !== undefined) record.keyId = outcome.keyId;
+    if (outcome.session !== undefined) record.sessionHash = outcome.session;
+    const trace = traceContextOf({}, (name) => header(req, name));
+    if (trace) {
+      record.traceParent = trace.traceParent;
+      if (trace.traceState !== undefined) record.traceState = trace.traceState;
+    }
+    for (const observer of this.observers) {
+      try {
+        observer.onMcpRequest(record);
+      } catch (error) {
+        this.options.logger.warn(
+          { event: 'mcp_observer_failed', err: error },
+          'an MCP request observer failed',
+        );
+      }
+    }
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, outcome: Outcome): Promise<void> {
@@ -278,6 +330,7 @@ export class McpGateway {
     const version = header(req, PROTOCOL_VERSION_HEADER) ?? DEFAULT_PROTOCOL_VERSION;
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version))
       throw new HttpFailure(400, `Bad Request: unsupported MCP-Protocol-Version ${version}`);
+    outcome.protocolVersion = decoded.session.protocolVersion;
     const upstreams: Context['upstreams'] = new Map();
     for (const upstream of decoded.session.upstreams) {
       const configured = route.byName.get(upstream.server);
@@ -292,13 +345,20 @@ export class McpGateway {
       tokens: new SessionTokens(this.options.codec, sessionId),
       req,
       upstreams,
+      calls: outcome.calls,
     };
   }
 
   private target(ctx: Context, name: string): UpstreamTarget | undefined {
     const entry = ctx.upstreams.get(name);
     if (!entry) return undefined;
-    return upstreamTarget(entry.route, ctx.req, entry.upstream.sessionId, entry.upstream.protocolVersion);
+    return upstreamTarget(
+      entry.route,
+      ctx.req,
+      entry.upstream.sessionId,
+      entry.upstream.protocolVersion,
+      ctx.calls,
+    );
   }
 
   // POST: one JSON-RPC message per request (batches left the protocol in 2025-06-18).
@@ -351,6 +411,7 @@ export class McpGateway {
     const input = { header: (name: string) => header(req, name), attributes: caller.attributes };
     const servers = route.servers.filter((s) => !s.match || matches(s.match, input));
     outcome.servers = servers.map((s) => s.name);
+    outcome.protocolVersion = version;
     const signal = AbortSignal.timeout(this.fanoutTimeoutMs);
     const answers = await Promise.allSettled(
       servers.map(async (s) => {
@@ -358,7 +419,11 @@ export class McpGateway {
           ...message,
           params: { ...message.params, protocolVersion: version },
         };
-        const reply = await exchange(upstreamTarget(s, req, undefined, undefined), forwarded, signal);
+        const reply = await exchange(
+          upstreamTarget(s, req, undefined, undefined, outcome.calls),
+          forwarded,
+          signal,
+        );
         const result = (reply.message as JsonRpcResponse).result;
         if (!isObject(result))
           throw new UpstreamError(s.name, `refused initialize: ${describeError(reply.message)}`);
@@ -453,6 +518,7 @@ export class McpGateway {
       case 'prompts/get': {
         const parts = splitName(params.name);
         if (message.method === 'tools/call') outcome.tool = parts?.name;
+        else outcome.prompt = parts?.name;
         const entry = parts && ctx.upstreams.get(parts.server);
         const exposed =
           entry && (message.method !== 'tools/call' || entry.route.server.exposesTool(parts.name));
@@ -690,7 +756,10 @@ export class McpGateway {
         if (!upstream) continue;
         const out = fromServer(server, upstream, ctx.tokens, message.method);
         const final = !('method' in out) && out.id === message.id;
-        if (final) noteError(outcome, out);
+        if (final) {
+          noteError(outcome, out);
+          noteAnswer(reply.call, upstream);
+        }
         // The server ends its stream after the answer: reading that end, not cutting it off, keeps
         // the connection for the next request.
         if (final) drain(events);
@@ -982,6 +1051,7 @@ function upstreamTarget(
   req: IncomingMessage,
   sessionId: string | undefined,
   protocolVersion: string | undefined,
+  calls: McpUpstreamCall[] | undefined,
 ): UpstreamTarget {
   const forwarded: Record<string, string> = {};
   for (const name of route.server.forwardHeaders) {
@@ -991,6 +1061,7 @@ function upstreamTarget(
   const target: UpstreamTarget = { route, forwarded };
   if (sessionId !== undefined) target.sessionId = sessionId;
   if (protocolVersion !== undefined) target.protocolVersion = protocolVersion;
+  if (calls !== undefined) target.calls = calls;
   return target;
 }
 
@@ -1021,7 +1092,9 @@ export function unionCapabilities(all: readonly Record<string, unknown>[]): Json
 }
 
 function noteError(outcome: Outcome, message: JsonRpcMessage): void {
-  if (!('method' in message) && message.error) outcome.rpcError = message.error.code;
+  if ('method' in message) return;
+  if (message.error) outcome.rpcError = message.error.code;
+  else if (message.result?.isError === true) outcome.toolError = true;
 }
 
 function describeError(message: JsonRpcMessage): string {

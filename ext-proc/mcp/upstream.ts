@@ -13,6 +13,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { CompiledMcpRouteServer } from '../../config/mcp.ts';
+import type { McpUpstreamCall } from '../../observability/mcp-record.ts';
 import {
   asMessage,
   type JsonRpcMessage,
@@ -30,12 +31,21 @@ export interface UpstreamTarget {
   protocolVersion?: string;
   /** The client's headers this server may see (MCPServer spec.forwardHeaders). */
   forwarded: Readonly<Record<string, string>>;
+  /** Where each HTTP call to the server is noted, for the request's record (its child spans). */
+  calls?: McpUpstreamCall[];
 }
 
 export type UpstreamReply =
   | { kind: 'accepted'; status: number }
   | { kind: 'json'; status: number; sessionId?: string; message: JsonRpcMessage }
-  | { kind: 'stream'; status: number; sessionId?: string; events: AsyncIterable<SseEvent> }
+  /** `call`: this call's entry in the target's list, for the answer found on the stream (noteAnswer). */
+  | {
+      kind: 'stream';
+      status: number;
+      sessionId?: string;
+      events: AsyncIterable<SseEvent>;
+      call?: McpUpstreamCall;
+    }
   /** The server answered outside the protocol (4xx/5xx, an unreadable body). */
   | { kind: 'failed'; status: number; detail: string };
 
@@ -86,40 +96,71 @@ const AGENTS = {
 };
 
 function send(
-  url: string,
+  to: UpstreamTarget,
   method: string,
   headers: Record<string, string>,
   body: string | undefined,
   signal: AbortSignal,
+  call: McpUpstreamCall | undefined,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
-    const target = new URL(url);
-    const transport = target.protocol === 'https:' ? https : http;
-    const outgoing =
-      body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-    const req = transport.request(target, {
+    const endpoint = to.route.server.endpoint;
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    const req = (endpoint.protocol === 'https:' ? https : http).request({
+      protocol: endpoint.protocol,
+      hostname: endpoint.hostname,
+      port: endpoint.port,
+      path: endpoint.path,
       method,
-      headers: outgoing,
-      agent: AGENTS[target.protocol as 'http:' | 'https:'],
+      headers,
+      agent: AGENTS[endpoint.protocol],
     });
     const abort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', abort, { once: true });
     req.once('response', (res) => {
       // From here an abort ends the body quietly; whoever reads it sees it end early.
       signal.removeEventListener('abort', abort);
+      if (call) call.status = res.statusCode ?? 0;
       const stop = () => res.destroy();
       signal.addEventListener('abort', stop, { once: true });
-      res.once('close', () => signal.removeEventListener('abort', stop));
+      res.once('close', () => {
+        signal.removeEventListener('abort', stop);
+        if (call) call.endMs = Date.now();
+      });
       res.on('error', () => undefined);
       resolve(res);
     });
     req.once('error', (error) => {
       signal.removeEventListener('abort', abort);
+      if (call && call.endMs === undefined) call.endMs = Date.now();
       reject(error);
     });
     req.end(body);
   });
+}
+
+/** A new entry in the target's call list (none when nobody collects them). */
+function noteCall(target: UpstreamTarget, method: string): McpUpstreamCall | undefined {
+  if (target.calls === undefined) return undefined;
+  const endpoint = target.route.server.endpoint;
+  const call: McpUpstreamCall = {
+    server: target.route.name,
+    method,
+    address: endpoint.hostname,
+    port: endpoint.port,
+    startMs: Date.now(),
+    status: 0,
+  };
+  target.calls.push(call);
+  return call;
+}
+
+/** What the call's answer says, for its span: a JSON-RPC error, or a tool's `isError` result. */
+export function noteAnswer(call: McpUpstreamCall | undefined, message: JsonRpcMessage): void {
+  if (call === undefined || 'method' in message) return;
+  if (message.error) call.rpcError = message.error.code;
+  else if (message.result?.isError === true) call.toolError = true;
 }
 
 async function text(res: IncomingMessage): Promise<string> {
@@ -138,12 +179,14 @@ export async function post(
   message: JsonRpcMessage,
   signal: AbortSignal,
 ): Promise<UpstreamReply> {
+  const call = noteCall(target, 'method' in message ? message.method : 'response');
   const response = await send(
-    target.route.server.url,
+    target,
     'POST',
     headersFor(target, { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }),
     JSON.stringify(message),
     signal,
+    call,
   );
   const status = response.statusCode ?? 0;
   const ok = status >= 200 && status < 300;
@@ -160,11 +203,15 @@ export async function post(
       kind: 'stream' as const,
       status,
       events: events(response as AsyncIterable<Buffer>),
+      ...(call ? { call } : {}),
     });
   const body = await text(response);
   if (ok && type === 'application/json') {
     const reply = asMessage(safeParse(body));
-    if (reply) return withSession({ kind: 'json' as const, status, message: reply });
+    if (reply) {
+      noteAnswer(call, reply);
+      return withSession({ kind: 'json' as const, status, message: reply });
+    }
     return { kind: 'failed', status, detail: 'answered with something other than one JSON-RPC message' };
   }
   // A JSON-RPC error body on a 4xx (the SDK server sends one) is still a failure of this server.
@@ -200,6 +247,7 @@ export async function exchange(
       if (event.data === '') continue;
       const m = asMessage(safeParse(event.data));
       if (m && !('method' in m) && (m as { id?: unknown }).id === message.id) {
+        noteAnswer(reply.call, m);
         // Read the stream's end rather than cutting it off, so the connection is reused.
         const rest = (): Promise<void> => events.next().then((r) => (r.done ? undefined : rest()));
         rest().catch(() => undefined);
@@ -228,7 +276,8 @@ export async function openStream(
 ): Promise<Extract<UpstreamReply, { kind: 'stream' | 'failed' }>> {
   const extra: Record<string, string> = { accept: 'text/event-stream' };
   if (lastEventId !== undefined) extra[LAST_EVENT_ID_HEADER] = lastEventId;
-  const response = await send(target.route.server.url, 'GET', headersFor(target, extra), undefined, signal);
+  const call = noteCall(target, 'GET');
+  const response = await send(target, 'GET', headersFor(target, extra), undefined, signal, call);
   const status = response.statusCode ?? 0;
   if (status >= 200 && status < 300 && mediaType(headerOf(response, 'content-type')) === 'text/event-stream')
     return { kind: 'stream', status, events: events(response as AsyncIterable<Buffer>) };
@@ -238,7 +287,8 @@ export async function openStream(
 
 /** Ends the server's session (Streamable HTTP § Session Management: DELETE with the session id). */
 export async function endSession(target: UpstreamTarget, signal: AbortSignal): Promise<number> {
-  const response = await send(target.route.server.url, 'DELETE', headersFor(target, {}), undefined, signal);
+  const call = noteCall(target, 'DELETE');
+  const response = await send(target, 'DELETE', headersFor(target, {}), undefined, signal, call);
   response.resume();
   return response.statusCode ?? 0;
 }

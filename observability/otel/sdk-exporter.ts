@@ -32,6 +32,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { OtelExporter } from '../otel.ts';
 import type { OtelSettings, OtlpSignalSettings, SamplerName, TemporalityPreference } from './env.ts';
+import { recordMcpSpans } from './record-mcp-spans.ts';
 import { genAiMetrics } from './record-metrics.ts';
 import { recordSpans } from './record-spans.ts';
 import { genAiView } from './record-view.ts';
@@ -75,6 +76,9 @@ export function sdkExporter(settings: OtelSettings): OtelExporter {
       const view = genAiView(record);
       if (tracer) recordSpans(tracer, record, view);
       metrics?.record(record, view);
+    },
+    onMcpRecord(record) {
+      if (!stopped && tracer) recordMcpSpans(tracer, record);
     },
     async forceFlush() {
       await Promise.all([tracerProvider?.forceFlush(), meterProvider?.forceFlush()]);

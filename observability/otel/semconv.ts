@@ -18,24 +18,31 @@ import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_RESEND_COUNT,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_NETWORK_TRANSPORT,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   ERROR_TYPE_VALUE_OTHER,
 } from '@opentelemetry/semantic-conventions';
 import {
   ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROMPT_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_REQUEST_STREAM,
   ATTR_GEN_AI_RESPONSE_MODEL,
   ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
   ATTR_GEN_AI_TOKEN_TYPE,
+  ATTR_GEN_AI_TOOL_NAME,
   ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
   ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+  ATTR_MCP_METHOD_NAME,
+  ATTR_MCP_PROTOCOL_VERSION,
+  ATTR_RPC_RESPONSE_STATUS_CODE,
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
   GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
+  GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL,
   GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION,
   GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
   GEN_AI_PROVIDER_NAME_VALUE_AWS_BEDROCK,
@@ -91,6 +98,31 @@ export const ATTR = {
   /** On an attempt span whose time range was spread evenly because the record had no attempt timings. */
   timingEstimated: 'agent_router.timing_estimated',
 } as const;
+
+/**
+ * MCP spans (ext-proc/mcp): the MCP conventions of the same pinned package (core semconv v1.41
+ * docs/gen-ai/mcp.md, since moved to semantic-conventions-genai unchanged), with the HTTP and
+ * `agent_router.*` names above. Not `mcp.session.id`: it would be the session id itself, which is a
+ * bearer secret here; the session is named by `agent_router.session_hash` instead.
+ */
+export const MCP_ATTR = {
+  method: ATTR_MCP_METHOD_NAME,
+  protocolVersion: ATTR_MCP_PROTOCOL_VERSION,
+  toolName: ATTR_GEN_AI_TOOL_NAME,
+  promptName: ATTR_GEN_AI_PROMPT_NAME,
+  operation: ATTR_GEN_AI_OPERATION_NAME,
+  /** The JSON-RPC error code of the answer, as a string (mcp.md: "rpc.response.status_code"). */
+  rpcStatus: ATTR_RPC_RESPONSE_STATUS_CODE,
+  networkTransport: ATTR_NETWORK_TRANSPORT,
+  /** The MCP server (RouteConfig name) a request or call went to; the servers of a fan-out. */
+  server: 'agent_router.mcp.server',
+  servers: 'agent_router.mcp.servers',
+} as const;
+
+/** `gen_ai.operation.name` of a tools/call (mcp.md: "SHOULD be set to execute_tool"). */
+export const OPERATION_EXECUTE_TOOL = GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL;
+/** `error.type` of a tools/call answered with `isError: true` (mcp.md). */
+export const ERROR_TYPE_TOOL = 'tool_error';
 
 export const METRIC = {
   tokenUsage: METRIC_GEN_AI_CLIENT_TOKEN_USAGE,

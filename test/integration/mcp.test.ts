@@ -14,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../cli/local-stack.ts';
 import { SseParser } from '../../ext-proc/mcp/sse.ts';
+import type { McpRequestRecord } from '../../observability/mcp-record.ts';
 import { type DemoMcpServer, startDemoMcpServer } from '../../sim/mcp-server.ts';
 import { capturingLogger, eventually } from '../helpers/log-capture.ts';
 
@@ -24,6 +25,8 @@ let weather: DemoMcpServer;
 let notes: DemoMcpServer;
 let endpoint: URL;
 const logs = capturingLogger();
+/** What a recorder that reads MCP records (the OTel exporter is one) receives from ext-proc. */
+const mcpRecords: McpRequestRecord[] = [];
 
 beforeAll(async () => {
   weather = await startDemoMcpServer('weather');
@@ -62,7 +65,17 @@ metadata: { name: team-a }
 spec: { secretRef: { name: keys, key: team-a }, routeConfigRef: { name: main } }
 `,
   );
-  stack = await startLocalStack({ configPath, logger: logs.logger, gatewayPort: 0, grpcPort: 0 });
+  const mcpRecorder = {
+    onRequest: () => undefined,
+    onMcpRequest: (record: McpRequestRecord) => void mcpRecords.push(record),
+  };
+  stack = await startLocalStack({
+    configPath,
+    logger: logs.logger,
+    gatewayPort: 0,
+    grpcPort: 0,
+    recorders: [mcpRecorder],
+  });
   endpoint = new URL(`${stack.gatewayUrl}/mcp`);
 });
 
@@ -107,6 +120,10 @@ describe('MCP through the dev gateway', () => {
     await eventually(() => messages.includes('from weather') && messages.includes('from notes'));
     await transport.terminateSession();
     await client.close();
+    // ext-proc hands every MCP request's record, with its server calls, to the recorders that read them.
+    const forecastRecord = mcpRecords.find((r) => r.tool === 'forecast');
+    expect(forecastRecord).toMatchObject({ method: 'tools/call', server: 'weather', status: 200 });
+    expect(forecastRecord!.calls).toMatchObject([{ server: 'weather', method: 'tools/call', status: 200 }]);
   });
 
   it('round-trips a sampling request from a server through the client', async () => {

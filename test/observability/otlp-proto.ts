@@ -157,7 +157,7 @@ const root = protobuf.Root.fromJSON({
   },
 });
 
-export type AttributeValue = string | number | boolean;
+export type AttributeValue = string | number | boolean | string[];
 export type AttributeMap = Record<string, AttributeValue>;
 
 export interface DecodedSpan {
@@ -271,6 +271,10 @@ function attributesOf(list: Plain[] | undefined): AttributeMap {
         break;
       case 'double_value':
         out[kv.key] = v.double_value;
+        break;
+      case 'array_value':
+        // Only string arrays are emitted (agent_router.mcp.servers).
+        out[kv.key] = (v.array_value?.values ?? []).map((e: Plain) => String(e.string_value));
         break;
       default:
         throw new Error(`attribute ${kv.key} has a value kind the tests do not expect: ${v.value}`);
