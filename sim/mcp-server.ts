@@ -4,8 +4,9 @@
  * one transport per session, by `Mcp-Session-Id` — with an event store, so their GET streams can be
  * resumed with `Last-Event-ID` as the spec's § Resumability and Redelivery describes.
  *
- * Two flavours: "weather" (forecast, a tool that asks the client's model through sampling, a
- * resource) and "notes" (add/list notes, a prompt, a resource per note). Both have `announce`, which
+ * Two flavours: "weather" (forecast, a tool that asks the client's model through sampling, one that
+ * reports progress, a resource) and "notes" (add/list notes, one that asks the user to confirm through
+ * elicitation, a prompt, a resource per note). Both have `announce`, which
  * sends a log notification outside any request, i.e. on the session's GET stream.
  */
 import { randomUUID } from 'node:crypto';
@@ -102,6 +103,26 @@ function buildServer(flavour: DemoFlavour): McpServer {
         return { content: [{ type: 'text', text: `the model said: ${text}` }] };
       },
     );
+    server.registerTool(
+      'count_down',
+      {
+        description: 'Counts down from `from` to zero, with a progress notification per step.',
+        inputSchema: { from: z.number().int().min(1).max(20) },
+      },
+      async ({ from }, extra) => {
+        // Utilities › Progress (MCP 2025-11-25): progress goes to the token the request's _meta names,
+        // only when it names one; `progress` increases with each notification, `total` may be known.
+        const progressToken = extra._meta?.progressToken;
+        for (let done = 1; done <= from; done++) {
+          if (progressToken !== undefined)
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken, progress: done, total: from, message: `${from - done} to go` },
+            });
+        }
+        return { content: [{ type: 'text', text: `counted down from ${from}` }] };
+      },
+    );
     server.registerResource(
       'stations',
       'weather://stations',
@@ -126,6 +147,37 @@ function buildServer(flavour: DemoFlavour): McpServer {
     server.registerTool('list_notes', { description: 'Lists the notes.' }, async () => ({
       content: [{ type: 'text', text: notes.length === 0 ? '(no notes)' : notes.join('\n') }],
     }));
+    server.registerTool(
+      'confirm_note',
+      {
+        description: 'Asks the user (elicitation, form mode) to confirm a note before adding it.',
+        inputSchema: { text: z.string() },
+      },
+      async ({ text }, extra) => {
+        // Client › Elicitation (MCP 2025-11-25): elicitation/create with a message and a flat
+        // requestedSchema; the answer's action is accept (with content), decline or cancel.
+        const answer = await server.server.elicitInput(
+          {
+            mode: 'form',
+            message: `Add the note "${text}"?`,
+            requestedSchema: {
+              type: 'object',
+              properties: { tag: { type: 'string', description: 'A tag for the note' } },
+              required: ['tag'],
+            },
+          },
+          { relatedRequestId: extra.requestId },
+        );
+        if (answer.action !== 'accept')
+          return { content: [{ type: 'text', text: `not added (${answer.action})` }] };
+        notes.push(text);
+        return {
+          content: [
+            { type: 'text', text: `note ${notes.length} added, tagged ${String(answer.content?.tag)}` },
+          ],
+        };
+      },
+    );
     server.registerTool(
       'delete_notes',
       { description: 'Deletes every note (hidden by the local stack’s tool filter).' },

@@ -9,7 +9,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CreateMessageRequestSchema,
+  ElicitRequestSchema,
   LoggingMessageNotificationSchema,
+  type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../cli/local-stack.ts';
@@ -86,7 +88,10 @@ afterAll(async () => {
 });
 
 function sdkClient() {
-  const client = new Client({ name: 'integration', version: '1.0.0' }, { capabilities: { sampling: {} } });
+  const client = new Client(
+    { name: 'integration', version: '1.0.0' },
+    { capabilities: { sampling: {}, elicitation: { form: {} } } },
+  );
   const transport = new StreamableHTTPClientTransport(endpoint, {
     requestInit: { headers: { authorization: `Bearer ${KEY}` } },
   });
@@ -105,9 +110,11 @@ describe('MCP through the dev gateway', () => {
     expect(tools.map((t) => t.name).sort()).toEqual([
       'notes__add_note',
       'notes__announce',
+      'notes__confirm_note',
       'notes__list_notes',
       'weather__announce',
       'weather__ask_model',
+      'weather__count_down',
       'weather__forecast',
     ]);
     const forecast = await client.callTool({ name: 'weather__forecast', arguments: { city: 'Lima' } });
@@ -140,6 +147,46 @@ describe('MCP through the dev gateway', () => {
     const result = await client.callTool({ name: 'weather__ask_model', arguments: { question: 'why?' } });
     expect(result.content).toEqual([{ type: 'text', text: expect.stringContaining('the model said: echo') }]);
     expect(JSON.stringify(result.content)).toContain('why?');
+    await transport.terminateSession();
+    await client.close();
+  });
+
+  it("relays a tool's progress notifications to the client's onprogress", async () => {
+    const { client, transport } = sdkClient();
+    await client.connect(transport);
+    const progress: Progress[] = [];
+    // The SDK sends _meta.progressToken (the request id) when onprogress is given (Utilities › Progress).
+    const result = await client.callTool({ name: 'weather__count_down', arguments: { from: 3 } }, undefined, {
+      onprogress: (p) => progress.push(p),
+    });
+    expect(result.content).toEqual([{ type: 'text', text: 'counted down from 3' }]);
+    expect(progress).toEqual([
+      { progress: 1, total: 3, message: '2 to go' },
+      { progress: 2, total: 3, message: '1 to go' },
+      { progress: 3, total: 3, message: '0 to go' },
+    ]);
+    await transport.terminateSession();
+    await client.close();
+  });
+
+  it('round-trips an elicitation request from a server through the client, accepted and declined', async () => {
+    const { client, transport } = sdkClient();
+    const asked: { message: string; mode: unknown; id: unknown }[] = [];
+    let action: 'accept' | 'decline' = 'accept';
+    client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
+      asked.push({ message: request.params.message, mode: request.params.mode, id: extra.requestId });
+      return action === 'accept' ? { action, content: { tag: 'groceries' } } : { action };
+    });
+    await client.connect(transport);
+    const accepted = await client.callTool({ name: 'notes__confirm_note', arguments: { text: 'eggs' } });
+    expect(accepted.content).toEqual([{ type: 'text', text: 'note 1 added, tagged groceries' }]);
+    action = 'decline';
+    const declined = await client.callTool({ name: 'notes__confirm_note', arguments: { text: 'ham' } });
+    expect(declined.content).toEqual([{ type: 'text', text: 'not added (decline)' }]);
+    expect(asked.map((a) => a.message)).toEqual(['Add the note "eggs"?', 'Add the note "ham"?']);
+    expect(asked[0]!.mode).toBe('form');
+    // The server's request id reaches the client sealed (rewrite.ts), not as the server's own number.
+    for (const a of asked) expect(typeof a.id === 'string' && a.id.length > 20).toBe(true);
     await transport.terminateSession();
     await client.close();
   });

@@ -149,9 +149,11 @@ describe('MCP gateway', () => {
     expect(names).toEqual([
       'notes__add_note',
       'notes__announce',
+      'notes__confirm_note',
       'notes__list_notes',
       'weather__announce',
       'weather__ask_model',
+      'weather__count_down',
       'weather__forecast',
     ]);
     const forecast = await client.callTool({ name: 'weather__forecast', arguments: { city: 'Oslo' } });
