@@ -14,6 +14,7 @@ import {
   PICKER_SCORES_NAMESPACE,
   SERVED_ENDPOINT_KEY,
 } from '../endpoint-picker/protocol.ts';
+import { clientApiOf, clientErrorBody } from '../ext-proc/client-api.ts';
 import { AgentRouterError, errors } from '../ext-proc/errors.ts';
 import {
   FILTER_METADATA_KEY,
@@ -21,7 +22,9 @@ import {
   METADATA_NAMESPACE,
   ROUTE_HEADER,
 } from '../ext-proc/headers.ts';
+import { pathOnly } from '../ext-proc/request-path.ts';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES, grpcReceiveLimit } from '../ext-proc/server.ts';
+import { OPERATION_BY_PATH } from '../ext-proc/translate/translator.ts';
 import type { Logger } from '../observability/logger.ts';
 import { EXT_PROC_SERVICE, extProcPackageDefinition } from '../protos/envoy.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../protos/ext-proc-messages.ts';
@@ -483,7 +486,10 @@ export async function startDevGateway(options: DevGatewayOptions): Promise<DevGa
       if (!res.headersSent) {
         const failure =
           error instanceof UpstreamFailure ? errors.badGateway(error.message) : asExtProcError(error);
-        sendJson(res, failure.status, failure.toBody());
+        // No filter answers this one, so it is written in the client API's error shape here, as the
+        // router-level filter writes every other (an Anthropic client on /v1/messages reads Anthropic's).
+        const operation = OPERATION_BY_PATH.get(pathOnly(res.req.url ?? ''));
+        sendJson(res, failure.status, clientErrorBody(clientApiOf(operation), failure));
         return;
       }
       // The response has started: like Envoy, reset the downstream stream rather than fake an ending.

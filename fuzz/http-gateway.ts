@@ -7,8 +7,10 @@
  * Invariants, per case (each broken one is a problem string):
  * - Answered: a client that waits gets a status within 10 s and a complete response, unless a provider
  *   broke its own answer; the gateway never keeps a provider request open after the client left.
- * - Every 4xx and 5xx body is the OpenAI error object (`openAIErrorProblem`); no body carries a
- *   JavaScript failure's text (`jsFailureIn`); no log line at error level or above.
+ * - Every 4xx and 5xx body is the client API's error object: Anthropic's on /v1/messages and
+ *   /v1/messages/count_tokens (`anthropicErrorProblem`), OpenAI's everywhere else, /v1/responses
+ *   included (`openAIErrorProblem`); no body carries a JavaScript failure's text (`jsFailureIn`); no
+ *   log line at error level or above.
  * - The 5xx rule, from dev-gateway/server.ts, ext-proc/upstream-phase.ts and ext-proc/errors.ts: every
  *   fake provider is up and answers in time, so the gateway's own 5xx (503 upstream_unavailable, 504
  *   upstream_timeout, 500 internal_error or ext_proc_failure) and the router's 503s (no_eligible_route,
@@ -34,10 +36,13 @@
  *   in that entry's fallback chain and asked for its resolved model (body `model`, the model in a Gemini
  *   path, the deployment in an Azure path and the body), with no duplicate top-level key; the log
  *   line's resolvedModel and the x-agent-router-resolved-model header are the answering attempt's; a
- *   200 the provider completed is OpenAI-shaped and names that model, in every stream chunk too, and a
- *   stream whose client asked no usage carries no usage-only chunk.
- * - Streams: a 200 whose provider was cut carries no `data: [DONE]` and never ends as framed; a 200
- *   stream whose provider completed ends with `data: [DONE]`.
+ *   200 the provider completed is in the client API's shape and names that model (a chat completion
+ *   and every chunk of its stream; a Messages message, or message_start's message; a Response object,
+ *   or every response a Responses event carries; count_tokens' input_tokens), and a chat stream whose
+ *   client asked no usage carries no usage-only chunk.
+ * - Streams: a 200 whose provider was cut carries no end of stream (chat's `data: [DONE]`, Messages'
+ *   message_stop, Responses' response.completed) and never ends as framed; a 200 stream whose
+ *   provider completed ends with that end of stream.
  * - The request log: exactly one line per request (by x-request-id); a request the client left while a
  *   provider hung, or mid-upload before any answer, is logged cancelled: true with status 499 (unless,
  *   mid-upload, the gateway had refused it on its headers alone); every cancelled line has 499; no line
@@ -60,7 +65,14 @@ import {
   requestShape,
 } from './http-gateway/providers.ts';
 import { BACKENDS, chainOf, type FuzzStack, keyId, ROUTES, startFuzzStack } from './http-gateway/stack.ts';
-import { clip, jsFailureIn, leakedSecret, openAIErrorProblem, secretSpellings } from './invariants.ts';
+import {
+  anthropicErrorProblem,
+  clip,
+  jsFailureIn,
+  leakedSecret,
+  openAIErrorProblem,
+  secretSpellings,
+} from './invariants.ts';
 import { budgetLeft, type FuzzReport, type FuzzTarget } from './target.ts';
 
 const METRICS_EVERY = 50;
@@ -216,6 +228,47 @@ function receivedModels(format: FakeFormat, r: Received): { where: string; model
 
 const FORMAT_OF: ReadonlyMap<string, FakeFormat> = new Map(BACKENDS.map((b) => [b.name, b.format]));
 
+/** The API a client speaks, by the path it sent (query and fragment off), as the gateway must read it. */
+type ClientApi = 'chat' | 'messages' | 'count_tokens' | 'responses';
+
+function clientApiOf(c: HttpCase): ClientApi {
+  const path = c.target.split(/[?#]/)[0];
+  if (path === '/v1/messages') return 'messages';
+  if (path === '/v1/messages/count_tokens') return 'count_tokens';
+  if (path === '/v1/responses') return 'responses';
+  return 'chat';
+}
+
+/** The data of each SSE event of a stream, parsed where it is a JSON object. */
+function streamEvents(text: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('data: {')) continue;
+    try {
+      out.push(JSON.parse(line.slice(6)) as Record<string, unknown>);
+    } catch {
+      out.push({ unparsable: line });
+    }
+  }
+  return out;
+}
+
+/** The event type that ends a complete stream of the client API (chat has `data: [DONE]`). */
+const STREAM_END: Readonly<Record<Exclude<ClientApi, 'chat' | 'count_tokens'>, string>> = {
+  messages: 'message_stop',
+  responses: 'response.completed',
+};
+
+function endsComplete(api: ClientApi, text: string): boolean {
+  if (api === 'chat' || api === 'count_tokens') return text.endsWith('data: [DONE]\n\n');
+  return streamEvents(text).at(-1)?.type === STREAM_END[api];
+}
+
+function holdsEnd(api: ClientApi, text: string): boolean {
+  if (api === 'chat' || api === 'count_tokens') return text.includes('data: [DONE]');
+  return streamEvents(text).some((e) => e.type === STREAM_END[api]);
+}
+
 class Run {
   readonly #world: FuzzStack;
   readonly #spellings: string[];
@@ -307,7 +360,7 @@ class Run {
         );
     }
     this.#checkRouting(c, result, received, line, problems);
-    this.#checkStreams(result, received, problems);
+    this.#checkStreams(c, result, received, problems);
     for (const l of lines)
       if (typeof l.level === 'number' && l.level >= 50)
         problems.push(
@@ -371,7 +424,11 @@ class Run {
     const body = result.body.toString('utf8');
     if (jsFailureIn(body)) problems.push(`the answer leaks a JavaScript failure: ${clip(body)}`);
     if (status >= 400 && result.complete && c.method !== 'HEAD') {
-      const shape = openAIErrorProblem(status, body);
+      const api = clientApiOf(c);
+      const shape =
+        api === 'messages' || api === 'count_tokens'
+          ? anthropicErrorProblem(status, body)
+          : openAIErrorProblem(status, body);
       if (shape) problems.push(shape);
     }
     if (status >= 500 && !received.some((r) => providerFault(r.answer)))
@@ -387,15 +444,21 @@ class Run {
       (Number.isNaN(attempt) && last?.answer.kind === 'broken' ? last : undefined);
     if (!final) return;
     const a = final.answer;
+    // The gateway's error code: OpenAI's `error.code`; Anthropic's error object has none, so there its
+    // `error.type` for the status stands in (api_error for a 502, client-api.ts).
+    const anthropic = clientApiOf(c) === 'messages' || clientApiOf(c) === 'count_tokens';
     const code = (() => {
       try {
-        return (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+        const error = (JSON.parse(body) as { error?: { code?: unknown; type?: unknown } }).error;
+        return anthropic ? error?.type : error?.code;
       } catch {
         return undefined;
       }
     })();
+    const authCode = anthropic ? 'api_error' : 'provider_auth_error';
+    const badGatewayCode = anthropic ? 'api_error' : 'bad_gateway';
     if (a.kind === 'error' && (a.status === 401 || a.status === 403)) {
-      if (status !== 502 || (result.complete && code !== 'provider_auth_error'))
+      if (status !== 502 || (result.complete && code !== authCode))
         problems.push(`provider ${a.status} answered ${status} ${String(code)}, not 502 provider_auth_error`);
       if (result.headers['x-should-retry'] !== 'false')
         problems.push('provider_auth_error without x-should-retry: false');
@@ -407,7 +470,7 @@ class Run {
       if (status !== 200 && status !== 502)
         problems.push(`provider ${a.kind} 200 answered ${status}: ${clip(body)}`);
     } else if (a.kind === 'broken') {
-      if (status !== 200 && (status !== 502 || (result.complete && code !== 'bad_gateway')))
+      if (status !== 200 && (status !== 502 || (result.complete && code !== badGatewayCode)))
         problems.push(
           `provider reset mid-body answered ${status} ${String(code)}, not 200 (cut) or 502 bad_gateway`,
         );
@@ -570,7 +633,7 @@ class Run {
           `x-agent-router-resolved-model ${String(header)}, attempt ${attempt} asked for ${decided}`,
         );
       if (answering.answer.kind === 'ok' && result.status === 200 && result.complete && !result.left)
-        this.#checkSuccess(body, result, decided, problems);
+        this.#checkSuccess(clientApiOf(c), body, result, decided, problems);
     }
   }
 
@@ -580,13 +643,19 @@ class Run {
    * for (the gateway asks every provider for usage and strips it, router-phase.ts).
    */
   #checkSuccess(
+    api: ClientApi,
     client: Record<string, unknown>,
     result: ClientResult,
     decided: string,
     problems: string[],
   ): void {
     const text = result.body.toString('utf8');
-    if (!(result.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    const streamed = (result.headers['content-type'] ?? '').startsWith('text/event-stream');
+    if (api !== 'chat') {
+      this.#checkOtherSuccess(api, text, streamed, decided, problems);
+      return;
+    }
+    if (!streamed) {
       const answer = parseObject(result.body);
       if (!answer) return void problems.push(`a 200 answer that is no JSON object: ${clip(text)}`);
       if (!['chat.completion', 'text_completion', 'list'].includes(String(answer.object)))
@@ -614,23 +683,60 @@ class Run {
     }
   }
 
-  #checkStreams(result: ClientResult, received: Received[], problems: string[]): void {
+  /** A Messages, count_tokens or Responses success as the client reads it. */
+  #checkOtherSuccess(
+    api: Exclude<ClientApi, 'chat'>,
+    text: string,
+    streamed: boolean,
+    decided: string,
+    problems: string[],
+  ): void {
+    if (!streamed) {
+      const answer = parseObject(Buffer.from(text));
+      if (!answer) return void problems.push(`a 200 answer that is no JSON object: ${clip(text)}`);
+      if (api === 'count_tokens') {
+        if (typeof answer.input_tokens !== 'number')
+          problems.push(`a count_tokens answer without input_tokens: ${clip(text)}`);
+        return;
+      }
+      const shaped = api === 'messages' ? answer.type === 'message' : answer.object === 'response';
+      if (!shaped) problems.push(`a 200 ${api} answer in another shape: ${clip(text)}`);
+      if (answer.model !== decided)
+        problems.push(`the answer names model ${JSON.stringify(answer.model)}, not ${decided}`);
+      return;
+    }
+    for (const e of streamEvents(text)) {
+      if (e.unparsable !== undefined) {
+        problems.push(`a stream event that is not JSON: ${clip(String(e.unparsable), 120)}`);
+        continue;
+      }
+      const carried = api === 'messages' ? (e.type === 'message_start' ? e.message : undefined) : e.response;
+      if (carried === undefined) continue;
+      const model = (carried as { model?: unknown } | null)?.model;
+      if (model !== decided)
+        problems.push(`a ${String(e.type)} event names model ${JSON.stringify(model)}, not ${decided}`);
+    }
+  }
+
+  #checkStreams(c: HttpCase, result: ClientResult, received: Received[], problems: string[]): void {
     const last = received.at(-1);
     if (!last || result.status !== 200) return;
     if (Number(result.headers['x-agent-router-attempt']) !== last.attempt) return;
+    const api = clientApiOf(c);
     const text = result.body.toString('utf8');
     const streamed = (result.headers['content-type'] ?? '').startsWith('text/event-stream');
     if (last.answer.kind === 'broken') {
-      if (text.includes('data: [DONE]')) problems.push('data: [DONE] after the provider broke the stream');
+      if (streamed && holdsEnd(api, text))
+        problems.push(`the end of the ${api} stream after the provider broke the stream`);
       if (result.complete) problems.push('a response whose provider broke ended as if complete');
     }
     const asked = requestShape(FORMAT_OF.get(last.backend)!, last);
     if (last.answer.kind === 'ok' && asked.stream && !result.left && result.complete) {
       if (!streamed)
         problems.push(`a stream answered with content-type ${String(result.headers['content-type'])}`);
-      else if (!text.endsWith('data: [DONE]\n\n'))
+      else if (!endsComplete(api, text))
         problems.push(
-          `a complete stream does not end with data: [DONE]: …${JSON.stringify(text.slice(-120))}`,
+          `a complete ${api} stream does not end as its API ends one: …${JSON.stringify(text.slice(-120))}`,
         );
     }
   }

@@ -26,6 +26,29 @@ export function openAIErrorProblem(status: number, body: string): string | undef
 }
 
 /**
+ * Errors an Anthropic Messages client can get: `{"type":"error","error":{"type","message"}}`
+ * (platform.claude.com/docs/en/api/errors), which the Anthropic SDKs read.
+ */
+export function anthropicErrorProblem(status: number, body: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return `${status} answer is not JSON: ${clip(body)}`;
+  }
+  const top = parsed as { type?: unknown; error?: unknown } | null;
+  if (top?.type !== 'error') return `${status} Anthropic error without "type": "error": ${clip(body)}`;
+  const error = top.error as Record<string, unknown> | undefined;
+  if (!error || typeof error !== 'object') return `${status} answer has no "error" object: ${clip(body)}`;
+  if (typeof error.type !== 'string' || error.type.length === 0)
+    return `${status} error has no type: ${clip(body)}`;
+  if (typeof error.message !== 'string' || error.message.length === 0)
+    return `${status} error has no message: ${clip(body)}`;
+  if (JS_FAILURE.test(error.message)) return `${status} error leaks a JavaScript failure: ${clip(body)}`;
+  return undefined;
+}
+
+/**
  * Text of a JavaScript exception that escaped into an answer: a bug, whatever the status says. A
  * message the gateway means to give never reads like this.
  */

@@ -7,7 +7,10 @@
  * identically in a run with other secrets.
  *
  * Families: valid OpenAI bodies (chat with tools, streams with stream_options, n, …; legacy completions;
- * embeddings) with mutations of their values (dropped keys, wrong types for every field, deep nesting,
+ * embeddings; Responses with input items, function and built-in tools, text.format, reasoning, store
+ * and previous_response_id) and Anthropic Messages bodies (blocks of every kind a client replays:
+ * text, images, tool_use and tool_result, thinking with Claude's, the gateway's or no signature,
+ * redacted_thinking; cache_control, top_k, thinking budgets, server tools; count_tokens) with mutations of their values (dropped keys, wrong types for every field, deep nesting,
  * huge strings, odd `model`s) and of their bytes (duplicate keys, escaped duplicates like `"mod\u0065l"`,
  * invalid UTF-8, truncation, trailing garbage, a BOM, numbers out of range, `__proto__`, non-objects);
  * bodies at, just over and far over the limit, empty and absent bodies, chunked uploads; request targets
@@ -126,17 +129,30 @@ class Draw {
   }
 }
 
-type Operation = 'chat' | 'completions' | 'embeddings' | 'models' | 'model';
+type Operation =
+  | 'chat'
+  | 'completions'
+  | 'embeddings'
+  | 'models'
+  | 'model'
+  | 'messages'
+  | 'count_tokens'
+  | 'responses';
 
 function buildCase(d: Draw): HttpCase {
   const labels: string[] = [];
   const operation = d.weighted<Operation>([
-    [64, 'chat'],
-    [9, 'completions'],
-    [18, 'embeddings'],
-    [5, 'models'],
-    [4, 'model'],
+    [48, 'chat'],
+    [7, 'completions'],
+    [14, 'embeddings'],
+    [4, 'models'],
+    [3, 'model'],
+    [14, 'messages'],
+    [3, 'count_tokens'],
+    [11, 'responses'],
   ]);
+  if (operation === 'messages' || operation === 'count_tokens' || operation === 'responses')
+    labels.push(operation);
   const { target, method } = requestLine(d, operation, labels);
   const headers = withinHeaderLimit(target, requestHeaders(d, labels));
   let body: Buffer | undefined;
@@ -183,6 +199,9 @@ const PATHS: Record<Exclude<Operation, 'model'>, string> = {
   completions: '/v1/completions',
   embeddings: '/v1/embeddings',
   models: '/v1/models',
+  messages: '/v1/messages',
+  count_tokens: '/v1/messages/count_tokens',
+  responses: '/v1/responses',
 };
 
 function requestLine(d: Draw, operation: Operation, labels: string[]): { target: string; method: string } {
@@ -491,7 +510,168 @@ const WEATHER_TOOL = {
   },
 };
 
+/** Anthropic's client tool (platform.claude.com/docs/en/api/messages, `tools`). */
+const MESSAGES_TOOL = {
+  name: 'get_weather',
+  description: 'Get the current weather',
+  input_schema: WEATHER_TOOL.function.parameters,
+};
+
+/** A thinking block's signature: Claude's (opaque), the gateway's own, or none a real API gives. */
+const SIGNATURES = ['EqQBCgIYAhIM1gbcDa9GJwZA2b3h', 'agent-router:reasoning:v1', ''];
+
+function messagesBlock(d: Draw, role: 'user' | 'assistant'): Record<string, unknown> {
+  const cache = () => (d.chance(0.15) ? { cache_control: { type: 'ephemeral' } } : {});
+  if (role === 'assistant')
+    return d.weighted<() => Record<string, unknown>>([
+      [5, () => ({ type: 'text', text: d.pick(['Sure.', 'Let me check.', '']), ...cache() })],
+      [3, () => ({ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { location: 'Paris' } })],
+      [3, () => ({ type: 'thinking', thinking: 'Paris needs the tool.', signature: d.pick(SIGNATURES) })],
+      [1, () => ({ type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' })],
+    ])();
+  return d.weighted<() => Record<string, unknown>>([
+    [6, () => ({ type: 'text', text: d.pick(['Hello', 'What is the weather in Paris?']), ...cache() })],
+    [
+      3,
+      () => ({
+        type: 'tool_result',
+        tool_use_id: 'toolu_1',
+        content: d.pick(['18°C', [{ type: 'text', text: '18°C' }]]),
+        ...(d.chance(0.2) ? { is_error: true } : {}),
+        ...cache(),
+      }),
+    ],
+    [
+      1,
+      () => ({
+        type: 'image',
+        source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' },
+        ...cache(),
+      }),
+    ],
+    [1, () => ({ type: d.pick(['search_result', 'container_upload']), source: 'x' })],
+  ])();
+}
+
+/** A Messages (or count_tokens) request: turns that alternate from a user turn, as agents send them. */
+function messagesBody(d: Draw, operation: Operation, labels: string[]): Record<string, unknown> {
+  const body: Record<string, unknown> = { model: modelValue(d, operation, labels) };
+  if (operation === 'messages' || d.chance(0.05)) body.max_tokens = d.int(1, 4096);
+  const turns = d.int(1, 5);
+  const messages: Record<string, unknown>[] = [];
+  for (let i = 0; i < turns; i++) {
+    const role = i % 2 === 0 ? 'user' : 'assistant';
+    const content = d.chance(0.4)
+      ? d.pick(['Hello', 'What is the weather in Paris?', ''])
+      : Array.from({ length: d.int(1, 3) }, () => messagesBlock(d, role));
+    messages.push({ role, content });
+  }
+  body.messages = messages;
+  if (d.chance(0.3))
+    body.system = d.chance(0.5)
+      ? 'You are terse.'
+      : [{ type: 'text', text: 'Long rules', cache_control: { type: 'ephemeral' } }];
+  if (d.chance(0.25)) {
+    const server = d.chance(0.15);
+    if (server) labels.push('server tool');
+    body.tools = [server ? { type: 'web_search_20250305', name: 'web_search' } : MESSAGES_TOOL];
+    if (d.chance(0.5))
+      body.tool_choice = d.pick([
+        { type: 'auto' },
+        { type: 'any' },
+        { type: 'none' },
+        { type: 'tool', name: 'get_weather' },
+        { type: 'auto', disable_parallel_tool_use: true },
+      ]);
+  }
+  if (d.chance(0.15))
+    body.thinking = d.pick([{ type: 'enabled', budget_tokens: 1024 }, { type: 'disabled' }]);
+  if (d.chance(0.15)) body.top_k = d.int(1, 100);
+  if (d.chance(0.15)) body.temperature = d.pick([0, 0.5, 1]);
+  if (d.chance(0.1)) body.metadata = { user_id: d.word() };
+  if (d.chance(0.05)) body.stop_sequences = ['END'];
+  if (d.chance(0.03)) body.mcp_servers = [{ type: 'url', url: 'https://mcp.example/sse', name: 'x' }];
+  if (d.chance(operation === 'messages' ? 0.4 : 0.03)) {
+    body.stream = true;
+    labels.push('stream');
+  }
+  return body;
+}
+
+/** A Responses request: a string or items of every kind a stateless agent resends. */
+function responsesBody(d: Draw, labels: string[]): Record<string, unknown> {
+  const body: Record<string, unknown> = { model: modelValue(d, 'responses', labels) };
+  if (d.chance(0.35)) body.input = d.pick(['Hello', 'What is the weather in Paris?']);
+  else {
+    const items: Record<string, unknown>[] = [{ role: 'user', content: 'What is the weather in Paris?' }];
+    const n = d.int(0, 4);
+    for (let i = 0; i < n; i++)
+      items.push(
+        d.weighted<() => Record<string, unknown>>([
+          [2, () => ({ role: 'assistant', content: [{ type: 'output_text', text: 'Sure.' }] })],
+          [
+            2,
+            () => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'And Oslo?' }] }),
+          ],
+          [
+            2,
+            () => ({
+              type: 'function_call',
+              call_id: 'call_1',
+              name: 'get_weather',
+              arguments: d.pick(['{"location":"Paris"}', '{']),
+            }),
+          ],
+          [2, () => ({ type: 'function_call_output', call_id: 'call_1', output: '18°C' })],
+          [
+            2,
+            () => ({
+              type: 'reasoning',
+              id: 'rs_1',
+              summary: [{ type: 'summary_text', text: 'Needs the tool.' }],
+              ...(d.chance(0.3) ? { encrypted_content: 'gAAAAB' } : {}),
+            }),
+          ],
+          [1, () => ({ role: 'developer', content: 'Be terse.' })],
+          [1, () => ({ type: d.pick(['file_search_call', 'item_reference']), id: 'x' })],
+        ])(),
+      );
+    body.input = items;
+  }
+  if (d.chance(0.2)) body.instructions = 'You are terse.';
+  if (d.chance(0.25)) {
+    const builtIn = d.chance(0.15);
+    if (builtIn) labels.push('built-in tool');
+    body.tools = [
+      builtIn
+        ? { type: d.pick(['web_search', 'file_search', 'code_interpreter']) }
+        : { type: 'function', name: 'get_weather', parameters: WEATHER_TOOL.function.parameters },
+    ];
+    if (d.chance(0.4))
+      body.tool_choice = d.pick(['auto', 'required', { type: 'function', name: 'get_weather' }]);
+  }
+  if (d.chance(0.1))
+    body.text = {
+      format: d.pick([
+        { type: 'json_object' },
+        { type: 'json_schema', name: 'weather', schema: { type: 'object' }, strict: true },
+      ]),
+    };
+  if (d.chance(0.1)) body.reasoning = { effort: d.pick(['low', 'medium', 'high']) };
+  if (d.chance(0.15)) body.max_output_tokens = d.int(16, 512);
+  if (d.chance(0.15)) body.store = !d.chance(0.7);
+  if (d.chance(0.04)) body.previous_response_id = 'resp_abc123';
+  if (d.chance(0.1)) body.user = d.word();
+  if (d.chance(0.4)) {
+    body.stream = true;
+    labels.push('stream');
+  }
+  return body;
+}
+
 function validBody(d: Draw, operation: Operation, labels: string[]): Record<string, unknown> {
+  if (operation === 'messages' || operation === 'count_tokens') return messagesBody(d, operation, labels);
+  if (operation === 'responses') return responsesBody(d, labels);
   const body: Record<string, unknown> = { model: modelValue(d, operation, labels) };
   if (operation === 'embeddings') {
     body.input = d.chance(0.6)
@@ -584,6 +764,15 @@ const FIELDS = [
   'seed',
   'top_p',
   'logit_bias',
+  'system',
+  'top_k',
+  'thinking',
+  'metadata',
+  'instructions',
+  'text',
+  'reasoning',
+  'store',
+  'previous_response_id',
 ] as const;
 
 function mutateValue(d: Draw, body: Record<string, unknown>, labels: string[]): void {

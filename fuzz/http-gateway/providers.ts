@@ -1,7 +1,8 @@
 /**
  * Fake providers for the HTTP fuzz target: one loopback server per backend that records every request
  * exactly as received and answers what the case drew, in the provider's own wire format (OpenAI,
- * Azure OpenAI and Mistral shapes, Anthropic Messages, Gemini generateContent): a success as JSON or
+ * Azure OpenAI and Mistral shapes, their Responses API, Anthropic Messages and count_tokens, Gemini
+ * generateContent): a success as JSON or
  * SSE, the wrong one of the two, an empty 200, an error whose body and headers quote the credential
  * the provider received (as real providers do: "Incorrect API key provided: sk-…"), a stream with an
  * error event quoting it, a connection reset mid-body, or a stream that hangs until the gateway closes
@@ -213,7 +214,7 @@ function thirds(text: string): string[] {
 }
 
 export interface Shape {
-  operation: 'chat' | 'completions' | 'embeddings' | 'other';
+  operation: 'chat' | 'completions' | 'embeddings' | 'responses' | 'count_tokens' | 'other';
   stream: boolean;
   /** The model the request names (body `model`, or the one in a Gemini path). */
   model: string;
@@ -249,18 +250,22 @@ export function requestShape(format: FakeFormat, request: Received): Shape {
     };
   }
   const model = typeof body.model === 'string' ? body.model : '';
-  const operation =
+  const operation: Shape['operation'] =
     pathname.endsWith('/chat/completions') || pathname.endsWith('/messages')
       ? 'chat'
       : pathname.endsWith('/completions')
         ? 'completions'
         : pathname.endsWith('/embeddings')
           ? 'embeddings'
-          : 'other';
+          : pathname.endsWith('/responses')
+            ? 'responses'
+            : pathname.endsWith('/messages/count_tokens')
+              ? 'count_tokens'
+              : 'other';
   const options = body.stream_options as { include_usage?: unknown } | undefined;
   return {
     operation,
-    stream: body.stream === true && operation !== 'embeddings',
+    stream: body.stream === true && operation !== 'embeddings' && operation !== 'count_tokens',
     model,
     includeUsage: format === 'mistral' || options?.include_usage === true,
     inputs: 1,
@@ -269,8 +274,36 @@ export function requestShape(format: FakeFormat, request: Received): Shape {
 
 const USAGE = { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 };
 
+/** A Response object (platform.openai.com/docs/api-reference/responses/object), completed or not. */
+function responseObject(model: string, status: 'in_progress' | 'completed'): Record<string, unknown> {
+  const done = status === 'completed';
+  return {
+    id: 'resp_fuzz',
+    object: 'response',
+    created_at: 1_700_000_000,
+    status,
+    error: null,
+    incomplete_details: null,
+    model,
+    output: done
+      ? [
+          {
+            type: 'message',
+            id: 'msg_fuzz',
+            status: 'completed',
+            role: 'assistant',
+            content: [{ type: 'output_text', text: 'Hello from fuzz.', annotations: [] }],
+          },
+        ]
+      : [],
+    usage: done ? { input_tokens: 5, output_tokens: 4, total_tokens: 9 } : null,
+  };
+}
+
 function successJson(format: FakeFormat, shape: Shape): string[] {
   const m = shape.model;
+  if (shape.operation === 'count_tokens') return [JSON.stringify({ input_tokens: 5 })];
+  if (shape.operation === 'responses') return [JSON.stringify(responseObject(m, 'completed'))];
   if (format === 'anthropic')
     return [
       JSON.stringify({
@@ -345,6 +378,30 @@ const event = (data: unknown, name?: string) =>
 
 function successStream(format: FakeFormat, shape: Shape): string[] {
   const m = shape.model;
+  if (shape.operation === 'responses') {
+    // The Responses stream (platform.openai.com/docs/api-reference/responses-streaming).
+    let n = 0;
+    const e = (type: string, payload: Record<string, unknown>) =>
+      event({ type, sequence_number: n++, ...payload }, type);
+    const item = { type: 'message', id: 'msg_fuzz', status: 'in_progress', role: 'assistant', content: [] };
+    return [
+      e('response.created', { response: responseObject(m, 'in_progress') }),
+      e('response.output_item.added', { output_index: 0, item }),
+      e('response.output_text.delta', {
+        item_id: 'msg_fuzz',
+        output_index: 0,
+        content_index: 0,
+        delta: 'Hello',
+      }),
+      e('response.output_text.delta', {
+        item_id: 'msg_fuzz',
+        output_index: 0,
+        content_index: 0,
+        delta: ' from fuzz.',
+      }),
+      e('response.completed', { response: responseObject(m, 'completed') }),
+    ];
+  }
   if (format === 'anthropic')
     return [
       event(
@@ -442,6 +499,21 @@ function successStream(format: FakeFormat, shape: Shape): string[] {
 
 function streamWithError(format: FakeFormat, shape: Shape, key: string): string[] {
   const start = successStream(format, shape).slice(0, 2);
+  if (shape.operation === 'responses')
+    // The Responses stream's error event (…/responses-streaming/error): type, code, message, param.
+    return [
+      ...start,
+      event(
+        {
+          type: 'error',
+          code: 'invalid_api_key',
+          message: `Incorrect API key provided: ${key}`,
+          param: null,
+          sequence_number: 2,
+        },
+        'error',
+      ),
+    ];
   if (format === 'anthropic')
     return [
       ...start,
