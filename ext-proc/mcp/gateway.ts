@@ -17,6 +17,7 @@
  * - DELETE ends the session on every server that has one.
  * A server that fails costs only its own tools and entries, with a JSON-RPC error naming it.
  */
+import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -108,6 +109,7 @@ const METRIC_METHODS: ReadonlySet<string> = new Set([
   'notifications/progress',
   'notifications/roots/list_changed',
   'response',
+  'batch',
   'GET',
   'DELETE',
   'POST',
@@ -361,7 +363,7 @@ export class McpGateway {
     );
   }
 
-  // POST: one JSON-RPC message per request (batches left the protocol in 2025-06-18).
+  // POST: one JSON-RPC message per request, or a batch in a session that speaks 2025-03-26.
 
   private async onPost(
     req: IncomingMessage,
@@ -378,8 +380,7 @@ export class McpGateway {
       outcome.rpcError = PARSE_ERROR;
       return this.sendJson(res, 400, errorResponse(null, PARSE_ERROR, 'Parse error: the body is not JSON'));
     }
-    if (Array.isArray(parsed))
-      throw new HttpFailure(400, 'JSON-RPC batches are not supported; send one message per request');
+    if (Array.isArray(parsed)) return this.batch(req, res, outcome, caller, route, binding, parsed);
     const message = asMessage(parsed);
     if (!message) throw new HttpFailure(400, 'the body is not a JSON-RPC 2.0 message');
     if ('method' in message) outcome.method = message.method;
@@ -391,6 +392,104 @@ export class McpGateway {
     await this.clientNotificationOrResponse(ctx, outcome, message);
     outcome.status = 202;
     res.writeHead(202).end();
+  }
+
+  /**
+   * A JSON-RPC batch. MCP 2025-03-26 (Transports › Streamable HTTP › Sending Messages to the Server)
+   * lets a POST body be "an array batching one or more requests and/or notifications" or "one or more
+   * responses"; 2025-06-18 removed batching (its changelog: "Remove support for JSON-RPC batching"),
+   * so only a session that negotiated 2025-03-26 may send one, and any other gets a JSON-RPC error.
+   * - only notifications and responses: 202 Accepted with no body, as for a single one;
+   * - any request: an SSE stream ("MUST either return Content-Type: text/event-stream … or
+   *   application/json"), on which each member's messages go as they come — a member's
+   *   server→client request (sampling) must reach the client before that member can be answered —
+   *   and which ends once every request has its response. Members run concurrently (JSON-RPC 2.0 §6:
+   *   "MAY process a batch rpc call as a set of concurrent tasks"); an invalid member is answered with
+   *   an Invalid Request error of id null, an empty batch with one such error (§6).
+   * `initialize` is refused in a batch: its answer opens the session the other members would need,
+   * and the session id travels in the one response's header.
+   */
+  private async batch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    outcome: Outcome,
+    caller: Context['caller'],
+    route: CompiledMcpRoute,
+    binding: SessionBinding,
+    members: unknown[],
+  ): Promise<void> {
+    outcome.method = 'batch';
+    if (members.length === 0)
+      throw new HttpFailure(400, 'Invalid Request: an empty JSON-RPC batch', INVALID_REQUEST);
+    const messages = members.map(asMessage);
+    if (messages.some((m) => m !== undefined && isRequest(m) && m.method === 'initialize'))
+      throw new HttpFailure(400, 'Invalid Request: initialize must be sent alone, not in a batch');
+    const ctx = this.context(req, caller, route, binding, outcome);
+    if (!batchesAllowed(ctx.session.protocolVersion))
+      throw new HttpFailure(
+        400,
+        `Invalid Request: JSON-RPC batches were removed in MCP 2025-06-18 and this session speaks ` +
+          `${ctx.session.protocolVersion}; send one message per request`,
+      );
+    const servers = new Set<string>();
+    const member = (): Outcome => ({ method: '', status: 0 });
+    const merge = (m: Outcome) => {
+      if (m.server) servers.add(m.server);
+      for (const name of m.servers ?? []) servers.add(name);
+      if (m.rpcError !== undefined) outcome.rpcError ??= m.rpcError;
+      if (m.toolError) outcome.toolError = true;
+    };
+    const requests = messages.filter((m) => m !== undefined && isRequest(m)) as JsonRpcRequest[];
+    const invalid = messages.filter((m) => m === undefined).length;
+    // Notifications and responses are delivered before any request runs, as a client that sends
+    // `notifications/cancelled` or an answer beside a request would expect.
+    for (const message of messages) {
+      if (message === undefined || isRequest(message)) continue;
+      const m = member();
+      try {
+        await this.clientNotificationOrResponse(ctx, m, message);
+      } catch (error) {
+        // A response that answers nothing has no id of its own to answer with: it is left out.
+        if (!(error instanceof HttpFailure)) throw error;
+      }
+      merge(m);
+    }
+    if (requests.length === 0 && invalid === 0) {
+      outcome.servers = [...servers];
+      outcome.status = 202;
+      res.writeHead(202).end();
+      return;
+    }
+    outcome.status = 200;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    });
+    for (let i = 0; i < invalid; i++)
+      res.write(sseMessage(JSON.stringify(errorResponse(null, INVALID_REQUEST, 'Invalid Request'))));
+    await Promise.all(
+      requests.map(async (message) => {
+        const m = member();
+        const out = new BatchMemberResponse(res);
+        try {
+          await this.request(ctx, out as unknown as ServerResponse, m, message);
+        } catch (error) {
+          // A member whose session broke (a server forgot it) is answered, the others go on.
+          const text = error instanceof HttpFailure ? error.message : 'internal error in the MCP gateway';
+          const code = error instanceof HttpFailure ? error.rpcCode : INTERNAL_ERROR;
+          if (!(error instanceof HttpFailure))
+            this.options.logger.error({ event: 'mcp_bug', err: error }, 'MCP batch member failed');
+          m.rpcError = code;
+          if (!out.ended) res.write(sseMessage(JSON.stringify(errorResponse(message.id, code, text))));
+        } finally {
+          out.done();
+        }
+        merge(m);
+      }),
+    );
+    outcome.servers = [...servers];
+    res.end();
   }
 
   private async initialize(
@@ -1015,6 +1114,54 @@ export class McpGateway {
       ...headers,
     });
     res.end(text);
+  }
+}
+
+/** Batches exist in MCP 2025-03-26 only (removed in 2025-06-18, see McpGateway.batch). */
+function batchesAllowed(protocolVersion: string): boolean {
+  return protocolVersion === '2025-03-26';
+}
+
+/**
+ * What one request of a batch writes, put on the batch's stream: the methods that answer a single
+ * request (sendJson, the relayed stream of forward) write to this instead of the HTTP response. A
+ * JSON answer becomes one SSE message; a relayed stream's messages (already SSE-framed by
+ * sseMessage) pass through; the head is the batch's, written once by McpGateway.batch.
+ */
+class BatchMemberResponse extends EventEmitter {
+  headersSent = false;
+  writableFinished = false;
+  ended = false;
+  private readonly onClose = () => this.emit('close');
+
+  constructor(private readonly batch: ServerResponse) {
+    super();
+    batch.once('close', this.onClose);
+  }
+
+  writeHead(): this {
+    this.headersSent = true;
+    return this;
+  }
+
+  flushHeaders(): void {}
+
+  write(chunk: string): boolean {
+    return this.batch.write(chunk);
+  }
+
+  end(chunk?: string): this {
+    if (this.ended) return this;
+    this.ended = true;
+    this.writableFinished = true;
+    // sendJson ends with the JSON body; a relayed stream ends with nothing more.
+    if (chunk !== undefined && chunk.length > 0) this.batch.write(sseMessage(chunk));
+    return this;
+  }
+
+  done(): void {
+    this.batch.off('close', this.onClose);
+    this.emit('close');
   }
 }
 
