@@ -30,16 +30,13 @@
  */
 import { errors } from '../errors.ts';
 import { cacheControlOf } from './cache-control.ts';
+import { chatCompletionOf, chatFunctionTool, isObject } from './chat-bridge.ts';
 import { type SseEvent, SseParser } from './sse.ts';
 import { GATEWAY_THINKING_SIGNATURE } from './thinking-signature.ts';
 import type { ResponseContext, StreamTranslator } from './translator.ts';
 import type { ChatAdapter, ChatTarget } from './via-chat.ts';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Request: Messages → Chat Completions
@@ -324,10 +321,8 @@ function convertTools(tools: unknown, target: ChatTarget): Json[] | undefined {
         at,
       );
     if (typeof tool.name !== 'string') throw errors.invalidBody(`"${at}.name" must be a string.`, at);
-    const fn: Json = { name: tool.name };
-    if (typeof tool.description === 'string') fn.description = tool.description;
-    fn.parameters = isObject(tool.input_schema) ? tool.input_schema : { type: 'object' };
-    return marked({ type: 'function', function: fn }, tool, at, target);
+    const schema = isObject(tool.input_schema) ? tool.input_schema : { type: 'object' };
+    return marked(chatFunctionTool(tool.name, tool.description, schema), tool, at, target);
   });
 }
 
@@ -425,15 +420,7 @@ export function toAnthropicMessage(completion: Json, context: ResponseContext): 
 }
 
 export function messagesResponseBody(body: Buffer, context: ResponseContext): Buffer {
-  let completion: unknown;
-  try {
-    completion = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw errors.badGateway('the backend answered with a body that is not JSON.');
-  }
-  if (!isObject(completion) || !Array.isArray(completion.choices))
-    throw errors.badGateway('the backend answered with JSON that is not a chat completion.');
-  return Buffer.from(JSON.stringify(toAnthropicMessage(completion, context)));
+  return Buffer.from(JSON.stringify(toAnthropicMessage(chatCompletionOf(body), context)));
 }
 
 // ---------------------------------------------------------------------------------------------------

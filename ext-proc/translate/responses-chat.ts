@@ -18,15 +18,12 @@
  * same way.
  */
 import { errors } from '../errors.ts';
+import { chatCompletionOf, chatFunctionTool, isObject } from './chat-bridge.ts';
 import { type SseEvent, SseParser } from './sse.ts';
 import type { ResponseContext, StreamTranslator } from './translator.ts';
 import type { ChatAdapter, ChatTarget } from './via-chat.ts';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Request
@@ -202,11 +199,7 @@ function functionTools(tools: unknown, providerName: string): Json[] | undefined
         `"${at}" is a ${JSON.stringify(isObject(tool) ? tool.type : tool)} tool; this model is served by ${providerName}, which runs function tools only. Route this model to an OpenAI or Azure OpenAI backend, which runs OpenAI's built-in tools, or define a function tool (type "function", a name and JSON Schema parameters) and run it in your application.`,
         at,
       );
-    const fn: Json = { name: tool.name };
-    if (typeof tool.description === 'string') fn.description = tool.description;
-    if (isObject(tool.parameters)) fn.parameters = tool.parameters;
-    if (typeof tool.strict === 'boolean') fn.strict = tool.strict;
-    return { type: 'function', function: fn };
+    return chatFunctionTool(tool.name, tool.description, tool.parameters, tool.strict);
   });
 }
 
@@ -289,14 +282,7 @@ function responseObject(answer: Answer, status: 'completed' | 'in_progress', out
 }
 
 export function responsesFromChatBody(body: Buffer, context: ResponseContext): Buffer {
-  let completion: unknown;
-  try {
-    completion = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw errors.badGateway('the backend answered with a body that is not JSON.');
-  }
-  if (!isObject(completion) || !Array.isArray(completion.choices))
-    throw errors.badGateway('the backend answered with JSON that is not a chat completion.');
+  const completion = chatCompletionOf(body);
   const choice = isObject(completion.choices[0]) ? completion.choices[0] : {};
   const message = isObject(choice.message) ? choice.message : {};
   const reasoning = message.reasoning_content ?? message.reasoning;
