@@ -5,6 +5,7 @@
  */
 import type { RequestRecord } from '../analytics/record.ts';
 import { infoLineWriter, type Logger } from '../observability/logger.ts';
+import type { CounterCell } from '../observability/metric-cells.ts';
 import type { ExtProcMetrics } from '../observability/metrics.ts';
 
 export interface RequestObserver {
@@ -33,14 +34,14 @@ export function allObservers(observers: readonly RequestObserver[], logger: Logg
  */
 export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): RequestObserver {
   type Children = {
-    requests: ReturnType<ExtProcMetrics['requests']['labels']>;
+    requests: CounterCell;
     latency: ReturnType<ExtProcMetrics['latency']['labels']>;
     ttft: ReturnType<ExtProcMetrics['timeToFirstToken']['labels']>;
     tpot: ReturnType<ExtProcMetrics['timePerOutputToken']['labels']>;
-    prompt: ReturnType<ExtProcMetrics['tokens']['labels']>;
-    completion: ReturnType<ExtProcMetrics['tokens']['labels']>;
-    cached: ReturnType<ExtProcMetrics['tokens']['labels']>;
-    reasoning: ReturnType<ExtProcMetrics['tokens']['labels']>;
+    prompt: CounterCell;
+    completion: CounterCell;
+    cached: CounterCell;
+    reasoning: CounterCell;
   };
   const children = new Map<string, Children>();
   const MAX_CHILDREN = 10_000;
@@ -58,9 +59,24 @@ export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): Req
       if (children.size >= MAX_CHILDREN) children.clear();
       const labels = [routeConfig, entry, logical, resolved, backend, provider, status] as const;
       const token = (type: string) =>
-        metrics.tokens.labels(routeConfig, logical, resolved, backend, provider, type);
+        metrics.tokenCells.cell({
+          route_config: routeConfig,
+          logical_model: logical,
+          resolved_model: resolved,
+          backend,
+          provider,
+          type,
+        });
       found = {
-        requests: metrics.requests.labels(...labels),
+        requests: metrics.requestCells.cell({
+          route_config: routeConfig,
+          route_entry: entry,
+          logical_model: logical,
+          resolved_model: resolved,
+          backend,
+          provider,
+          status,
+        }),
         latency: metrics.latency.labels(...labels),
         ttft: metrics.timeToFirstToken.labels(...labels),
         tpot: metrics.timePerOutputToken.labels(...labels),

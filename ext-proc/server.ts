@@ -10,6 +10,7 @@ import { startAdminServer } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createMcpMetrics } from '../observability/mcp-metrics.ts';
 import type { McpObserver } from '../observability/mcp-record.ts';
+import type { CounterCell, GaugeCell } from '../observability/metric-cells.ts';
 import { createExtProcMetrics, type ExtProcMetrics } from '../observability/metrics.ts';
 import { EXT_PROC_SERVICE } from '../protos/envoy.ts';
 import { extProcCodec } from '../protos/ext-proc-codec.ts';
@@ -86,8 +87,19 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
   const observer = allObservers([requestLogObserver(logger, metrics), ...(options.recorders ?? [])], logger);
   const ledger = new AttemptLedger();
   const routerShared = { attempts: ledger };
+  const attemptCells = new Map<string, CounterCell>();
   const attempts = {
-    onAttempt: (backend: string, provider: string) => metrics.attempts.inc({ backend, provider }),
+    onAttempt: (backend: string, provider: string) => {
+      const key = `${backend}\u0000${provider}`;
+      let cell = attemptCells.get(key);
+      if (!cell) {
+        // Backends come from configuration; the bound only keeps a churning config from growing it.
+        if (attemptCells.size >= 10_000) attemptCells.clear();
+        cell = metrics.attemptCells.cell({ backend, provider });
+        attemptCells.set(key, cell);
+      }
+      cell.inc();
+    },
   };
   const limits = {
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
@@ -95,8 +107,8 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
     protocolError: (detail: string) => logger.warn({ event: 'ext_proc_protocol_error' }, detail),
     bug: (error: unknown) => logger.error({ event: 'ext_proc_bug', err: error }, 'a phase failed'),
   };
-  const routerStreams = metrics.streams.labels('router');
-  const upstreamStreams = metrics.streams.labels('upstream');
+  const routerStreams = metrics.streamCells.cell({ filter: 'router' });
+  const upstreamStreams = metrics.streamCells.cell({ filter: 'upstream' });
   const codec = extProcCodec();
   const server = new GrpcServer({ maxReceiveMessageLength: grpcReceiveLimit(limits.maxRequestBodyBytes) });
   server.addMethod<ProcessingRequest, ProcessingResponse>(`/${EXT_PROC_SERVICE}/Process`, {
@@ -192,7 +204,7 @@ function isMcpObserver<T extends object>(recorder: T): recorder is T & McpObserv
 }
 
 /** Counts a stream as open until the transport is done with it ('close' comes once, whatever ended it). */
-function countOpen(call: ServerCall, gauge: { inc(): void; dec(): void }): void {
+function countOpen(call: ServerCall, gauge: GaugeCell): void {
   gauge.inc();
   call.once('close', () => gauge.dec());
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TIME_PER_OUTPUT_TOKEN_BUCKETS_S, TIME_TO_FIRST_TOKEN_BUCKETS_S } from './genai-buckets.ts';
+import { CounterCells, GaugeCells } from './metric-cells.ts';
 
 /** ext-proc's Prometheus metrics. Labels name logical and resolved model; never a key. */
 export function createExtProcMetrics(registry = new Registry()) {
@@ -12,13 +13,27 @@ export function createExtProcMetrics(registry = new Registry()) {
     'provider',
     'status',
   ] as const;
+  type Labels = (typeof labelNames)[number];
+  type TokenLabels = 'route_config' | 'logical_model' | 'resolved_model' | 'backend' | 'provider' | 'type';
+  // The per-request counters and the open-streams gauge are bumped through cells (metric-cells.ts).
+  const requestCells = new CounterCells<Labels>();
+  const tokenCells = new CounterCells<TokenLabels>();
+  const attemptCells = new CounterCells<'backend' | 'provider'>();
+  const streamCells = new GaugeCells<'filter'>();
   return {
     registry,
+    requestCells,
+    tokenCells,
+    attemptCells,
+    streamCells,
     requests: new Counter({
       name: 'agent_router_requests_total',
       help: 'Requests handled, by route decision and final HTTP status.',
       labelNames,
       registers: [registry],
+      collect() {
+        requestCells.flush(this);
+      },
     }),
     latency: new Histogram({
       name: 'agent_router_request_duration_seconds',
@@ -46,18 +61,27 @@ export function createExtProcMetrics(registry = new Registry()) {
       help: 'Tokens reported by the provider, by type (prompt, completion, cached, reasoning).',
       labelNames: ['route_config', 'logical_model', 'resolved_model', 'backend', 'provider', 'type'] as const,
       registers: [registry],
+      collect() {
+        tokenCells.flush(this);
+      },
     }),
     attempts: new Counter({
       name: 'agent_router_upstream_attempts_total',
       help: 'Upstream attempts translated by the per-attempt phase, by backend.',
       labelNames: ['backend', 'provider'] as const,
       registers: [registry],
+      collect() {
+        attemptCells.flush(this);
+      },
     }),
     streams: new Gauge({
       name: 'agent_router_ext_proc_streams',
       help: 'ext_proc Process streams open now, by filter level (router, upstream).',
       labelNames: ['filter'] as const,
       registers: [registry],
+      collect() {
+        streamCells.flush(this);
+      },
     }),
     recordsDropped: new Counter({
       name: 'agent_router_request_records_dropped_total',
