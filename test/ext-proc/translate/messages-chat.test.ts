@@ -68,7 +68,7 @@ describe('Messages → Chat Completions request', () => {
     expect(toChatRequest(anthropic, chatTarget('OpenAI'))).toEqual(openai);
   });
 
-  it('refuses Anthropic server tools, naming the tool and the backend', () => {
+  it('refuses Anthropic server tools, naming the tool and the backend and saying what to do instead', () => {
     expect(() =>
       toChatRequest(
         {
@@ -79,7 +79,9 @@ describe('Messages → Chat Completions request', () => {
         },
         chatTarget('Gemini'),
       ),
-    ).toThrow(/web_search_20250305.*Gemini/);
+    ).toThrow(
+      /web_search_20250305.*Gemini.*Route this model to an Anthropic backend, or define the tool as a custom tool/,
+    );
   });
 
   it('refuses a block type with no chat equivalent with a 400 naming where it is', () => {

@@ -41,10 +41,12 @@ describe('Responses → Chat Completions request', () => {
     expect(responsesToChat(responses, chatTarget('Anthropic'))).toEqual(openai);
   });
 
-  it('refuses built-in tools, naming the backend', () => {
+  it('refuses built-in tools, naming the backend and saying what to do instead', () => {
     expect(() =>
       responsesToChat({ model: 'm', input: 'hi', tools: [{ type: 'web_search' }] }, chatTarget('Gemini')),
-    ).toThrow(/"web_search" tool.*Gemini/);
+    ).toThrow(
+      /"web_search" tool.*Gemini.*Route this model to an OpenAI or Azure OpenAI backend.*or define a function tool/,
+    );
   });
 });
 
