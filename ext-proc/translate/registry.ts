@@ -51,10 +51,11 @@ const NATIVE_RESPONSES: ReadonlySet<Provider> = new Set(['OpenAI', 'OpenAICompat
  *   docs.vllm.ai "Extra Parameters"), and Gemini as generationConfig.topK. OpenAI and Azure refuse
  *   unknown parameters, Mistral's API has none, and Bedrock Converse has no topK in inferenceConfig
  *   (its additionalModelRequestFields name it differently for each model family).
- * - `reasoning_content` on earlier assistant turns: OpenAI-compatible servers (DeepSeek's thinking
- *   mode asks for it back within a tool-calling turn, api-docs.deepseek.com/guides/thinking_mode;
- *   vLLM ignores it). Anthropic and Bedrock would need Claude's signature with it, Gemini its thought
- *   signatures, and OpenAI refuses it.
+ * - `reasoning_content` on earlier assistant turns: OpenAI-compatible servers, the field's home
+ *   (DeepSeek's thinking mode needs it back on every turn that called tools, answers 400 without it,
+ *   and ignores it on other turns: api-docs.deepseek.com/guides/thinking_mode). Anthropic and
+ *   Bedrock would need Claude's signature with it, Gemini its thought signatures, and OpenAI's
+ *   schema has no such member.
  * - `cache_control`: Anthropic and Claude on Vertex take it as it is, Bedrock as cachePoint blocks.
  */
 const CHAT_TARGETS: ReadonlyMap<Provider, Omit<ChatTarget, 'name'>> = new Map<

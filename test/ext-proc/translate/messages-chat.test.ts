@@ -12,6 +12,7 @@ import {
 } from '../../../ext-proc/translate/messages-chat.ts';
 import { chatTarget, translatorFor } from '../../../ext-proc/translate/registry.ts';
 import { SseParser } from '../../../ext-proc/translate/sse.ts';
+import { GATEWAY_THINKING_SIGNATURE } from '../../../ext-proc/translate/thinking-signature.ts';
 import { bodyInput, type ResponseContext } from '../../../ext-proc/translate/translator.ts';
 import { EventUsageScanner } from '../../../ext-proc/usage.ts';
 
@@ -179,6 +180,40 @@ describe('Chat Completions stream → Messages stream', () => {
       data: { type: 'error', error: { type: 'api_error', message: expect.any(String) } },
     });
     expect(out.map((e) => e.event)).not.toContain('message_stop');
+  });
+
+  it('signs a thinking block from reasoning_content with the gateway’s signature_delta before it stops', () => {
+    const chunk = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'c1', model: 'qwen3', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const bytes = Buffer.from(
+      chunk({ reasoning_content: 'Think' }) +
+        chunk({ reasoning_content: 'ing.' }) +
+        chunk({ content: 'Done.' }) +
+        chunk({}, 'stop') +
+        'data: [DONE]\n\n',
+    );
+    const out = events(run([bytes]));
+    expect(out.map((e) => [e.event, (e.data.delta as { type?: string } | undefined)?.type ?? ''])).toEqual([
+      ['message_start', ''],
+      ['content_block_start', ''],
+      ['content_block_delta', 'thinking_delta'],
+      ['content_block_delta', 'thinking_delta'],
+      ['content_block_delta', 'signature_delta'],
+      ['content_block_stop', ''],
+      ['content_block_start', ''],
+      ['content_block_delta', 'text_delta'],
+      ['content_block_stop', ''],
+      ['message_delta', ''],
+      ['message_stop', ''],
+    ]);
+    expect(out[4]!.data).toEqual({
+      type: 'content_block_delta',
+      index: 0,
+      delta: { type: 'signature_delta', signature: GATEWAY_THINKING_SIGNATURE },
+    });
+    const random = seeded(7);
+    const whole = run([bytes]);
+    for (let i = 0; i < 50; i++) expect(run(randomPieces(bytes, random)).equals(whole)).toBe(true);
   });
 
   it('turns an error event of the chat stream into Anthropic’s, with its type', () => {
