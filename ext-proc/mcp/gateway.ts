@@ -32,6 +32,7 @@ import { AgentRouterError } from '../errors.ts';
 import { matches } from '../router/match.ts';
 import type { SessionHasher } from '../session-hash.ts';
 import { traceContextOf } from '../trace-context.ts';
+import { EndedSessions } from './ended-sessions.ts';
 import { prefixedName, prefixedUri, splitName, splitUri } from './names.ts';
 import {
   asMessage,
@@ -127,6 +128,8 @@ export interface McpGatewayOptions {
   fanoutTimeoutMs?: number;
   /** Readers of each request's record (the OTel exporter's spans); none by default. */
   observers?: readonly McpObserver[];
+  /** How many DELETEd sessions this instance remembers to refuse (ended-sessions.ts). */
+  endedSessionCapacity?: number;
 }
 
 /** What the log line and metrics of one MCP request say. */
@@ -180,11 +183,13 @@ export class McpGateway {
   private readonly maxBodyBytes: number;
   private readonly fanoutTimeoutMs: number;
   private readonly observers: readonly McpObserver[];
+  private readonly ended: EndedSessions;
 
   constructor(private readonly options: McpGatewayOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.fanoutTimeoutMs = options.fanoutTimeoutMs ?? DEFAULT_FANOUT_TIMEOUT_MS;
     this.observers = options.observers ?? [];
+    this.ended = new EndedSessions(options.endedSessionCapacity);
   }
 
   /** The node:http request listener. */
@@ -327,7 +332,7 @@ export class McpGateway {
     const decoded = this.options.codec.decode(sessionId, binding);
     // Not found whatever the reason (tampered, another key's, an old key version): the spec's answer
     // to an unknown session, which tells the client to initialize a new one.
-    if (!decoded.ok) throw new HttpFailure(404, 'Session not found', -32001);
+    if (!decoded.ok || this.ended.has(sessionId)) throw new HttpFailure(404, 'Session not found', -32001);
     outcome.session = this.options.hashSession(sessionId);
     const version = header(req, PROTOCOL_VERSION_HEADER) ?? DEFAULT_PROTOCOL_VERSION;
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version))
@@ -1077,6 +1082,8 @@ export class McpGateway {
       .filter((e) => e.upstream.sessionId !== undefined)
       .map((e) => e.upstream.server);
     outcome.servers = names;
+    // Ended here whatever the servers say: this instance refuses the id from now on.
+    this.ended.add(ctx.sessionId);
     const signal = AbortSignal.timeout(this.fanoutTimeoutMs);
     const statuses = await Promise.allSettled(
       names.map((name) => endSession(this.target(ctx, name)!, signal)),

@@ -348,6 +348,41 @@ describe('MCP gateway', () => {
     await transport.close();
   });
 
+  it('refuses an ended session at once on the instance that ended it; another relies on the servers’ 404', async () => {
+    const { client, transport } = await connect();
+    await client.listTools();
+    const headers = {
+      authorization: `Bearer ${KEY}`,
+      'mcp-session-id': transport.sessionId!,
+      'mcp-protocol-version': '2025-11-25',
+    };
+    await transport.terminateSession();
+    await transport.close();
+    // A fan-out: without the ended set it would answer 200 with both servers left out.
+    const list = await rawPost({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, headers);
+    expect(list.status).toBe(404);
+    expect(((await list.json()) as { error: { code: number } }).error.code).toBe(-32001);
+    const stream = await fetch(endpoint, { headers: { ...headers, accept: 'text/event-stream' } });
+    expect(stream.status).toBe(404);
+    // The replica has not seen the DELETE: the id still decodes there, and a call learns of the end
+    // from the server's own 404.
+    const call = await fetch(`${replica.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'weather__forecast', arguments: { city: 'Oslo' } },
+      }),
+    });
+    expect(call.status).toBe(404);
+  });
+
   it('counts requests by method and server, an unknown method as "other"', async () => {
     const { client, transport } = await connect();
     await client.callTool({ name: 'notes__list_notes', arguments: {} });
