@@ -1,15 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ChatRequest, parseChatRequest } from './chat-request.ts';
-import { ChatChunkEncoder, type CompletionIdentity, chatCompletionBody, usageOf } from './chat-response.ts';
+import {
+  ChatChunkEncoder,
+  type ChatFinishReason,
+  type CompletionIdentity,
+  chatCompletionBody,
+  type SimToolCall,
+  usageOf,
+} from './chat-response.ts';
 import { type CompletionPlan, planCompletion } from './completion.ts';
 import type { EngineEvent } from './engine/engine.ts';
 import { contextLengthExceeded, injectedFault, modelNotFound } from './errors.ts';
 import type { Fault } from './fault.ts';
 import { readBody } from './http-body.ts';
+import { jsonInstance } from './json-instance.ts';
 import type { LatencyHistograms, ServerCounters } from './metrics.ts';
 import type { EngineListener, RealTimeEngine } from './realtime-engine.ts';
-import { tokenize } from './tokens.ts';
+import { CHARS_PER_TOKEN, tokenize } from './tokens.ts';
 
 /** What the chat endpoint reads from its server: fixed settings plus the shared engine and counters. */
 export interface ChatEndpoint {
@@ -36,7 +44,7 @@ export async function serveChatCompletion(
   if (!endpoint.acceptsModel(request.model)) throw modelNotFound(request.model);
   const fault = endpoint.currentFault();
   if (fault !== undefined && !request.stream) throw injectedFault(fault.status, fault.message);
-  const plan = planCompletion(endpoint.seed, request.promptKey, request.maxTokens);
+  const plan = planAnswer(endpoint.seed, request);
   const { maxModelLen } = endpoint.engine;
   if (request.promptTokens + plan.tokens.length > maxModelLen) {
     throw contextLengthExceeded(maxModelLen, request.promptTokens, plan.tokens.length);
@@ -47,6 +55,31 @@ export async function serveChatCompletion(
     return;
   }
   await new ChatCompletionRun(endpoint, request, plan, fault?.afterTokens, res).done;
+}
+
+/**
+ * What the model says for the request: its words (planCompletion), or for a tool call or structured
+ * output the JSON (arguments, or content) of an instance of the schema, in pieces of about one token's
+ * length; `max_tokens` cuts either short, with finish `length`, as a real model's would be.
+ */
+function planAnswer(seed: number, request: ChatRequest): CompletionPlan {
+  const answer = request.answer;
+  if (answer.kind === 'text') return planCompletion(seed, request.promptKey, request.maxTokens);
+  const words = planCompletion(seed, request.promptKey, undefined).tokens;
+  const value =
+    answer.kind === 'tool'
+      ? jsonInstance(answer.parameters, words)
+      : answer.schema === undefined
+        ? { answer: words.join('') }
+        : jsonInstance(answer.schema, words);
+  const text = JSON.stringify(value);
+  const pieces: string[] = [];
+  for (let at = 0; at < text.length; at += CHARS_PER_TOKEN) pieces.push(text.slice(at, at + CHARS_PER_TOKEN));
+  const capped = request.maxTokens !== undefined && request.maxTokens < pieces.length;
+  return {
+    tokens: capped ? pieces.slice(0, request.maxTokens) : pieces,
+    finishReason: capped ? 'length' : 'stop',
+  };
 }
 
 /**
@@ -64,6 +97,7 @@ class ChatCompletionRun implements EngineListener {
   private readonly submittedAtMs: number;
   private readonly encoder: ChatChunkEncoder | undefined;
   private readonly identity: CompletionIdentity;
+  private readonly toolCall: SimToolCall | undefined;
   private settled = false;
   private resolve!: () => void;
 
@@ -88,6 +122,10 @@ class ChatCompletionRun implements EngineListener {
       model: request.model,
     };
     this.encoder = request.stream ? new ChatChunkEncoder(this.identity, request.includeUsage) : undefined;
+    this.toolCall =
+      request.answer.kind === 'tool'
+        ? { id: `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`, name: request.answer.name }
+        : undefined;
     this.id = endpoint.nextRequestId();
     // 'close' before the response finished means the client went away: the engine drops the request.
     res.on('close', () => {
@@ -124,14 +162,16 @@ class ChatCompletionRun implements EngineListener {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
     });
-    if (this.breakAfterTokens === 0) this.breakStream(encoder.role());
-    else this.res.write(encoder.role());
+    const first = this.toolCall ? encoder.toolCallStart(this.toolCall) : encoder.role();
+    if (this.breakAfterTokens === 0) this.breakStream(first);
+    else this.res.write(first);
   }
 
   /** Sends output token `outputTokens` (1-based) when streaming. */
   private streamToken(outputTokens: number): void {
     if (this.settled || this.encoder === undefined) return;
-    const chunk = this.encoder.token(this.plan.tokens[outputTokens - 1]!);
+    const text = this.plan.tokens[outputTokens - 1]!;
+    const chunk = this.toolCall ? this.encoder.toolArguments(text) : this.encoder.token(text);
     if (outputTokens === this.breakAfterTokens) this.breakStream(chunk);
     else this.res.write(chunk);
   }
@@ -139,12 +179,14 @@ class ChatCompletionRun implements EngineListener {
   private finish(): void {
     const { plan, request, res, encoder } = this;
     const usage = usageOf(request.promptTokens, plan.tokens.length);
+    const reason: ChatFinishReason =
+      this.toolCall && plan.finishReason === 'stop' ? 'tool_calls' : plan.finishReason;
     if (encoder === undefined) {
-      const body = chatCompletionBody(this.identity, plan.tokens.join(''), plan.finishReason, usage);
+      const body = chatCompletionBody(this.identity, plan.tokens.join(''), reason, usage, this.toolCall);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     } else {
-      res.write(encoder.finish(plan.finishReason));
+      res.write(encoder.finish(reason));
       if (request.includeUsage) res.write(encoder.usage(usage));
       res.end(encoder.done());
     }

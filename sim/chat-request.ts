@@ -1,6 +1,17 @@
 import { badRequest } from './errors.ts';
 import { countPromptTokens } from './tokens.ts';
 
+/**
+ * What the simulated model answers with: text; a call of one of the request's function tools (when
+ * tools are given and tool_choice allows one: a named tool, `required`, or `auto` unless the last
+ * message is a tool result, so an agent loop ends); or JSON, for `response_format` json_object or
+ * json_schema (platform.openai.com/docs/api-reference/chat/create).
+ */
+export type ChatAnswer =
+  | { readonly kind: 'text' }
+  | { readonly kind: 'tool'; readonly name: string; readonly parameters: unknown }
+  | { readonly kind: 'json'; readonly schema: unknown };
+
 /** A validated `POST /v1/chat/completions` request, reduced to what the simulator acts on. */
 export interface ChatRequest {
   readonly model: string;
@@ -13,6 +24,7 @@ export interface ChatRequest {
   readonly maxTokens: number | undefined;
   readonly stream: boolean;
   readonly includeUsage: boolean;
+  readonly answer: ChatAnswer;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -42,6 +54,8 @@ export function parseChatRequest(body: Buffer): ChatRequest {
   }
   let promptKey = '';
   let promptText = '';
+  let lastRole = '';
+  let lastText = '';
   for (let i = 0; i < messages.length; i++) {
     const message: unknown = messages[i];
     if (!isObject(message) || typeof message.role !== 'string') {
@@ -50,6 +64,8 @@ export function parseChatRequest(body: Buffer): ChatRequest {
     const text = messageText(message.content);
     promptKey += message.role + '\u0000' + text + '\u0000';
     promptText += text;
+    lastRole = message.role;
+    lastText = text;
   }
 
   const stream = optionalBoolean(parsed, 'stream') ?? false;
@@ -68,8 +84,56 @@ export function parseChatRequest(body: Buffer): ChatRequest {
       optionalPositiveInteger(parsed, 'max_tokens'),
     stream,
     includeUsage,
+    answer: toolAnswer(parsed, lastRole, lastText) ?? formatAnswer(parsed.response_format),
   };
 }
+
+interface FunctionTool {
+  name: string;
+  parameters: unknown;
+}
+
+/** The tool call the request gets, if any: the named tool, else the first whose name the last message mentions, else the first. */
+function toolAnswer(parsed: JsonObject, lastRole: string, lastText: string): ChatAnswer | undefined {
+  const tools = parsed.tools;
+  if (tools === undefined || tools === null) return undefined;
+  if (!Array.isArray(tools)) throw badRequest('tools must be an array.', 'tools');
+  const functions: FunctionTool[] = tools.map((tool, i) => {
+    const fn = isObject(tool) ? tool.function : undefined;
+    if (!isObject(tool) || tool.type !== 'function' || !isObject(fn) || typeof fn.name !== 'string')
+      throw badRequest(`tools[${i}] must be a function tool with a name.`, `tools[${i}]`);
+    return { name: fn.name, parameters: fn.parameters ?? { type: 'object', properties: {} } };
+  });
+  if (functions.length === 0) return undefined;
+  const choice = parsed.tool_choice ?? 'auto';
+  let tool: FunctionTool | undefined;
+  if (isObject(choice)) {
+    const name = isObject(choice.function) ? choice.function.name : undefined;
+    tool = functions.find((f) => f.name === name);
+    if (choice.type !== 'function' || !tool)
+      throw badRequest('tool_choice must name one of the tools.', 'tool_choice');
+  } else if (choice === 'required' || (choice === 'auto' && lastRole !== 'tool')) {
+    tool = functions.find((f) => lastText.includes(f.name)) ?? functions[0];
+  } else if (choice !== 'none' && choice !== 'auto') {
+    throw badRequest('tool_choice must be none, auto, required or a named function.', 'tool_choice');
+  }
+  return tool && { kind: 'tool', name: tool.name, parameters: tool.parameters };
+}
+
+function formatAnswer(format: unknown): ChatAnswer {
+  if (format === undefined || format === null) return TEXT;
+  const type = isObject(format) ? format.type : undefined;
+  if (type === 'text') return TEXT;
+  if (type === 'json_object') return { kind: 'json', schema: undefined };
+  const schema = isObject(format) && isObject(format.json_schema) ? format.json_schema.schema : undefined;
+  if (type === 'json_schema' && isObject(schema)) return { kind: 'json', schema };
+  throw badRequest(
+    'response_format must be {"type":"text"}, {"type":"json_object"} or {"type":"json_schema","json_schema":{"name","schema"}}.',
+    'response_format',
+  );
+}
+
+const TEXT: ChatAnswer = { kind: 'text' };
 
 /** Text of a message's `content`: a string, or the `text` of each `{type:'text'}` part; images etc. add none. */
 function messageText(content: unknown): string {

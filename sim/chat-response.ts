@@ -1,4 +1,11 @@
-import type { FinishReason } from './completion.ts';
+/** The finish reasons the simulator answers with (a tool call ends with `tool_calls`). */
+export type ChatFinishReason = 'stop' | 'length' | 'tool_calls';
+
+/** A tool call the simulated model makes (chat/object: choices[].message.tool_calls[]). */
+export interface SimToolCall {
+  readonly id: string;
+  readonly name: string;
+}
 
 /** Fields every body and chunk of one chat completion shares. */
 export interface CompletionIdentity {
@@ -26,17 +33,25 @@ export function usageOf(promptTokens: number, completionTokens: number): Usage {
 export function chatCompletionBody(
   identity: CompletionIdentity,
   content: string,
-  finishReason: FinishReason,
+  finishReason: ChatFinishReason,
   usage: Usage,
+  toolCall?: SimToolCall,
 ): string {
+  const message = toolCall
+    ? {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: content } },
+        ],
+      }
+    : { role: 'assistant', content };
   return JSON.stringify({
     id: identity.id,
     object: 'chat.completion',
     created: identity.created,
     model: identity.model,
-    choices: [
-      { index: 0, message: { role: 'assistant', content }, logprobs: null, finish_reason: finishReason },
-    ],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
     usage,
   });
 }
@@ -81,7 +96,27 @@ export class ChatChunkEncoder {
     );
   }
 
-  finish(reason: FinishReason): string {
+  /** The first chunk of a tool call: its id and name, arguments to follow (chat-streaming, delta.tool_calls). */
+  toolCallStart(call: SimToolCall): string {
+    const delta = {
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+    };
+    return `${this.prefix}[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":null}]${this.suffix}`;
+  }
+
+  toolArguments(text: string): string {
+    return (
+      this.prefix +
+      '[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":' +
+      JSON.stringify(text) +
+      '}}]},"logprobs":null,"finish_reason":null}]' +
+      this.suffix
+    );
+  }
+
+  finish(reason: ChatFinishReason): string {
     return (
       this.prefix + '[{"index":0,"delta":{},"logprobs":null,"finish_reason":"' + reason + '"}]' + this.suffix
     );
