@@ -24,7 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { sha256 } from '../../config/compile.ts';
 import type { CompiledMcpRoute, CompiledMcpRouteServer } from '../../config/mcp.ts';
 import type { CompiledRouteConfig, Snapshot } from '../../config/snapshot.ts';
-import type { Logger } from '../../observability/logger.ts';
+import { infoLineWriter, type Logger } from '../../observability/logger.ts';
 import type { McpMetrics } from '../../observability/mcp-metrics.ts';
 import type { McpObserver, McpRequestRecord, McpUpstreamCall } from '../../observability/mcp-record.ts';
 import { authenticate, presentedKey } from '../auth/authenticate.ts';
@@ -87,6 +87,11 @@ const STREAM_REOPEN_ATTEMPTS = 3;
 const SERVER_INFO = { name: 'agent-router', version: '0.1.0' };
 /** `_meta` key (MCP `_meta` naming: a reverse-DNS prefix) listing servers left out of a list answer. */
 const UNAVAILABLE_META = 'agentrouter.dev/unavailable-servers';
+/**
+ * Sessions decoded recently, so a session's later requests skip the AES-GCM open, the JSON parse, the
+ * keyed log hash and the token keys: a client makes many requests per session. Bounded, oldest first.
+ */
+const SESSION_CACHE_SIZE = 10_000;
 
 type Json = Record<string, unknown>;
 
@@ -164,6 +169,18 @@ interface Context {
   calls: McpUpstreamCall[] | undefined;
 }
 
+/** A decoded session id, kept for the binding it was decoded under (SESSION_CACHE_SIZE). */
+interface DecodedSession {
+  /** routeConfigId and key hash: a hit needs the very binding the AAD held. */
+  binding: string;
+  session: GatewaySession;
+  hash: string;
+  tokens: SessionTokens;
+  /** The route the upstreams were resolved against; a new snapshot's route resolves them anew. */
+  route: CompiledMcpRoute;
+  upstreams: Context['upstreams'];
+}
+
 class HttpFailure extends Error {
   constructor(
     readonly status: number,
@@ -184,12 +201,20 @@ export class McpGateway {
   private readonly fanoutTimeoutMs: number;
   private readonly observers: readonly McpObserver[];
   private readonly ended: EndedSessions;
+  private readonly sessions = new Map<string, DecodedSession>();
+  private readonly writeLine: (fields: Record<string, unknown>, msg: string) => void;
+  /** Metric children by label values: resolving labels is most of an inc's cost. */
+  private readonly children = new Map<
+    string,
+    { requests: { inc(): void }; latency: { observe(value: number): void } }
+  >();
 
   constructor(private readonly options: McpGatewayOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.fanoutTimeoutMs = options.fanoutTimeoutMs ?? DEFAULT_FANOUT_TIMEOUT_MS;
     this.observers = options.observers ?? [];
     this.ended = new EndedSessions(options.endedSessionCapacity);
+    this.writeLine = infoLineWriter(options.logger);
   }
 
   /** The node:http request listener. */
@@ -214,7 +239,7 @@ export class McpGateway {
 
   private record(outcome: Outcome, start: bigint, time: number, req: IncomingMessage): void {
     const latencyMs = Number(process.hrtime.bigint() - start) / 1e6;
-    const { metrics, logger } = this.options;
+    const { metrics } = this.options;
     const routeConfig = outcome.routeConfig ?? '';
     const label =
       outcome.rpcError !== undefined
@@ -228,11 +253,21 @@ export class McpGateway {
     // The method is the client's string: only the protocol's own become label values.
     const method = METRIC_METHODS.has(outcome.method) ? outcome.method : 'other';
     for (const server of servers) {
-      metrics.requests.inc({ route_config: routeConfig, method, server, outcome: label });
-      metrics.latency.observe({ route_config: routeConfig, method, server }, latencyMs / 1000);
+      const key = `${routeConfig}\u0000${method}\u0000${server}\u0000${label}`;
+      let child = this.children.get(key);
+      if (!child) {
+        if (this.children.size >= 10_000) this.children.clear();
+        child = {
+          requests: metrics.requests.labels(routeConfig, method, server, label),
+          latency: metrics.latency.labels(routeConfig, method, server),
+        };
+        this.children.set(key, child);
+      }
+      child.requests.inc();
+      child.latency.observe(latencyMs / 1000);
     }
     // Method, server, tool, status, latency, session hash: never arguments, results, ids or keys.
-    logger.info(
+    this.writeLine(
       {
         event: 'mcp_request',
         method: outcome.method,
@@ -329,31 +364,62 @@ export class McpGateway {
   ): Context {
     const sessionId = header(req, SESSION_HEADER);
     if (sessionId === undefined) throw new HttpFailure(400, 'Bad Request: Mcp-Session-Id header is required');
-    const decoded = this.options.codec.decode(sessionId, binding);
-    // Not found whatever the reason (tampered, another key's, an old key version): the spec's answer
-    // to an unknown session, which tells the client to initialize a new one.
-    if (!decoded.ok || this.ended.has(sessionId)) throw new HttpFailure(404, 'Session not found', -32001);
-    outcome.session = this.options.hashSession(sessionId);
+    const decoded = this.decodeSession(sessionId, binding, route);
+    // Not found whatever the reason (tampered, another key's, an old key version, ended here): the
+    // spec's answer to an unknown session, which tells the client to initialize a new one.
+    if (!decoded) throw new HttpFailure(404, 'Session not found', -32001);
+    outcome.session = decoded.hash;
     const version = header(req, PROTOCOL_VERSION_HEADER) ?? DEFAULT_PROTOCOL_VERSION;
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version))
       throw new HttpFailure(400, `Bad Request: unsupported MCP-Protocol-Version ${version}`);
     outcome.protocolVersion = decoded.session.protocolVersion;
-    const upstreams: Context['upstreams'] = new Map();
-    for (const upstream of decoded.session.upstreams) {
-      const configured = route.byName.get(upstream.server);
-      if (configured) upstreams.set(upstream.server, { route: configured, upstream });
-    }
     return {
       caller,
       route,
       binding,
       sessionId,
       session: decoded.session,
-      tokens: new SessionTokens(this.options.codec, sessionId),
+      tokens: decoded.tokens,
       req,
-      upstreams,
+      upstreams: decoded.upstreams,
       calls: outcome.calls,
     };
+  }
+
+  /**
+   * The session the id holds under this binding, from the cache when this very id was decoded under
+   * this very binding before (what the AES-GCM open would conclude again); undefined when it does not
+   * decode, or this instance ended it.
+   */
+  private decodeSession(
+    sessionId: string,
+    binding: SessionBinding,
+    route: CompiledMcpRoute,
+  ): DecodedSession | undefined {
+    if (this.ended.has(sessionId)) return undefined;
+    const bindingKey = `${binding.routeConfigId}\u0000${binding.keyHash?.toString('base64') ?? ''}`;
+    let entry = this.sessions.get(sessionId);
+    if (entry && entry.binding !== bindingKey) entry = undefined;
+    if (!entry) {
+      const decoded = this.options.codec.decode(sessionId, binding);
+      if (!decoded.ok) return undefined;
+      entry = {
+        binding: bindingKey,
+        session: decoded.session,
+        hash: this.options.hashSession(sessionId),
+        tokens: new SessionTokens(this.options.codec, sessionId),
+        route,
+        upstreams: resolveUpstreams(decoded.session, route),
+      };
+      // Only a decoded id enters: made-up ids cannot push real sessions out.
+      this.sessions.delete(sessionId);
+      if (this.sessions.size >= SESSION_CACHE_SIZE) this.sessions.delete(this.sessions.keys().next().value!);
+      this.sessions.set(sessionId, entry);
+    } else if (entry.route !== route) {
+      entry.route = route;
+      entry.upstreams = resolveUpstreams(entry.session, route);
+    }
+    return entry;
   }
 
   private target(ctx: Context, name: string): UpstreamTarget | undefined {
@@ -844,7 +910,8 @@ export class McpGateway {
         const out = fromServer(server, reply.message, ctx.tokens, message.method);
         noteError(outcome, out);
         outcome.status = 200;
-        return this.sendJson(res, 200, out);
+        // Nothing rewritten: the server's own bytes, not a second serialisation of them.
+        return this.sendText(res, 200, out === reply.message ? reply.raw : JSON.stringify(out));
       }
       // A stream: progress, log and server→client requests, then the answer, which ends it. The
       // client's answer turns into a stream only once there is something before the answer; an
@@ -867,7 +934,8 @@ export class McpGateway {
         // The server ends its stream after the answer: reading that end, not cutting it off, keeps
         // the connection for the next request.
         if (final) drain(events);
-        if (final && !streaming) return this.sendJson(res, 200, out);
+        if (final && !streaming)
+          return this.sendText(res, 200, out === upstream ? event.data : JSON.stringify(out));
         if (!streaming) {
           streaming = true;
           res.writeHead(200, {
@@ -1084,6 +1152,7 @@ export class McpGateway {
     outcome.servers = names;
     // Ended here whatever the servers say: this instance refuses the id from now on.
     this.ended.add(ctx.sessionId);
+    this.sessions.delete(ctx.sessionId);
     const signal = AbortSignal.timeout(this.fanoutTimeoutMs);
     const statuses = await Promise.allSettled(
       names.map((name) => endSession(this.target(ctx, name)!, signal)),
@@ -1110,18 +1179,38 @@ export class McpGateway {
     body: unknown,
     headers: Record<string, string> = {},
   ): void {
+    this.sendText(res, status, JSON.stringify(body), headers);
+  }
+
+  /** One JSON body; head and body leave in one write (node:http joins them when end() gets the body). */
+  private sendText(
+    res: ServerResponse,
+    status: number,
+    text: string,
+    headers: Record<string, string> | undefined = undefined,
+  ): void {
     if (res.headersSent) {
       res.end();
       return;
     }
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      ...headers,
-    });
+    res.writeHead(
+      status,
+      headers === undefined
+        ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }
+        : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers },
+    );
     res.end(text);
   }
+}
+
+/** The session's servers that the route still configures, by name. */
+function resolveUpstreams(session: GatewaySession, route: CompiledMcpRoute): Context['upstreams'] {
+  const upstreams: Context['upstreams'] = new Map();
+  for (const upstream of session.upstreams) {
+    const configured = route.byName.get(upstream.server);
+    if (configured) upstreams.set(upstream.server, { route: configured, upstream });
+  }
+  return upstreams;
 }
 
 /** Batches exist in MCP 2025-03-26 only (removed in 2025-06-18, see McpGateway.batch). */

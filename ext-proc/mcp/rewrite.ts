@@ -75,29 +75,43 @@ export function fromServer(
     return message;
   }
   if (method === undefined || !isObject(message.result)) return message;
-  return { ...message, result: rewriteResult(server, method, message.result) };
+  const result = rewriteResult(server, method, message.result);
+  // Unchanged (no resource URI in it): the same object, so the gateway can relay the server's bytes.
+  return result === message.result ? message : { ...message, result };
+}
+
+/** `list` mapped, or `list` itself when `fn` changed no item. */
+function mapSame(list: unknown[], fn: (item: unknown) => unknown): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    const mapped = fn(item);
+    if (mapped !== item && out === undefined) out = list.slice(0, i);
+    if (out !== undefined) out.push(mapped);
+  }
+  return out ?? list;
+}
+
+function withList(result: Json, field: string, fn: (item: unknown) => unknown): Json {
+  const list = result[field];
+  if (!Array.isArray(list)) return result;
+  const mapped = mapSame(list, fn);
+  return mapped === list ? result : { ...result, [field]: mapped };
 }
 
 /** Resource URIs inside a result, prefixed so a later resources/read finds the server. */
 export function rewriteResult(server: string, method: string, result: Json): Json {
   switch (method) {
     case 'tools/call':
-      return Array.isArray(result.content)
-        ? { ...result, content: result.content.map((c) => content(server, c)) }
-        : result;
+      return withList(result, 'content', (c) => content(server, c));
     case 'prompts/get':
-      return Array.isArray(result.messages)
-        ? {
-            ...result,
-            messages: result.messages.map((m) =>
-              isObject(m) && m.content !== undefined ? { ...m, content: content(server, m.content) } : m,
-            ),
-          }
-        : result;
+      return withList(result, 'messages', (m) => {
+        if (!isObject(m) || m.content === undefined) return m;
+        const inner = content(server, m.content);
+        return inner === m.content ? m : { ...m, content: inner };
+      });
     case 'resources/read':
-      return Array.isArray(result.contents)
-        ? { ...result, contents: result.contents.map((c) => withUri(server, c)) }
-        : result;
+      return withList(result, 'contents', (c) => withUri(server, c));
     default:
       return result;
   }

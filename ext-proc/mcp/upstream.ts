@@ -37,7 +37,8 @@ export interface UpstreamTarget {
 
 export type UpstreamReply =
   | { kind: 'accepted'; status: number }
-  | { kind: 'json'; status: number; sessionId?: string; message: JsonRpcMessage }
+  /** `raw`: the body as the server sent it, for relaying it unchanged. */
+  | { kind: 'json'; status: number; sessionId?: string; message: JsonRpcMessage; raw: string }
   /** `call`: this call's entry in the target's list, for the answer found on the stream (noteAnswer). */
   | {
       kind: 'stream';
@@ -210,7 +211,7 @@ export async function post(
     const reply = asMessage(safeParse(body));
     if (reply) {
       noteAnswer(call, reply);
-      return withSession({ kind: 'json' as const, status, message: reply });
+      return withSession({ kind: 'json' as const, status, message: reply, raw: body });
     }
     return { kind: 'failed', status, detail: 'answered with something other than one JSON-RPC message' };
   }
