@@ -7,6 +7,7 @@ import {
   type CompletionIdentity,
   chatCompletionBody,
   type SimToolCall,
+  type Usage,
   usageOf,
 } from './chat-response.ts';
 import { type CompletionPlan, planCompletion } from './completion.ts';
@@ -40,7 +41,44 @@ export async function serveChatCompletion(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const request = parseChatRequest(await readBody(req));
+  await serveAnswer(endpoint, parseChatRequest(await readBody(req)), res, chatFormat);
+}
+
+/**
+ * How one API writes the simulated answer: a buffered body, or a stream's first bytes, one piece of
+ * output (text, or a tool call's arguments) and its end. Made per request, after the id is chosen.
+ */
+export interface AnswerFormat {
+  streamStart(): string;
+  streamPiece(text: string): string;
+  streamEnd(content: string, reason: ChatFinishReason, usage: Usage): string;
+  body(content: string, reason: ChatFinishReason, usage: Usage): string;
+}
+
+export type AnswerFormatFor = (
+  request: ChatRequest,
+  identity: CompletionIdentity,
+  toolCall: SimToolCall | undefined,
+) => AnswerFormat;
+
+const chatFormat: AnswerFormatFor = (request, identity, toolCall) => {
+  const encoder = new ChatChunkEncoder(identity, request.includeUsage);
+  return {
+    streamStart: () => (toolCall ? encoder.toolCallStart(toolCall) : encoder.role()),
+    streamPiece: (text) => (toolCall ? encoder.toolArguments(text) : encoder.token(text)),
+    streamEnd: (_content, reason, usage) =>
+      encoder.finish(reason) + (request.includeUsage ? encoder.usage(usage) : '') + encoder.done(),
+    body: (content, reason, usage) => chatCompletionBody(identity, content, reason, usage, toolCall),
+  };
+};
+
+/** Serves a parsed request through the engine, in `format`'s wire shape. */
+export async function serveAnswer(
+  endpoint: ChatEndpoint,
+  request: ChatRequest,
+  res: ServerResponse,
+  format: AnswerFormatFor,
+): Promise<void> {
   if (!endpoint.acceptsModel(request.model)) throw modelNotFound(request.model);
   const fault = endpoint.currentFault();
   if (fault !== undefined && !request.stream) throw injectedFault(fault.status, fault.message);
@@ -54,7 +92,7 @@ export async function serveChatCompletion(
     endpoint.counters.finished.abort++;
     return;
   }
-  await new ChatCompletionRun(endpoint, request, plan, fault?.afterTokens, res).done;
+  await new ChatCompletionRun(endpoint, request, plan, fault?.afterTokens, res, format).done;
 }
 
 /**
@@ -95,8 +133,7 @@ class ChatCompletionRun implements EngineListener {
   private readonly res: ServerResponse;
   private readonly id: string;
   private readonly submittedAtMs: number;
-  private readonly encoder: ChatChunkEncoder | undefined;
-  private readonly identity: CompletionIdentity;
+  private readonly format: AnswerFormat;
   private readonly toolCall: SimToolCall | undefined;
   private settled = false;
   private resolve!: () => void;
@@ -107,6 +144,7 @@ class ChatCompletionRun implements EngineListener {
     plan: CompletionPlan,
     breakAfterTokens: number | undefined,
     res: ServerResponse,
+    format: AnswerFormatFor,
   ) {
     this.endpoint = endpoint;
     this.request = request;
@@ -116,16 +154,16 @@ class ChatCompletionRun implements EngineListener {
     this.done = new Promise<void>((resolve) => {
       this.resolve = resolve;
     });
-    this.identity = {
-      id: 'chatcmpl-' + randomUUID().replaceAll('-', ''),
+    const identity = {
+      id: randomUUID().replaceAll('-', ''),
       created: Math.floor(Date.now() / 1000),
       model: request.model,
     };
-    this.encoder = request.stream ? new ChatChunkEncoder(this.identity, request.includeUsage) : undefined;
     this.toolCall =
       request.answer.kind === 'tool'
-        ? { id: `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`, name: request.answer.name }
+        ? { id: `call_${identity.id.slice(0, 24)}`, name: request.answer.name }
         : undefined;
+    this.format = format(request, identity, this.toolCall);
     this.id = endpoint.nextRequestId();
     // 'close' before the response finished means the client went away: the engine drops the request.
     res.on('close', () => {
@@ -144,7 +182,7 @@ class ChatCompletionRun implements EngineListener {
     switch (event.type) {
       case 'first_token':
         this.endpoint.latency.timeToFirstToken.observe((event.atMs - this.submittedAtMs) / 1000);
-        if (this.encoder !== undefined) this.startStream(this.encoder);
+        if (this.request.stream) this.startStream();
         this.streamToken(event.outputTokens);
         return;
       case 'token':
@@ -157,38 +195,36 @@ class ChatCompletionRun implements EngineListener {
     }
   }
 
-  private startStream(encoder: ChatChunkEncoder): void {
+  private startStream(): void {
     this.res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
     });
-    const first = this.toolCall ? encoder.toolCallStart(this.toolCall) : encoder.role();
+    const first = this.format.streamStart();
     if (this.breakAfterTokens === 0) this.breakStream(first);
     else this.res.write(first);
   }
 
   /** Sends output token `outputTokens` (1-based) when streaming. */
   private streamToken(outputTokens: number): void {
-    if (this.settled || this.encoder === undefined) return;
-    const text = this.plan.tokens[outputTokens - 1]!;
-    const chunk = this.toolCall ? this.encoder.toolArguments(text) : this.encoder.token(text);
+    if (this.settled || !this.request.stream) return;
+    const chunk = this.format.streamPiece(this.plan.tokens[outputTokens - 1]!);
     if (outputTokens === this.breakAfterTokens) this.breakStream(chunk);
     else this.res.write(chunk);
   }
 
   private finish(): void {
-    const { plan, request, res, encoder } = this;
+    const { plan, request, res, format } = this;
     const usage = usageOf(request.promptTokens, plan.tokens.length);
     const reason: ChatFinishReason =
       this.toolCall && plan.finishReason === 'stop' ? 'tool_calls' : plan.finishReason;
-    if (encoder === undefined) {
-      const body = chatCompletionBody(this.identity, plan.tokens.join(''), reason, usage, this.toolCall);
+    const content = plan.tokens.join('');
+    if (!request.stream) {
+      const body = format.body(content, reason, usage);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     } else {
-      res.write(encoder.finish(reason));
-      if (request.includeUsage) res.write(encoder.usage(usage));
-      res.end(encoder.done());
+      res.end(format.streamEnd(content, reason, usage));
     }
     this.settle(plan.finishReason);
   }

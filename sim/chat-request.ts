@@ -29,7 +29,7 @@ export interface ChatRequest {
 
 type JsonObject = Record<string, unknown>;
 
-function isObject(value: unknown): value is JsonObject {
+export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -88,9 +88,40 @@ export function parseChatRequest(body: Buffer): ChatRequest {
   };
 }
 
-interface FunctionTool {
+export interface FunctionTool {
   name: string;
   parameters: unknown;
+}
+
+/** What tool_choice asks: `auto`, `required`, `none`, or one tool by name. */
+export type ToolChoice = 'auto' | 'required' | 'none' | { name: unknown };
+
+/**
+ * The call the model makes, if any: the named tool; else, for `required`, or `auto` unless the last
+ * message is a tool result, the first tool the last message mentions, else the first.
+ */
+export function pickTool(
+  functions: readonly FunctionTool[],
+  choice: ToolChoice,
+  lastRole: string,
+  lastText: string,
+): ChatAnswer | undefined {
+  let tool: FunctionTool | undefined;
+  if (typeof choice === 'object') {
+    tool = functions.find((f) => f.name === choice.name);
+    if (!tool) throw badRequest('tool_choice must name one of the tools.', 'tool_choice');
+  } else if (choice === 'required' || (choice === 'auto' && lastRole !== 'tool'))
+    tool = functions.find((f) => lastText.includes(f.name)) ?? functions[0];
+  return tool && { kind: 'tool', name: tool.name, parameters: tool.parameters };
+}
+
+/** tool_choice as Chat Completions spells it, or a 400. */
+function toolChoiceOf(choice: unknown): ToolChoice {
+  if (choice === undefined || choice === null) return 'auto';
+  if (choice === 'auto' || choice === 'required' || choice === 'none') return choice;
+  if (isObject(choice) && choice.type === 'function' && isObject(choice.function))
+    return { name: choice.function.name };
+  throw badRequest('tool_choice must be none, auto, required or a named function.', 'tool_choice');
 }
 
 /** The tool call the request gets, if any: the named tool, else the first whose name the last message mentions, else the first. */
@@ -105,19 +136,7 @@ function toolAnswer(parsed: JsonObject, lastRole: string, lastText: string): Cha
     return { name: fn.name, parameters: fn.parameters ?? { type: 'object', properties: {} } };
   });
   if (functions.length === 0) return undefined;
-  const choice = parsed.tool_choice ?? 'auto';
-  let tool: FunctionTool | undefined;
-  if (isObject(choice)) {
-    const name = isObject(choice.function) ? choice.function.name : undefined;
-    tool = functions.find((f) => f.name === name);
-    if (choice.type !== 'function' || !tool)
-      throw badRequest('tool_choice must name one of the tools.', 'tool_choice');
-  } else if (choice === 'required' || (choice === 'auto' && lastRole !== 'tool')) {
-    tool = functions.find((f) => lastText.includes(f.name)) ?? functions[0];
-  } else if (choice !== 'none' && choice !== 'auto') {
-    throw badRequest('tool_choice must be none, auto, required or a named function.', 'tool_choice');
-  }
-  return tool && { kind: 'tool', name: tool.name, parameters: tool.parameters };
+  return pickTool(functions, toolChoiceOf(parsed.tool_choice), lastRole, lastText);
 }
 
 function formatAnswer(format: unknown): ChatAnswer {
@@ -133,7 +152,7 @@ function formatAnswer(format: unknown): ChatAnswer {
   );
 }
 
-const TEXT: ChatAnswer = { kind: 'text' };
+export const TEXT: ChatAnswer = { kind: 'text' };
 
 /** Text of a message's `content`: a string, or the `text` of each `{type:'text'}` part; images etc. add none. */
 function messageText(content: unknown): string {
@@ -146,14 +165,14 @@ function messageText(content: unknown): string {
   return text;
 }
 
-function optionalBoolean(object: JsonObject, key: string, param: string = key): boolean | undefined {
+export function optionalBoolean(object: JsonObject, key: string, param: string = key): boolean | undefined {
   const value = object[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'boolean') throw badRequest(`${param} must be a boolean.`, param);
   return value;
 }
 
-function optionalPositiveInteger(object: JsonObject, key: string): number | undefined {
+export function optionalPositiveInteger(object: JsonObject, key: string): number | undefined {
   const value = object[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {

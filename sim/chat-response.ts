@@ -9,6 +9,7 @@ export interface SimToolCall {
 
 /** Fields every body and chunk of one chat completion shares. */
 export interface CompletionIdentity {
+  /** Unique per completion; each API prefixes it its way (chatcmpl-, resp_). */
   readonly id: string;
   readonly created: number;
   /** The requested model, echoed as vLLM does. */
@@ -47,7 +48,7 @@ export function chatCompletionBody(
       }
     : { role: 'assistant', content };
   return JSON.stringify({
-    id: identity.id,
+    id: `chatcmpl-${identity.id}`,
     object: 'chat.completion',
     created: identity.created,
     model: identity.model,
@@ -69,7 +70,7 @@ export class ChatChunkEncoder {
   constructor(identity: CompletionIdentity, includeUsage: boolean) {
     this.prefix =
       'data: {"id":' +
-      JSON.stringify(identity.id) +
+      JSON.stringify(`chatcmpl-${identity.id}`) +
       ',"object":"chat.completion.chunk","created":' +
       identity.created +
       ',"model":' +

@@ -16,6 +16,7 @@ import {
 import type { Fault } from './fault.ts';
 import { createLatencyHistograms, createServerCounters, renderVllmMetrics } from './metrics.ts';
 import { RealTimeEngine } from './realtime-engine.ts';
+import { serveResponse } from './responses.ts';
 
 export type { Fault } from './fault.ts';
 
@@ -122,6 +123,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
 
   const routes = new Map<string, Route>([
     ['/v1/chat/completions', { method: 'POST', serve: (req, res) => serveChatCompletion(chat, req, res) }],
+    ['/v1/responses', { method: 'POST', serve: (req, res) => serveResponse(chat, req, res) }],
     ['/v1/models', { method: 'GET', serve: (_req, res) => writeBody(res, 'application/json', modelList) }],
     ['/health', { method: 'GET', serve: (_req, res) => writeBody(res, 'text/plain', '') }],
     [
