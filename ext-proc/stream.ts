@@ -59,23 +59,61 @@ function metadataReader(message: ProcessingRequest): MetadataReader {
   };
 }
 
-function headerMutation(result: PhaseResult): HeaderMutation | undefined {
-  if (!result.setHeaders?.length && !result.removeHeaders?.length) return undefined;
-  const mutation: HeaderMutation = {};
-  if (result.setHeaders?.length) {
-    mutation.set_headers = result.setHeaders.map(([key, value]) => ({
+/**
+ * The headers a filter saw in its headers message, and the names its answers have mutated since (for
+ * those, what Envoy holds is no longer what was seen).
+ */
+interface SeenHeaders {
+  head: HttpHead;
+  touched?: Set<string>;
+}
+
+/**
+ * The mutations of `result` that change something. Setting a header to the value it already has, or
+ * removing one that is absent, is a no-op for Envoy (ext_proc mutation_utils.cc applies each to the
+ * header map as it is); leaving them out keeps answers small, which is most of their encoding cost
+ * (the router strips a dozen reserved names, of which a request carries one or two). Repeated headers
+ * are seen joined, so a set equal to the joined value is also left out: the list means the same.
+ */
+function headerMutation(result: PhaseResult, seen: SeenHeaders | undefined): HeaderMutation | undefined {
+  const set = result.setHeaders;
+  const remove = result.removeHeaders;
+  if (!set?.length && !remove?.length) return undefined;
+  const head = seen?.head;
+  const touched = seen?.touched;
+  const setHeaders: NonNullable<HeaderMutation['set_headers']> = [];
+  const removeHeaders: string[] = [];
+  for (const [key, value] of set ?? []) {
+    if (head && head.get(key) === value && !touched?.has(key)) continue;
+    setHeaders.push({
       header: { key, raw_value: Buffer.from(value) },
       append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
-    }));
+    });
   }
-  // Shared as it is: the router-level list is one frozen array, and the encoder only reads it.
-  if (result.removeHeaders?.length) mutation.remove_headers = result.removeHeaders;
+  for (const name of remove ?? []) {
+    if (head && head.get(name) === undefined && !touched?.has(name)) continue;
+    removeHeaders.push(name);
+  }
+  if (setHeaders.length === 0 && removeHeaders.length === 0) return undefined;
+  if (seen) {
+    const names = seen.touched ?? new Set<string>();
+    seen.touched = names;
+    for (const option of setHeaders) names.add(option.header.key);
+    for (const name of removeHeaders) names.add(name);
+  }
+  const mutation: HeaderMutation = {};
+  if (setHeaders.length > 0) mutation.set_headers = setHeaders;
+  if (removeHeaders.length > 0) mutation.remove_headers = removeHeaders;
   return mutation;
 }
 
-function commonResponse(result: PhaseResult, body?: Buffer): CommonResponse | undefined {
+function commonResponse(
+  result: PhaseResult,
+  seen: SeenHeaders | undefined,
+  body?: Buffer,
+): CommonResponse | undefined {
   const response: CommonResponse = {};
-  const mutation = headerMutation(result);
+  const mutation = headerMutation(result, seen);
   if (mutation) response.header_mutation = mutation;
   if (body !== undefined) response.body_mutation = { body };
   if (result.clearRouteCache) response.clear_route_cache = true;
@@ -108,6 +146,8 @@ export class ProcessingStream {
   #observing = false;
   /** The request body has been handed to the phases; a body message after it is out of protocol. */
   #requestBodyRead = false;
+  #requestHeaders: SeenHeaders | undefined;
+  #responseHeaders: SeenHeaders | undefined;
 
   constructor(
     private readonly call: Call,
@@ -237,11 +277,9 @@ export class ProcessingStream {
 
   #onRequestHeaders(message: ProcessingRequest): ProcessingResponse | undefined {
     const eos = message.request_headers?.end_of_stream === true;
-    const result = this.phases.requestHeaders(
-      headMap(message.request_headers?.headers),
-      eos,
-      metadataReader(message),
-    );
+    const head = headMap(message.request_headers?.headers);
+    this.#requestHeaders = { head };
+    const result = this.phases.requestHeaders(head, eos, metadataReader(message));
     if (result.respond) {
       this.#status = result.respond.status;
       this.#finish(undefined, false);
@@ -328,15 +366,16 @@ export class ProcessingStream {
     if (mode === 'STREAMED') {
       if (result.clearRouteCache || result.setHeaders?.length) this.#warnOnce('streamed-routing');
       // Earlier chunks were cleared as they passed; the last chunk carries the whole body.
-      const response = commonResponse(result, result.body ?? original) ?? {};
+      const response = commonResponse(result, this.#requestHeaders, result.body ?? original) ?? {};
       return { request_body: { response } };
     }
-    const response = commonResponse(result, result.body);
+    const response = commonResponse(result, this.#requestHeaders, result.body);
     return withMetadata({ request_body: response ? { response } : {} }, result);
   }
 
   #onResponseHeaders(message: ProcessingRequest): ProcessingResponse {
     const head = headMap(message.response_headers?.headers);
+    this.#responseHeaders = { head };
     const status = Number(head.get(':status'));
     if (Number.isFinite(status)) this.#status = status;
     const eos = message.response_headers?.end_of_stream === true;
@@ -369,7 +408,7 @@ export class ProcessingStream {
         this.#responseChunks.length === 1 ? this.#responseChunks[0]! : Buffer.concat(this.#responseChunks);
       this.#responseChunks = [];
       const result = this.phases.responseBody(whole);
-      const common = commonResponse(result, result.body);
+      const common = commonResponse(result, this.#responseHeaders, result.body);
       response = withMetadata({ response_body: common ? { response: common } : {} }, result);
     } else {
       const replacement = this.phases.responseChunk(data, endOfStream);
@@ -399,7 +438,10 @@ export class ProcessingStream {
   }
 
   #headersResponse(phase: 'request_headers' | 'response_headers', result: PhaseResult): ProcessingResponse {
-    const response = commonResponse(result);
+    const response = commonResponse(
+      result,
+      phase === 'request_headers' ? this.#requestHeaders : this.#responseHeaders,
+    );
     const message: ProcessingResponse =
       phase === 'request_headers'
         ? { request_headers: response ? { response } : {} }
