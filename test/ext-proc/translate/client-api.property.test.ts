@@ -21,11 +21,17 @@ import { messagesRequestProblems } from '../../fixtures/anthropic/messages-reque
 import { chatRequest } from '../../fixtures/openai/chat-request.arbitrary.ts';
 
 const apiKey: Credential = { type: 'APIKey', apiKey: new SecretValue('provider-key') };
+const aws: Credential = {
+  type: 'AWSAccessKey',
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: new SecretValue('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'),
+};
 const backend = (provider: Provider): CompiledBackend => ({
   id: `default/${provider}`,
   provider,
   origin: 'https://provider.example',
   basePath: '',
+  region: 'us-east-1',
   defaults: {},
 });
 
@@ -83,19 +89,20 @@ async function sendsJson(
     ...bodyInput(Buffer.from(JSON.stringify(body))),
     backend: backend(provider),
     model: 'provider-model',
-    credential: apiKey,
+    credential: provider === 'Bedrock' ? aws : apiKey,
   });
   expect(() => JSON.parse(request.body.toString())).not.toThrow();
 }
 
-const CHAT_PROVIDERS: Provider[] = ['OpenAI', 'OpenAICompatible', 'Mistral', 'Gemini'];
+/** Bedrock with a model that is not Claude: Messages go through Converse. */
+const CHAT_PROVIDERS: Provider[] = ['OpenAI', 'OpenAICompatible', 'Mistral', 'Gemini', 'Bedrock'];
 
 describe('random Messages requests', () => {
-  it('are valid to begin with, and their chat request gives a valid Messages request again', () => {
+  it('are valid to begin with, and their chat request, for every chat target, gives a valid Messages request again', () => {
     fc.assert(
-      fc.property(messagesRequest, (body) => {
+      fc.property(messagesRequest, fc.constantFrom(...CHAT_PROVIDERS), (body, provider) => {
         expect(messagesRequestProblems({ ...body, model: 'x' })).toEqual([]);
-        const chat = toChatRequest(body, chatTarget('OpenAI', 'a test backend'));
+        const chat = toChatRequest(body, chatTarget(provider, 'a test backend'));
         const again = toAnthropicRequest(chat, { model: 'claude-sonnet-4-5' });
         expect(messagesRequestProblems(again as unknown as Record<string, unknown>)).toEqual([]);
         expect(again.messages.length).toBe((body.messages as unknown[]).length);
