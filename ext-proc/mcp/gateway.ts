@@ -396,11 +396,12 @@ export class McpGateway {
     binding: SessionBinding,
     route: CompiledMcpRoute,
   ): DecodedSession | undefined {
-    if (this.ended.has(sessionId)) return undefined;
     const bindingKey = `${binding.routeConfigId}\u0000${binding.keyHash?.toString('base64') ?? ''}`;
     let entry = this.sessions.get(sessionId);
     if (entry && entry.binding !== bindingKey) entry = undefined;
     if (!entry) {
+      // An ended session is never cached (onDelete drops it), so only a miss needs the ended check.
+      if (this.ended.has(sessionId)) return undefined;
       const decoded = this.options.codec.decode(sessionId, binding);
       if (!decoded.ok) return undefined;
       entry = {
@@ -1352,15 +1353,27 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpFailure(413, `the request body is larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The body as text; events rather than `for await`, whose async iterator costs more than the read. */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.resume();
+        reject(new HttpFailure(413, `the request body is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () =>
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+    );
+    req.once('error', reject);
+  });
 }
 
 export interface McpServerHandle {

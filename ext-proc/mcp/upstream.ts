@@ -69,11 +69,73 @@ function headersFor(target: UpstreamTarget, extra: Record<string, string>): Reco
   return headers;
 }
 
-/** SSE events of a response body, as they arrive; the body is never buffered whole. */
-async function* events(body: AsyncIterable<Buffer>): AsyncIterable<SseEvent> {
+/** Parsed events held before the body is paused: a slow reader does not grow the heap. */
+const MAX_QUEUED_EVENTS = 64;
+
+/**
+ * SSE events of a response body, as they arrive; the body is never buffered whole. An iterator over
+ * the body's 'data' events rather than an async generator over `for await`: two layers of async
+ * iteration per chunk cost more than the rest of relaying a tools/call answer's stream. A body that
+ * ends without completing (aborted, reset) rejects the next read, as `for await` over it would;
+ * `return()` (a reader that stops) destroys the body.
+ */
+function events(body: IncomingMessage): AsyncIterable<SseEvent> {
   const parser = new SseParser();
-  for await (const chunk of body) for (const event of parser.push(chunk)) yield event;
-  parser.end();
+  const queue: SseEvent[] = [];
+  let ended = false;
+  let failure: Error | undefined;
+  let waiting: { resolve: (r: IteratorResult<SseEvent>) => void; reject: (e: Error) => void } | undefined;
+  const settle = () => {
+    const w = waiting;
+    if (w === undefined) return;
+    if (queue.length > 0) {
+      waiting = undefined;
+      w.resolve({ value: queue.shift()!, done: false });
+    } else if (failure !== undefined) {
+      waiting = undefined;
+      w.reject(failure);
+    } else if (ended) {
+      waiting = undefined;
+      w.resolve({ value: undefined, done: true });
+    }
+  };
+  body.on('data', (chunk: Buffer) => {
+    for (const event of parser.push(chunk)) queue.push(event);
+    if (queue.length > MAX_QUEUED_EVENTS) body.pause();
+    settle();
+  });
+  body.once('end', () => {
+    parser.end();
+    ended = true;
+    settle();
+  });
+  body.once('close', () => {
+    if (!ended && !body.complete) failure = new Error('the stream broke off');
+    ended = true;
+    settle();
+  });
+  const iterator: AsyncIterator<SseEvent> = {
+    next() {
+      if (queue.length > 0) {
+        const value = queue.shift()!;
+        if (queue.length === 0 && body.isPaused()) body.resume();
+        return Promise.resolve({ value, done: false });
+      }
+      if (body.isPaused() && !ended) body.resume();
+      if (failure !== undefined) return Promise.reject(failure);
+      if (ended) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+      });
+    },
+    return() {
+      ended = true;
+      queue.length = 0;
+      body.destroy();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 function mediaType(value: string | undefined): string {
@@ -164,10 +226,20 @@ export function noteAnswer(call: McpUpstreamCall | undefined, message: JsonRpcMe
   else if (message.result?.isError === true) call.toolError = true;
 }
 
-async function text(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
+/** The body as text, by events (cheaper than `for await`'s async iterator). */
+function text(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.once('end', () =>
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+    );
+    // A body cut short (an abort, a reset) ends in 'close' without 'end'.
+    res.once('close', () => {
+      if (!res.complete) reject(new Error('the response body broke off'));
+    });
+    res.once('error', reject);
+  });
 }
 
 function headerOf(res: IncomingMessage, name: string): string | undefined {
@@ -203,7 +275,7 @@ export async function post(
     return withSession({
       kind: 'stream' as const,
       status,
-      events: events(response as AsyncIterable<Buffer>),
+      events: events(response),
       ...(call ? { call } : {}),
     });
   const body = await text(response);
@@ -281,7 +353,7 @@ export async function openStream(
   const response = await send(target, 'GET', headersFor(target, extra), undefined, signal, call);
   const status = response.statusCode ?? 0;
   if (status >= 200 && status < 300 && mediaType(headerOf(response, 'content-type')) === 'text/event-stream')
-    return { kind: 'stream', status, events: events(response as AsyncIterable<Buffer>) };
+    return { kind: 'stream', status, events: events(response) };
   const body = await text(response).catch(() => '');
   return { kind: 'failed', status, detail: `answered HTTP ${status}${body ? `: ${excerpt(body)}` : ''}` };
 }
