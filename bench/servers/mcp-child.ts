@@ -1,8 +1,11 @@
 /**
  * One process of the MCP benchmark (bench/mcp-tools-call.ts), driven over IPC: `server` runs the demo
  * weather MCP server (sim/mcp-server.ts), `gateway URL` the MCP gateway in front of that server, as
- * ext-proc runs it. Each answers `cpu` with its cumulative CPU time, after a full GC.
+ * ext-proc runs it, and `proxy URL` the floor: a transparent node:http proxy (keep-alive agent, bodies
+ * buffered, no authentication, session or parsing), i.e. what any node:http hop costs. Each answers
+ * `cpu` with its cumulative CPU time, after a full GC.
  */
+import http from 'node:http';
 import { Registry } from 'prom-client';
 import { compile } from '../../config/compile.ts';
 import { parseManifests } from '../../config/file-source.ts';
@@ -15,8 +18,49 @@ import { createMcpMetrics } from '../../observability/mcp-metrics.ts';
 import { startDemoMcpServer } from '../../sim/mcp-server.ts';
 import { BENCH_KEY } from './mcp-bench-key.ts';
 
+/** The floor: relays each request and answer whole, headers passed through but hop-by-hop ones. */
+async function startProxy(upstream: string): Promise<string> {
+  const target = new URL(upstream);
+  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  const read = (stream: http.IncomingMessage, done: (body: Buffer) => void) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.once('end', () => done(Buffer.concat(chunks)));
+  };
+  const server = http.createServer((req, res) => {
+    read(req, (body) => {
+      const headers: http.OutgoingHttpHeaders = { ...req.headers, host: target.host };
+      delete headers.authorization;
+      delete headers.connection;
+      if (body.length > 0) headers['content-length'] = body.length;
+      const out = http.request(
+        {
+          hostname: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: req.method,
+          headers,
+          agent,
+        },
+        (answer) =>
+          read(answer, (reply) => {
+            const back: http.OutgoingHttpHeaders = { 'content-length': reply.length };
+            for (const name of ['content-type', 'mcp-session-id'])
+              if (answer.headers[name] !== undefined) back[name] = answer.headers[name];
+            res.writeHead(answer.statusCode ?? 502, back);
+            res.end(reply);
+          }),
+      );
+      out.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}${target.pathname}`;
+}
+
 async function start(kind: string, upstream: string | undefined): Promise<string> {
   if (kind === 'server') return (await startDemoMcpServer('weather')).url;
+  if (kind === 'proxy') return startProxy(upstream!);
   const yaml = `
 apiVersion: v1
 kind: Secret
