@@ -1,5 +1,6 @@
 /**
- * The configuration half of the console API: API keys (keys.ts) and RouteConfigs (routeconfigs.ts),
+ * The configuration half of the console API: API keys (keys.ts), RouteConfigs (routeconfigs.ts) and,
+ * read-only, MCP servers (mcp-servers.ts),
  * read from and written through a ConfigWriter. The server (server.ts) has already authenticated the
  * caller, checked the write's origin and parsed its body; this turns a path and a body into an answer,
  * refusing an edit whole, with every problem, when the configuration would not be valid.
@@ -16,6 +17,7 @@ import {
   planCreateKey,
   planSetEnabled,
 } from './keys.ts';
+import { listMcpServers } from './mcp-servers.ts';
 import { uniqueObject } from './objects.ts';
 import {
   fieldProblems,
@@ -34,6 +36,7 @@ export function configMethods(path: string): readonly string[] | undefined {
   if (path === '/api/v1/keys') return ['GET', 'POST'];
   if (KEY_PATH.test(path)) return ['GET', 'PATCH'];
   if (path === '/api/v1/routeconfigs') return ['GET'];
+  if (path === '/api/v1/mcpservers') return ['GET'];
   const rc = ROUTE_CONFIG_PATH.exec(path);
   if (rc) return rc[2] === undefined ? ['GET', 'PUT'] : ['POST'];
   return undefined;
@@ -89,6 +92,8 @@ export async function configEndpoint(
   }
   if (path === '/api/v1/routeconfigs')
     return { status: 200, body: { data: listRouteConfigs(await writer.read()) } };
+  if (path === '/api/v1/mcpservers')
+    return { status: 200, body: { data: listMcpServers(await writer.read()) } };
   const rc = ROUTE_CONFIG_PATH.exec(path)!;
   const name = decodeSegment(rc[1]!, 'name');
   const action = rc[2];

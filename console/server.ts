@@ -12,6 +12,7 @@
  *   PUT    /api/v1/routeconfigs/{name} {spec,version} a new spec
  *   POST   /api/v1/routeconfigs/{name}/canary {logicalModel,stage,version}  a canary stage
  *   POST   /api/v1/routeconfigs/{name}/remove-old {logicalModel,version}    drop the old variant after cutover
+ *   GET    /api/v1/mcpservers                         MCP servers and the RouteConfigs exposing them, never a credential (mcp-servers.ts)
  *   GET    /api/v1/requests                           Request Logs (requests.ts)
  *   GET    /api/v1/usage                              Usage Analytics (usage.ts)
  *   GET    /api/v1/experiments/{logicalModel}         the split's variants compared with the baseline (experiments.ts)

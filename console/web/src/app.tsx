@@ -13,6 +13,7 @@ import { KeyPage } from './pages/key.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { LogsPage } from './pages/logs.tsx';
+import { McpServersPage } from './pages/mcp-servers.tsx';
 import { RouteConfigPage } from './pages/routeconfig.tsx';
 import { RoutingPage } from './pages/routing.tsx';
 import { UsagePage } from './pages/usage.tsx';
@@ -66,6 +67,7 @@ const TITLES: Record<ReturnType<typeof matchRoute>['page'], string> = {
   key: 'API key',
   routing: 'Routing',
   routeconfig: 'RouteConfig',
+  'mcp-servers': 'MCP servers',
   'not-found': 'Not found',
 };
 
@@ -93,6 +95,8 @@ function Page({
       return <RoutingPage />;
     case 'routeconfig':
       return <RouteConfigPage name={route.param!} session={session} />;
+    case 'mcp-servers':
+      return <McpServersPage />;
     case 'not-found':
       return (
         <main id="main" aria-labelledby="page-title">

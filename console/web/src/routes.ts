@@ -1,9 +1,18 @@
 /**
  * The console's pages by path: `/logs`, `/usage`, `/experiments/<logical model>`,
- * `/keys`, `/keys/<name>`, `/routing`, `/routing/<RouteConfig>`. `/` is Request Logs.
+ * `/keys`, `/keys/<name>`, `/routing`, `/routing/<RouteConfig>`, `/mcp-servers`. `/` is Request Logs.
  */
 export interface RouteMatch {
-  page: 'logs' | 'usage' | 'experiments' | 'keys' | 'key' | 'routing' | 'routeconfig' | 'not-found';
+  page:
+    | 'logs'
+    | 'usage'
+    | 'experiments'
+    | 'keys'
+    | 'key'
+    | 'routing'
+    | 'routeconfig'
+    | 'mcp-servers'
+    | 'not-found';
   /** The path's parameter (a key, a logical model, a RouteConfig), decoded. */
   param?: string;
 }
@@ -16,6 +25,7 @@ const PATTERNS: readonly [RegExp, RouteMatch['page']][] = [
   [/^\/keys\/([^/]+)$/, 'key'],
   [/^\/routing\/?$/, 'routing'],
   [/^\/routing\/([^/]+)$/, 'routeconfig'],
+  [/^\/mcp-servers\/?$/, 'mcp-servers'],
 ];
 
 export function matchRoute(pathname: string): RouteMatch {

@@ -292,6 +292,7 @@ describe('the console web app in Chromium', () => {
       ['Experiments', 'Experiments'],
       ['API keys', 'API keys'],
       ['Routing', 'Routing configurations'],
+      ['MCP servers', 'MCP servers'],
     ] as const) {
       const link = w.page
         .getByRole('navigation', { name: 'Console pages' })
@@ -302,6 +303,22 @@ describe('the console web app in Chromium', () => {
       expect(await link.getAttribute('aria-current')).toBe('page');
       visited.push(new URL(w.page.url()).pathname);
     }
-    expect(visited).toEqual(['/logs', '/usage', '/experiments', '/keys', '/routing']);
+    expect(visited).toEqual(['/logs', '/usage', '/experiments', '/keys', '/routing', '/mcp-servers']);
+  });
+
+  it('lists the MCP servers of the local stack with their filters and the RouteConfig exposing them', async () => {
+    const w = await open('/mcp-servers');
+    await heading(w, 'MCP servers');
+    const table = w.page.getByRole('table', { name: "MCP servers behind the gateway's MCP endpoint" });
+    const notes = table.getByRole('row', { name: /^notes / });
+    await notes.waitFor();
+    expect(await notes.textContent()).toContain('all except delete_*');
+    expect(await notes.textContent()).toContain('default as notes__* (for matching callers)');
+    const weather = table.getByRole('row', { name: /^weather / });
+    // The stack moves the example's loopback addresses to its own.
+    expect(await weather.textContent()).toMatch(/^weatherhttp:\/\/127\.[\d.]+:\d+\/mcp/);
+    expect(await weather.textContent()).toContain('default as weather__*');
+    await weather.getByRole('link', { name: 'default' }).click();
+    await heading(w, 'RouteConfig default');
   });
 });

@@ -10,6 +10,7 @@ describe('console page routes', () => {
     expect(matchRoute('/experiments/chat%2Fmodel')).toEqual({ page: 'experiments', param: 'chat/model' });
     expect(matchRoute('/keys/team-a')).toEqual({ page: 'key', param: 'team-a' });
     expect(matchRoute('/routing/default')).toEqual({ page: 'routeconfig', param: 'default' });
+    expect(matchRoute('/mcp-servers')).toEqual({ page: 'mcp-servers' });
   });
 
   it('answers not-found for unknown paths and broken percent-encoding', () => {

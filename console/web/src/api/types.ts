@@ -74,6 +74,17 @@ export interface ApiKey extends ObjectStatus {
   backends: string[];
 }
 
+/** GET /api/v1/mcpservers (console/mcp-servers.ts): never a credential, only the header it goes in. */
+export interface McpServer extends ObjectStatus {
+  name: string;
+  namespace: string;
+  url: string;
+  credentialHeader?: string;
+  forwardHeaders: string[];
+  tools: { include: string[]; exclude: string[] };
+  exposedBy: { routeConfig: string; name: string; conditional: boolean }[];
+}
+
 export interface CreatedKey {
   key: ApiKey;
   /** Shown once, right after creation; the console never returns it again. */

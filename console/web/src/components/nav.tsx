@@ -8,6 +8,7 @@ const PAGES: readonly { href: string; label: string; pages: RouteMatch['page'][]
   { href: '/experiments', label: 'Experiments', pages: ['experiments'] },
   { href: '/keys', label: 'API keys', pages: ['keys', 'key'] },
   { href: '/routing', label: 'Routing', pages: ['routing', 'routeconfig'] },
+  { href: '/mcp-servers', label: 'MCP servers', pages: ['mcp-servers'] },
 ];
 
 export function Nav({ page }: { page: RouteMatch['page'] }) {
