@@ -12,7 +12,7 @@
  *
  * Keys are a SHA-256 digest of the id cut to 128 bits, never the id itself.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const DEFAULT_ENDED_SESSIONS = 50_000;
 
@@ -41,5 +41,5 @@ export class EndedSessions {
 }
 
 function digest(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('base64url').slice(0, 22);
+  return hash('sha256', sessionId, 'base64url').slice(0, 22);
 }
