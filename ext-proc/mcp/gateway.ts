@@ -793,6 +793,10 @@ export class McpGateway {
         return result;
       }),
     );
+    // Every server forgot the session (it was ended, here or on another replica, or they restarted):
+    // the session is gone, as for a call to one of them (Streamable HTTP § Session Management: 404).
+    if (pending.length > 0 && answers.every((a, i) => this.sessionGone(ctx, pending[i]![0], a)))
+      throw new HttpFailure(404, 'Session not found', -32001);
     const items: unknown[] = [];
     const next: Record<string, string> = {};
     const unavailable: string[] = [];
@@ -824,6 +828,16 @@ export class McpGateway {
     if (unavailable.length > 0) result._meta = { [UNAVAILABLE_META]: unavailable };
     outcome.status = 200;
     this.sendJson(res, 200, resultResponse(message.id, result));
+  }
+
+  /** A server of the session answered 404 to its session id: it no longer knows the session. */
+  private sessionGone(ctx: Context, name: string, answer: PromiseSettledResult<unknown>): boolean {
+    return (
+      answer.status === 'rejected' &&
+      answer.reason instanceof UpstreamError &&
+      answer.reason.status === 404 &&
+      ctx.upstreams.get(name)?.upstream.sessionId !== undefined
+    );
   }
 
   /** logging/setLevel: every server that declared the capability; answered once all did. */

@@ -54,6 +54,8 @@ export class UpstreamError extends Error {
   constructor(
     readonly server: string,
     message: string,
+    /** The HTTP status the server answered outside the protocol with, when it did. */
+    readonly status?: number,
   ) {
     super(message);
     this.name = 'UpstreamError';
@@ -308,7 +310,7 @@ export async function exchange(
   } catch (error) {
     throw new UpstreamError(server, `is unreachable (${(error as Error).message})`);
   }
-  if (reply.kind === 'failed') throw new UpstreamError(server, reply.detail);
+  if (reply.kind === 'failed') throw new UpstreamError(server, reply.detail, reply.status);
   if (reply.kind === 'accepted') throw new UpstreamError(server, 'accepted a request without answering it');
   const sessionId = reply.sessionId;
   const done = (m: JsonRpcMessage) => (sessionId === undefined ? { message: m } : { message: m, sessionId });

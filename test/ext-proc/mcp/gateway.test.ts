@@ -364,8 +364,18 @@ describe('MCP gateway', () => {
     expect(((await list.json()) as { error: { code: number } }).error.code).toBe(-32001);
     const stream = await fetch(endpoint, { headers: { ...headers, accept: 'text/event-stream' } });
     expect(stream.status).toBe(404);
-    // The replica has not seen the DELETE: the id still decodes there, and a call learns of the end
-    // from the server's own 404.
+    // The replica has not seen the DELETE: the id still decodes there, and it learns of the end from
+    // the servers' own 404s, for a fan-out (every server forgot the session) as for a call.
+    const replicaList = await fetch(`${replica.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+    });
+    expect(replicaList.status).toBe(404);
     const call = await fetch(`${replica.url}/mcp`, {
       method: 'POST',
       headers: {
