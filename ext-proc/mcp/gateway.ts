@@ -1084,12 +1084,14 @@ export class McpGateway {
     const names = [...ctx.upstreams.values()]
       .filter((e) => e.upstream.sessionId !== undefined)
       .map((e) => e.upstream.server);
+    let gone = 0;
     const opened = await Promise.all(
       names.map(async (name) => {
         try {
           const reply = await openStreamRetrying(this.target(ctx, name)!, positions[name], abort.signal);
           if (reply.kind === 'stream') return { name, events: reply.events };
-          if (reply.status !== 405)
+          if (reply.status === 404) gone++;
+          else if (reply.status !== 405)
             this.options.logger.warn(
               { event: 'mcp_stream_failed', server: name, reason: reply.detail },
               'MCP server stream did not open',
@@ -1107,6 +1109,8 @@ export class McpGateway {
     outcome.servers = streams.map((s) => s.name);
     if (streams.length === 0) {
       abort.abort();
+      // Every server forgot the session: it is gone (as for list fan-outs, McpGateway.list).
+      if (gone > 0 && gone === names.length) throw new HttpFailure(404, 'Session not found', -32001);
       // § Listening for Messages from the Server: 405 when no stream is offered at this endpoint.
       throw new HttpFailure(405, 'no MCP server of this session offers a stream', INVALID_REQUEST, {
         allow: 'POST, DELETE',

@@ -376,6 +376,10 @@ describe('MCP gateway', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
     });
     expect(replicaList.status).toBe(404);
+    const replicaStream = await fetch(`${replica.url}/mcp`, {
+      headers: { ...headers, accept: 'text/event-stream' },
+    });
+    expect(replicaStream.status).toBe(404);
     const call = await fetch(`${replica.url}/mcp`, {
       method: 'POST',
       headers: {
