@@ -68,6 +68,8 @@ export interface McpEndpoint {
   port: number;
   /** Path and query. */
   path: string;
+  /** The Host header's value (the URL's host, port included when not the default). */
+  host: string;
 }
 
 function endpointOf(url: string): McpEndpoint {
@@ -78,6 +80,7 @@ function endpointOf(url: string): McpEndpoint {
     hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: Number(parsed.port) || (protocol === 'https:' ? 443 : 80),
     path: `${parsed.pathname}${parsed.search}`,
+    host: parsed.host,
   };
 }
 

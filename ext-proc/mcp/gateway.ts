@@ -1212,12 +1212,10 @@ export class McpGateway {
       res.end();
       return;
     }
-    res.writeHead(
-      status,
-      headers === undefined
-        ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }
-        : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers },
-    );
+    // A flat [name, value, …] list, as for the upstream request (upstream.ts headersFor).
+    const list = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text))];
+    if (headers !== undefined) for (const name in headers) list.push(name, headers[name]!);
+    res.writeHead(status, list);
     res.end(text);
   }
 }

@@ -62,14 +62,21 @@ export class UpstreamError extends Error {
   }
 }
 
-function headersFor(target: UpstreamTarget, extra: Record<string, string>): Record<string, string> {
-  const headers: Record<string, string> = { ...target.forwarded, ...extra };
+/**
+ * The request's headers as node:http's flat [name, value, …] list: taken as they are, where an object
+ * goes through setHeader's per-name bookkeeping (node:http still validates each name and value).
+ */
+function headersFor(target: UpstreamTarget, extra: readonly string[]): string[] {
+  const headers = [...extra];
+  for (const name in target.forwarded) headers.push(name, target.forwarded[name]!);
   const credential = target.route.server.credential;
-  if (credential) headers[credential.header] = credential.value.reveal();
-  if (target.sessionId !== undefined) headers[SESSION_HEADER] = target.sessionId;
-  if (target.protocolVersion !== undefined) headers[PROTOCOL_VERSION_HEADER] = target.protocolVersion;
+  if (credential) headers.push(credential.header, credential.value.reveal());
+  if (target.sessionId !== undefined) headers.push(SESSION_HEADER, target.sessionId);
+  if (target.protocolVersion !== undefined) headers.push(PROTOCOL_VERSION_HEADER, target.protocolVersion);
   return headers;
 }
+
+const POST_HEADERS = ['content-type', 'application/json', 'accept', 'application/json, text/event-stream'];
 
 /** Parsed events held before the body is paused: a slow reader does not grow the heap. */
 const MAX_QUEUED_EVENTS = 64;
@@ -163,7 +170,7 @@ const AGENTS = {
 function send(
   to: UpstreamTarget,
   method: string,
-  headers: Record<string, string>,
+  headers: string[],
   body: string | undefined,
   signal: AbortSignal,
   call: McpUpstreamCall | undefined,
@@ -171,7 +178,9 @@ function send(
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const endpoint = to.route.server.endpoint;
-    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    // A header list gets none of node:http's defaults: Host is ours to send (HTTP/1.1 requires it).
+    headers.push('host', endpoint.host);
+    if (body !== undefined) headers.push('content-length', String(Buffer.byteLength(body)));
     const req = (endpoint.protocol === 'https:' ? https : http).request({
       protocol: endpoint.protocol,
       hostname: endpoint.hostname,
@@ -258,7 +267,7 @@ export async function post(
   const response = await send(
     target,
     'POST',
-    headersFor(target, { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }),
+    headersFor(target, POST_HEADERS),
     JSON.stringify(message),
     signal,
     call,
@@ -349,8 +358,8 @@ export async function openStream(
   lastEventId: string | undefined,
   signal: AbortSignal,
 ): Promise<Extract<UpstreamReply, { kind: 'stream' | 'failed' }>> {
-  const extra: Record<string, string> = { accept: 'text/event-stream' };
-  if (lastEventId !== undefined) extra[LAST_EVENT_ID_HEADER] = lastEventId;
+  const extra = ['accept', 'text/event-stream'];
+  if (lastEventId !== undefined) extra.push(LAST_EVENT_ID_HEADER, lastEventId);
   const call = noteCall(target, 'GET');
   const response = await send(target, 'GET', headersFor(target, extra), undefined, signal, call);
   const status = response.statusCode ?? 0;
@@ -363,7 +372,7 @@ export async function openStream(
 /** Ends the server's session (Streamable HTTP § Session Management: DELETE with the session id). */
 export async function endSession(target: UpstreamTarget, signal: AbortSignal): Promise<number> {
   const call = noteCall(target, 'DELETE');
-  const response = await send(target, 'DELETE', headersFor(target, {}), undefined, signal, call);
+  const response = await send(target, 'DELETE', headersFor(target, []), undefined, signal, call);
   response.resume();
   return response.statusCode ?? 0;
 }
