@@ -214,9 +214,15 @@ function send(
   });
 }
 
-/** A new entry in the target's call list (none when nobody collects them). */
+/**
+ * Calls noted per request at most: a GET stream open for hours reopens its servers' streams now and
+ * then, and its record must not grow with it.
+ */
+const MAX_NOTED_CALLS = 64;
+
+/** A new entry in the target's call list (none when nobody collects them, or it is full). */
 function noteCall(target: UpstreamTarget, method: string): McpUpstreamCall | undefined {
-  if (target.calls === undefined) return undefined;
+  if (target.calls === undefined || target.calls.length >= MAX_NOTED_CALLS) return undefined;
   const endpoint = target.route.server.endpoint;
   const call: McpUpstreamCall = {
     server: target.route.name,
