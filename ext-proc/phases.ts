@@ -6,15 +6,49 @@
 import type { AgentRouterError } from './errors.ts';
 
 export class HttpHead {
-  constructor(private readonly headers: ReadonlyMap<string, string>) {}
+  /** By name: the value, or (a head from the request decoder) the index of its bytes not yet read. */
+  readonly #values: Map<string, string | number>;
+  readonly #buffer: Buffer | undefined;
+  readonly #bounds: readonly number[] | undefined;
+
+  constructor(headers: ReadonlyMap<string, string>, buffer?: Buffer, bounds?: readonly number[]) {
+    this.#values = headers as Map<string, string | number>;
+    this.#buffer = buffer;
+    this.#bounds = bounds;
+  }
+
+  /**
+   * A head whose values stay bytes in `buffer` (value i at bounds[2i]..bounds[2i+1]) until read, as
+   * protos/request-decoder.ts leaves them: most headers of a message are never looked at.
+   */
+  static lazy(names: readonly string[], buffer: Buffer, bounds: readonly number[]): HttpHead {
+    const values = new Map<string, string | number>();
+    const head = new HttpHead(values as Map<string, string>, buffer, bounds);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const previous = values.get(name);
+      if (previous === undefined) values.set(name, i);
+      else values.set(name, `${head.#text(previous)}, ${head.#text(i)}`);
+    }
+    return head;
+  }
+
+  #text(value: string | number): string {
+    if (typeof value === 'string') return value;
+    return this.#buffer!.toString('utf8', this.#bounds![2 * value], this.#bounds![2 * value + 1]);
+  }
 
   /** Header value by lower-case name; repeated headers are joined with ", ". */
   get(name: string): string | undefined {
-    return this.headers.get(name);
+    const value = this.#values.get(name);
+    if (typeof value !== 'number') return value;
+    const text = this.#text(value);
+    this.#values.set(name, text);
+    return text;
   }
 
   names(): IterableIterator<string> {
-    return this.headers.keys();
+    return this.#values.keys();
   }
 }
 

@@ -23,6 +23,7 @@ import type {
   ProcessingRequest,
   ProcessingResponse,
 } from '../protos/ext-proc-messages.ts';
+import { DecodedHeaderMap } from '../protos/request-decoder.ts';
 import { AgentRouterError, errors } from './errors.ts';
 import { PhaseOrder } from './phase-order.ts';
 import { HttpHead, type MetadataReader, type PhaseResult, type Phases } from './phases.ts';
@@ -41,6 +42,7 @@ export interface StreamLimits {
 type Call = ServerCall<ProcessingRequest, ProcessingResponse>;
 
 export function headMap(map: HeaderMap | undefined): HttpHead {
+  if (map instanceof DecodedHeaderMap) return map.head();
   const headers = new Map<string, string>();
   for (const h of map?.headers ?? []) {
     const value =

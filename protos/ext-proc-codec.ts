@@ -22,6 +22,7 @@ import type {
   ProcessingResponse,
 } from './ext-proc-messages.ts';
 import { frameEncoder } from './frame-encoder.ts';
+import { requestDecoder } from './request-decoder.ts';
 
 export interface ExtProcCodec {
   decodeRequest(buffer: Buffer): ProcessingRequest;
@@ -81,8 +82,9 @@ export function extProcCodec(): ExtProcCodec {
     return out;
   };
 
+  const decodeFast = requestDecoder(requestType);
   const decodeRequest = (buffer: Buffer) => {
-    const message = requestType.decode(buffer) as unknown as {
+    const message = decodeFast(buffer) as unknown as {
       protocol_config?: { request_body_mode?: unknown; response_body_mode?: unknown } | null;
     };
     // The only enums ext-proc reads are the configured body modes; give them their names.
