@@ -47,6 +47,11 @@ export class HttpHead {
     return text;
   }
 
+  /** Whether the head has the header, without reading its value. */
+  has(name: string): boolean {
+    return this.#values.has(name);
+  }
+
   names(): IterableIterator<string> {
     return this.#values.keys();
   }

@@ -201,7 +201,10 @@ function generate(root: MessagePlan): Passes {
   const enums: Record<string, number>[] = [];
   const lines: string[] = [
     'const { varintSize, writeVarint, writeString, uint, UNSUPPORTED, byteLength } = helpers;',
+    // S holds the measured sizes in visiting order: P is the next free slot, C the next to read. The
+    // array keeps its capacity between encodes (emptying it with length = 0 would free its store).
     'const S = [];',
+    'let P = 0;',
     'let C = 0;',
     'let D;',
   ];
@@ -219,9 +222,9 @@ function generate(root: MessagePlan): Passes {
     const k = varintSize(field.key);
     switch (field.kind) {
       case Kind.Message:
-        return `{ if (typeof ${v} !== 'object') throw UNSUPPORTED; const s = S.length; S.push(0); const n = m${indexOf.get(field.message!)}(${v}); S[s] = n; t += ${k} + varintSize(n) + n; }`;
+        return `{ if (typeof ${v} !== 'object') throw UNSUPPORTED; const s = P++; const n = m${indexOf.get(field.message!)}(${v}); S[s] = n; t += ${k} + varintSize(n) + n; }`;
       case Kind.String:
-        return `{ if (typeof ${v} !== 'string') throw UNSUPPORTED; const n = byteLength(${v}); S.push(n); t += ${k} + varintSize(n) + n; }`;
+        return `{ if (typeof ${v} !== 'string') throw UNSUPPORTED; const n = byteLength(${v}); S[P++] = n; t += ${k} + varintSize(n) + n; }`;
       case Kind.Bytes:
         return `{ if (!(${v} instanceof Uint8Array) || (D !== undefined && D(${v}))) throw UNSUPPORTED; t += ${k} + varintSize(${v}.length) + ${v}.length; }`;
       case Kind.Double:
@@ -255,14 +258,14 @@ function generate(root: MessagePlan): Passes {
         const k = varintSize(field.key);
         // protobufjs writes the value even when empty (key 2, length 0).
         measure.push(
-          `${read} for (const name of Object.keys(v)) { const e = v[name]; const es = S.length; S.push(0);` +
-            ` const kb = byteLength(name); S.push(kb); const vs = S.length; S.push(0);` +
+          `${read} for (const name in v) { const e = v[name]; const es = P++;` +
+            ` const kb = byteLength(name); S[P++] = kb; const vs = P++;` +
             ` const vb = e === undefined || e === null ? 0 : m${value}(e); S[vs] = vb;` +
             ` const entry = 1 + varintSize(kb) + kb + 1 + varintSize(vb) + vb; S[es] = entry;` +
             ` t += ${k} + varintSize(entry) + entry; }`,
         );
         write.push(
-          `${read} for (const name of Object.keys(v)) { const e = v[name]; ${keyBytes(field.key)}` +
+          `${read} for (const name in v) { const e = v[name]; ${keyBytes(field.key)}` +
             ' at = writeVarint(out, at, S[C++]); const kb = S[C++]; out[at++] = 0x0a;' +
             ' at = writeVarint(out, at, kb); at = writeString(out, at, name, kb); out[at++] = 0x12;' +
             ` at = writeVarint(out, at, S[C++]); if (e !== undefined && e !== null) at = w${value}(e, out, at); }`,
@@ -283,7 +286,7 @@ function generate(root: MessagePlan): Passes {
   }
   lines.push(
     'return { measure: m0, write: (o, out, at) => { C = 0; return w0(o, out, at); },',
-    ' reset(decline) { S.length = 0; C = 0; D = decline; } };',
+    ' reset(decline) { P = 0; C = 0; D = decline; } };',
   );
   return new Function('helpers', 'E', lines.join('\n'))(HELPERS, enums) as Passes;
 }

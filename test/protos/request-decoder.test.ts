@@ -4,7 +4,7 @@ import { headMap } from '../../ext-proc/stream.ts';
 import { toStruct } from '../../ext-proc/struct.ts';
 import { extProcRoot } from '../../protos/envoy.ts';
 import type { HeaderMap, ProcessingRequest } from '../../protos/ext-proc-messages.ts';
-import { DecodedHeaderMap, requestDecoder } from '../../protos/request-decoder.ts';
+import { DecodedHeaderMap, nameBucket, requestDecoder } from '../../protos/request-decoder.ts';
 
 const requestType = extProcRoot().lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
 const decode = requestDecoder(requestType) as (buffer: Buffer) => ProcessingRequest;
@@ -137,5 +137,34 @@ describe('the request decoder', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('keeps the header names a gateway sees all the time interned together (no bucket of two takes three)', () => {
+    // What Envoy, the OpenAI and Anthropic SDKs, providers and the gateway itself put in nearly every
+    // message: were three in one bucket, they would evict each other and be allocated on every message.
+    const common = [
+      ...[':authority', ':path', ':method', ':scheme', ':status', 'content-type', 'content-length'],
+      ...['user-agent', 'accept', 'accept-encoding', 'authorization', 'x-api-key', 'api-key', 'x-goog-api-key'],
+      ...['x-forwarded-proto', 'x-forwarded-for', 'x-request-id', 'x-envoy-attempt-count', 'x-envoy-internal'],
+      ...['x-envoy-expected-rq-timeout-ms', 'x-envoy-upstream-service-time', 'x-envoy-original-path'],
+      ...['x-envoy-decorator-operation', 'x-envoy-peer-metadata', 'x-envoy-peer-metadata-id', 'date', 'server'],
+      ...['traceparent', 'tracestate', 'baggage', 'x-session-id', 'anthropic-version', 'anthropic-beta'],
+      ...['openai-organization', 'openai-project', 'openai-version', 'openai-processing-ms', 'request-id'],
+      ...['x-stainless-lang', 'x-stainless-package-version', 'x-stainless-os', 'x-stainless-arch'],
+      ...['x-stainless-runtime', 'x-stainless-runtime-version', 'x-stainless-retry-count', 'x-stainless-timeout'],
+      ...['x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests'],
+      ...['x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+      ...['transfer-encoding', 'cache-control', 'connection', 'vary', 'cookie', 'set-cookie'],
+      ...['x-amzn-requestid', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256', 'x-data-class'],
+      ...['x-agent-router-route', 'x-agent-router-key-id', 'x-agent-router-model', 'x-agent-router-attempt'],
+      ...['x-agent-router-resolved-model', 'x-agent-router-backend', 'x-gateway-destination-endpoint'],
+    ];
+    const perBucket = new Map<number, string[]>();
+    for (const name of common) {
+      const bytes = Buffer.from(name);
+      const bucket = nameBucket(bytes, 0, bytes.length);
+      perBucket.set(bucket, [...(perBucket.get(bucket) ?? []), name]);
+    }
+    expect([...perBucket.values()].filter((names) => names.length > 2)).toEqual([]);
   });
 });
