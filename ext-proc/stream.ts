@@ -86,14 +86,14 @@ function headerMutation(result: PhaseResult, seen: SeenHeaders | undefined): Hea
   if (setCount === 0 && removeCount === 0) return undefined;
   const head = seen?.head;
   let touched = seen?.touched;
-  let setHeaders: NonNullable<HeaderMutation['set_headers']> | undefined;
-  let removeHeaders: string[] | undefined;
+  const setHeaders: NonNullable<HeaderMutation['set_headers']> = [];
+  const removeHeaders: string[] = [];
   for (let i = 0; i < setCount; i++) {
     const option = set![i]!;
     const key = option[0];
     const value = option[1];
     if (head && head.get(key) === value && !touched?.includes(key)) continue;
-    (setHeaders ??= []).push({
+    setHeaders.push({
       header: { key, raw_value: Buffer.from(value) },
       append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
     });
@@ -101,17 +101,20 @@ function headerMutation(result: PhaseResult, seen: SeenHeaders | undefined): Hea
   for (let i = 0; i < removeCount; i++) {
     const name = remove![i]!;
     if (head && !head.has(name) && !touched?.includes(name)) continue;
-    (removeHeaders ??= []).push(name);
+    removeHeaders.push(name);
   }
-  if (setHeaders === undefined && removeHeaders === undefined) return undefined;
+  if (setHeaders.length === 0 && removeHeaders.length === 0) return undefined;
   if (seen) {
-    touched ??= seen.touched = [];
-    if (setHeaders) for (const option of setHeaders) touched.push(option.header.key);
-    if (removeHeaders) for (const name of removeHeaders) touched.push(name);
+    if (touched === undefined) {
+      touched = [];
+      seen.touched = touched;
+    }
+    for (const option of setHeaders) touched.push(option.header.key);
+    for (const name of removeHeaders) touched.push(name);
   }
   const mutation: HeaderMutation = {};
-  if (setHeaders) mutation.set_headers = setHeaders;
-  if (removeHeaders) mutation.remove_headers = removeHeaders;
+  if (setHeaders.length > 0) mutation.set_headers = setHeaders;
+  if (removeHeaders.length > 0) mutation.remove_headers = removeHeaders;
   return mutation;
 }
 
