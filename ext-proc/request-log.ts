@@ -4,6 +4,7 @@
  * The record names the key by its APIKey id and the session by a keyed hash; keys never reach here.
  */
 import type { RequestRecord } from '../analytics/record.ts';
+import type { HistogramCell } from '../observability/histogram-cells.ts';
 import { infoLineWriter, type Logger } from '../observability/logger.ts';
 import type { CounterCell } from '../observability/metric-cells.ts';
 import type { ExtProcMetrics } from '../observability/metrics.ts';
@@ -35,9 +36,9 @@ export function allObservers(observers: readonly RequestObserver[], logger: Logg
 export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): RequestObserver {
   type Children = {
     requests: CounterCell;
-    latency: ReturnType<ExtProcMetrics['latency']['labels']>;
-    ttft: ReturnType<ExtProcMetrics['timeToFirstToken']['labels']>;
-    tpot: ReturnType<ExtProcMetrics['timePerOutputToken']['labels']>;
+    latency: HistogramCell;
+    ttft: HistogramCell;
+    tpot: HistogramCell;
     prompt: CounterCell;
     completion: CounterCell;
     cached: CounterCell;
@@ -57,7 +58,15 @@ export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): Req
     let found = children.get(key);
     if (!found) {
       if (children.size >= MAX_CHILDREN) children.clear();
-      const labels = [routeConfig, entry, logical, resolved, backend, provider, status] as const;
+      const labels = {
+        route_config: routeConfig,
+        route_entry: entry,
+        logical_model: logical,
+        resolved_model: resolved,
+        backend,
+        provider,
+        status,
+      };
       const token = (type: string) =>
         metrics.tokenCells.cell({
           route_config: routeConfig,
@@ -68,18 +77,10 @@ export function requestLogObserver(logger: Logger, metrics: ExtProcMetrics): Req
           type,
         });
       found = {
-        requests: metrics.requestCells.cell({
-          route_config: routeConfig,
-          route_entry: entry,
-          logical_model: logical,
-          resolved_model: resolved,
-          backend,
-          provider,
-          status,
-        }),
-        latency: metrics.latency.labels(...labels),
-        ttft: metrics.timeToFirstToken.labels(...labels),
-        tpot: metrics.timePerOutputToken.labels(...labels),
+        requests: metrics.requestCells.cell(labels),
+        latency: metrics.latency.cell(labels),
+        ttft: metrics.timeToFirstToken.cell(labels),
+        tpot: metrics.timePerOutputToken.cell(labels),
         prompt: token('prompt'),
         completion: token('completion'),
         cached: token('cached'),

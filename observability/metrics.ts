@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { TIME_PER_OUTPUT_TOKEN_BUCKETS_S, TIME_TO_FIRST_TOKEN_BUCKETS_S } from './genai-buckets.ts';
+import { CellHistogram } from './histogram-cells.ts';
 import { CounterCells, GaugeCells } from './metric-cells.ts';
 
 /** ext-proc's Prometheus metrics. Labels name logical and resolved model; never a key. */
@@ -15,7 +16,8 @@ export function createExtProcMetrics(registry = new Registry()) {
   ] as const;
   type Labels = (typeof labelNames)[number];
   type TokenLabels = 'route_config' | 'logical_model' | 'resolved_model' | 'backend' | 'provider' | 'type';
-  // The per-request counters and the open-streams gauge are bumped through cells (metric-cells.ts).
+  // The per-request counters, histograms and the open-streams gauge are bumped through cells
+  // (metric-cells.ts, histogram-cells.ts).
   const requestCells = new CounterCells<Labels>();
   const tokenCells = new CounterCells<TokenLabels>();
   const attemptCells = new CounterCells<'backend' | 'provider'>();
@@ -35,21 +37,21 @@ export function createExtProcMetrics(registry = new Registry()) {
         requestCells.flush(this);
       },
     }),
-    latency: new Histogram({
+    latency: new CellHistogram({
       name: 'agent_router_request_duration_seconds',
       help: 'Time from request headers to the last response byte, as seen by ext-proc.',
       labelNames,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
-    timeToFirstToken: new Histogram({
+    timeToFirstToken: new CellHistogram({
       name: 'agent_router_time_to_first_token_seconds',
       help: 'Time from request headers to the first response body byte, as seen by ext-proc (OTel gen_ai.server.time_to_first_token buckets).',
       labelNames,
       buckets: [...TIME_TO_FIRST_TOKEN_BUCKETS_S],
       registers: [registry],
     }),
-    timePerOutputToken: new Histogram({
+    timePerOutputToken: new CellHistogram({
       name: 'agent_router_time_per_output_token_seconds',
       help: 'Streams: time after the first token per further output token (OTel gen_ai.server.time_per_output_token buckets).',
       labelNames,

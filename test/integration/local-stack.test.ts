@@ -234,6 +234,16 @@ describe('local stack from examples/local.yaml', () => {
       /agent_router_requests_total\{[^}]*logical_model="chat-model"[^}]*resolved_model="llama-3\.1-8b-instruct"[^}]*status="200"[^}]*\} \d+/,
     );
     expect(text).toMatch(/agent_router_tokens_total\{[^}]*type="completion"[^}]*\} \d+/);
+    // The histograms (histogram-cells.ts): every request in _count, and in the +Inf bucket alike.
+    const count =
+      /agent_router_request_duration_seconds_count\{([^}]*logical_model="chat-model"[^}]*status="200"[^}]*)\} (\d+)/.exec(
+        text,
+      );
+    expect(Number(count?.[2])).toBeGreaterThan(0);
+    expect(text).toContain(
+      `agent_router_request_duration_seconds_bucket{le="+Inf",${count![1]}} ${count![2]}`,
+    );
+    expect(text).toMatch(/agent_router_time_to_first_token_seconds_bucket\{le="0\.001",[^}]*\} \d+/);
     expect(text).not.toContain(TEAM_A);
   });
 });
