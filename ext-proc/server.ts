@@ -204,9 +204,18 @@ function isMcpObserver<T extends object>(recorder: T): recorder is T & McpObserv
 }
 
 /** Counts a stream as open until the transport is done with it ('close' comes once, whatever ended it). */
+const OPEN_GAUGE = Symbol('open streams gauge');
+type CountedCall = ServerCall & { [OPEN_GAUGE]?: GaugeCell };
+
+/** Counts the call open until it closes ('close' comes once); a shared listener, not a closure per call. */
 function countOpen(call: ServerCall, gauge: GaugeCell): void {
   gauge.inc();
-  call.once('close', () => gauge.dec());
+  (call as CountedCall)[OPEN_GAUGE] = gauge;
+  call.on('close', closeCounted);
+}
+
+function closeCounted(this: CountedCall): void {
+  this[OPEN_GAUGE]?.dec();
 }
 
 /** The W3C trace context Envoy put in the Process stream's initial metadata, if any (trace-context.ts). */

@@ -40,6 +40,8 @@ export interface StreamLimits {
 }
 
 type Call = ServerCall<ProcessingRequest, ProcessingResponse>;
+const STREAM = Symbol('processing stream');
+type CallWithStream = Call & { [STREAM]?: ProcessingStream };
 
 export function headMap(map: HeaderMap | undefined): HttpHead {
   if (map instanceof DecodedHeaderMap) return map.head();
@@ -94,7 +96,7 @@ function headerMutation(result: PhaseResult, seen: SeenHeaders | undefined): Hea
     const value = option[1];
     if (head && head.get(key) === value && !touched?.includes(key)) continue;
     setHeaders.push({
-      header: { key, raw_value: Buffer.from(value) },
+      header: { key, raw_value: value },
       append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
     });
   }
@@ -165,19 +167,31 @@ export class ProcessingStream {
     private readonly phases: Phases,
     private readonly limits: StreamLimits,
   ) {
-    call.on('data', (message: ProcessingRequest) => this.#onMessage(message));
-    // The gateway half-closes when it is done with the filter (e.g. after the response headers when the
-    // body is not processed). If the response was not complete by then, the request was cut short; a
-    // reset from the gateway arrives as 'cancelled' (grpc/server.ts). Envoy resets the stream when the
-    // client goes away (the filter is destroyed mid-request); a reset after the last response message
-    // cuts nothing short.
-    const cut = () => this.#finish(undefined, !this.#responseComplete);
-    call.on('end', () => {
-      cut();
-      call.end();
-    });
-    call.on('cancelled', cut);
+    // The call's events reach the stream through one shared function each (the call holds the stream),
+    // not closures made for every stream: two streams per request.
+    (call as CallWithStream)[STREAM] = this;
+    call.on('data', ProcessingStream.#onData);
+    call.on('end', ProcessingStream.#onEnd);
+    call.on('cancelled', ProcessingStream.#onCancelled);
   }
+
+  static readonly #onData = function (this: CallWithStream, message: ProcessingRequest): void {
+    this[STREAM]!.#onMessage(message);
+  };
+  // The gateway half-closes when it is done with the filter (e.g. after the response headers when the
+  // body is not processed). If the response was not complete by then, the request was cut short; a
+  // reset from the gateway arrives as 'cancelled' (grpc/server.ts). Envoy resets the stream when the
+  // client goes away (the filter is destroyed mid-request); a reset after the last response message
+  // cuts nothing short.
+  static readonly #onEnd = function (this: CallWithStream): void {
+    const stream = this[STREAM]!;
+    stream.#finish(undefined, !stream.#responseComplete);
+    this.end();
+  };
+  static readonly #onCancelled = function (this: CallWithStream): void {
+    const stream = this[STREAM]!;
+    stream.#finish(undefined, !stream.#responseComplete);
+  };
 
   #onMessage(message: ProcessingRequest): void {
     if (this.#done) return;
@@ -530,7 +544,7 @@ export function immediateResponse(status: number, body: unknown, details: string
       headers: {
         set_headers: [
           {
-            header: { key: 'content-type', raw_value: Buffer.from('application/json') },
+            header: { key: 'content-type', raw_value: 'application/json' },
             append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
           },
         ],

@@ -57,6 +57,8 @@ function memberOf(value: StructValue): StructValue['kind'] {
 
 export function fromStruct(struct: Struct | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(struct?.fields ?? {})) out[k] = fromValue(v);
+  const fields = struct?.fields;
+  // for-in, not Object.entries: the per-attempt phase reads forwarded metadata on every request.
+  if (fields) for (const k in fields) out[k] = fromValue(fields[k]);
   return out;
 }

@@ -60,7 +60,9 @@ export function extProcCodec(): ExtProcCodec {
     ]),
   );
   // Enum names are the frame encoder's own business; a headroom body is left to encodeAroundBody.
-  const encodeFrame = frameEncoder(responseType, hasHeadroom);
+  // Header values of answers may be given as text (HeaderValueOption.header.raw_value): the frame
+  // encoder writes them as UTF-8, and the protobufjs paths below get them as bytes.
+  const encodeFrame = frameEncoder(responseType, hasHeadroom, ['envoy.config.core.v3.HeaderValue.raw_value']);
   const bodyModeNames = new Map(Object.entries(bodyMode).map(([name, n]) => [n, name as BodySendMode]));
 
   const numericMutation = (m: HeaderMutation | undefined) => {
@@ -68,6 +70,8 @@ export function extProcCodec(): ExtProcCodec {
       const action = option.append_action as unknown;
       if (typeof action === 'string')
         (option as { append_action: unknown }).append_action = appendAction[action];
+      const raw = option.header.raw_value;
+      if (typeof raw === 'string') option.header.raw_value = Buffer.from(raw);
     }
   };
   const numericCommon = (c: CommonResponse | undefined) => {

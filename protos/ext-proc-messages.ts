@@ -94,8 +94,18 @@ export type HeaderAppendAction =
   | 'OVERWRITE_IF_EXISTS_OR_ADD'
   | 'OVERWRITE_IF_EXISTS';
 
+/**
+ * A header of an answer's mutation. Its raw_value may be given as text, sent as its UTF-8 bytes
+ * (ext-proc-codec.ts): answers set a few headers on every request, and a Buffer for each was garbage.
+ */
+export interface MutationHeaderValue {
+  key: string;
+  value?: string;
+  raw_value?: Buffer | string;
+}
+
 export interface HeaderValueOption {
-  header: HeaderValue;
+  header: MutationHeaderValue;
   append_action?: HeaderAppendAction;
 }
 

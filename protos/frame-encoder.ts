@@ -9,7 +9,9 @@
  * protobuf.dev/programming-guides/encoding), a field written when present (not null/undefined; a
  * repeated field when non-empty), enums as int32 varints, map entries as key 1 / value 2 messages.
  * Anything outside the kinds below (negative varints, 64-bit values beyond 2^53, bytes given as
- * strings) makes `encodeFrame` answer undefined, and the caller encodes with protobufjs.
+ * strings) makes `encodeFrame` answer undefined, and the caller encodes with protobufjs. The one
+ * exception is a bytes field the caller names as text (`textBytes`): there a string is written as its
+ * UTF-8 bytes (protobufjs would read it as base64), so header values need no Buffer of their own.
  */
 import type protobuf from 'protobufjs';
 import { PREFIX_BYTES } from '../grpc/wire.ts';
@@ -19,6 +21,8 @@ enum Kind {
   Enum,
   String,
   Bytes,
+  /** A bytes field that also takes a string, written as its UTF-8 bytes. */
+  TextBytes,
   Bool,
   Uint32,
   Int32,
@@ -59,6 +63,7 @@ const WIRE_TYPE: Record<Kind, number> = {
   [Kind.Enum]: 0,
   [Kind.String]: 2,
   [Kind.Bytes]: 2,
+  [Kind.TextBytes]: 2,
   [Kind.Bool]: 0,
   [Kind.Uint32]: 0,
   [Kind.Int32]: 0,
@@ -66,7 +71,11 @@ const WIRE_TYPE: Record<Kind, number> = {
   [Kind.Double]: 1,
 };
 
-function compile(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan>): MessagePlan {
+function compile(
+  type: protobuf.Type,
+  plans: Map<protobuf.Type, MessagePlan>,
+  textBytes: ReadonlySet<string>,
+): MessagePlan {
   const known = plans.get(type);
   if (known) return known;
   const plan: MessagePlan = { fields: [] };
@@ -88,7 +97,7 @@ function compile(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan>): M
         key: (field.id << 3) | 2,
         kind: Kind.Message,
         repeated: false,
-        mapValue: compile(valueType, plans),
+        mapValue: compile(valueType, plans, textBytes),
       });
       continue;
     }
@@ -97,7 +106,7 @@ function compile(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan>): M
     let enumValues: Record<string, number> | undefined;
     if (resolved && 'fields' in resolved) {
       kind = Kind.Message;
-      message = compile(resolved, plans);
+      message = compile(resolved, plans, textBytes);
     } else if (resolved) {
       kind = Kind.Enum;
       enumValues = (resolved as protobuf.Enum).values;
@@ -105,10 +114,19 @@ function compile(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan>): M
       const scalar = SCALAR_KINDS[field.type];
       if (scalar === undefined)
         throw new Error(`frame encoder: ${type.name}.${field.name} has type ${field.type}, not handled`);
-      kind = scalar;
+      kind =
+        scalar === Kind.Bytes && textBytes.has(`${type.fullName.slice(1)}.${field.name}`)
+          ? Kind.TextBytes
+          : scalar;
     }
     // Repeated scalars would be packed in proto3; ext_proc's answers have none, so none are handled.
-    if (field.repeated && kind !== Kind.Message && kind !== Kind.String && kind !== Kind.Bytes)
+    if (
+      field.repeated &&
+      kind !== Kind.Message &&
+      kind !== Kind.String &&
+      kind !== Kind.Bytes &&
+      kind !== Kind.TextBytes
+    )
       throw new Error(`frame encoder: repeated scalar ${type.name}.${field.name} is not handled`);
     plan.fields.push({
       name: field.name,
@@ -227,6 +245,8 @@ function generate(root: MessagePlan): Passes {
         return `{ if (typeof ${v} !== 'string') throw UNSUPPORTED; const n = byteLength(${v}); S[P++] = n; t += ${k} + varintSize(n) + n; }`;
       case Kind.Bytes:
         return `{ if (!(${v} instanceof Uint8Array) || (D !== undefined && D(${v}))) throw UNSUPPORTED; t += ${k} + varintSize(${v}.length) + ${v}.length; }`;
+      case Kind.TextBytes:
+        return `{ if (typeof ${v} === 'string') { const n = byteLength(${v}); S[P++] = n; t += ${k} + varintSize(n) + n; } else { if (!(${v} instanceof Uint8Array) || (D !== undefined && D(${v}))) throw UNSUPPORTED; t += ${k} + varintSize(${v}.length) + ${v}.length; } }`;
       case Kind.Double:
         return `{ if (typeof ${v} !== 'number') throw UNSUPPORTED; t += ${k + 8}; }`;
       default:
@@ -241,6 +261,8 @@ function generate(root: MessagePlan): Passes {
         return `${keyBytes(field.key)} { const n = S[C++]; at = writeVarint(out, at, n); at = writeString(out, at, ${v}, n); }`;
       case Kind.Bytes:
         return `${keyBytes(field.key)} at = writeVarint(out, at, ${v}.length); out.set(${v}, at); at += ${v}.length;`;
+      case Kind.TextBytes:
+        return `${keyBytes(field.key)} if (typeof ${v} === 'string') { const n = S[C++]; at = writeVarint(out, at, n); at = writeString(out, at, ${v}, n); } else { at = writeVarint(out, at, ${v}.length); out.set(${v}, at); at += ${v}.length; }`;
       case Kind.Double:
         return `${keyBytes(field.key)} at = out.writeDoubleLE(${v}, at);`;
       default:
@@ -299,8 +321,10 @@ function generate(root: MessagePlan): Passes {
 export function frameEncoder(
   type: protobuf.Type,
   decline?: (bytes: Uint8Array) => boolean,
+  /** Bytes fields ("package.Message.field") whose strings are text, written as UTF-8. */
+  textBytes: readonly string[] = [],
 ): (message: object) => Buffer | undefined {
-  const passes = generate(compile(type, new Map()));
+  const passes = generate(compile(type, new Map(), new Set(textBytes)));
   return (message) => {
     passes.reset(decline);
     try {

@@ -70,12 +70,15 @@ export function headerMap(headers: Record<string, string>): HeaderMap {
 export function setHeaders(
   response:
     | {
-        header_mutation?: { set_headers?: { header: { key: string; raw_value?: Buffer; value?: string } }[] };
+        header_mutation?: {
+          set_headers?: { header: { key: string; raw_value?: Uint8Array | string; value?: string } }[];
+        };
       }
     | undefined,
 ) {
   const out: Record<string, string> = {};
   for (const h of response?.header_mutation?.set_headers ?? [])
-    out[h.header.key] = h.header.raw_value?.toString() ?? h.header.value ?? '';
+    out[h.header.key] =
+      h.header.raw_value === undefined ? (h.header.value ?? '') : Buffer.from(h.header.raw_value).toString();
   return out;
 }

@@ -60,6 +60,19 @@ describe('encoding a large body in its headroom', () => {
     }
   });
 
+  it('sends header values given as text as their bytes around a body too', () => {
+    const body = bodyOf(HEADROOM_MIN_BODY + 99);
+    const withBuffers = responsesAround(body)[0]!;
+    const plain = standard.responseSerialize(structuredClone(withBuffers));
+    const textual = structuredClone(withBuffers);
+    for (const option of textual.request_body!.response!.header_mutation!.set_headers!)
+      option.header.raw_value = Buffer.from(option.header.raw_value!).toString();
+    textual.request_body!.response!.body_mutation = { body };
+    const wire: Buffer = lean.responseSerialize(textual);
+    expect(wire.buffer).toBe(body.buffer);
+    expect(standard.responseDeserialize(wire)).toEqual(standard.responseDeserialize(plain));
+  });
+
   it('uses a body’s headroom once: a second message with it is copied, the first may still be in flight', () => {
     const body = bodyOf(HEADROOM_MIN_BODY);
     const first: Buffer = lean.responseSerialize(responsesAround(body)[0]);

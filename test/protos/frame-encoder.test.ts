@@ -131,11 +131,54 @@ describe('the frame encoder', () => {
     expect(encodeFrame(named)!.subarray(5).equals(plain)).toBe(true);
   });
 
+  it('writes a header value given as text as its UTF-8 bytes, as the same value given as bytes', () => {
+    const textual = extProcCodec().frameResponse;
+    const text = fc.string({ unit: 'grapheme', maxLength: 80 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(text, text), { maxLength: 6 }), (pairs) => {
+        const asText = (key: string, value: string) => ({
+          header: { key, raw_value: value },
+          append_action: 2,
+        });
+        const message = (make: (key: string, value: string) => object) => ({
+          request_body: { response: { header_mutation: { set_headers: pairs.map(([k, v]) => make(k, v)) } } },
+        });
+        const frame = textual(message(asText) as unknown as ProcessingResponse);
+        const plain = Buffer.from(responseType.encode(message(header)).finish());
+        expect(frame.subarray(5).equals(plain)).toBe(true);
+      }),
+    );
+  });
+
+  it('takes text only where it was told to: a string for another bytes field is declined, as protobufjs reads it as base64', () => {
+    expect(encodeFrame({ request_body: { response: { body_mutation: { body: 'e30=' } } } })).toBeUndefined();
+    // The encoder made without text fields declines header values given as text too.
+    expect(
+      encodeFrame({
+        request_trailers: { header_mutation: { set_headers: [{ header: { key: 'a', raw_value: 'b' } }] } },
+      }),
+    ).toBeUndefined();
+  });
+
   it('declines what it does not handle, and the codec still frames it with protobufjs', () => {
     expect(encodeFrame({ mode_override: { request_body_mode: 'NO_SUCH_MODE' } })).toBeUndefined();
     const negative = { override_message_timeout: { seconds: -1 } };
     expect(encodeFrame(negative)).toBeUndefined();
     const frame = codec.frameResponse(negative as ProcessingResponse);
     expect(frame.subarray(5).equals(Buffer.from(responseType.encode(negative).finish()))).toBe(true);
+  });
+
+  it('sends header values given as text as bytes on the protobufjs path too', () => {
+    const message = {
+      override_message_timeout: { seconds: -1 },
+      request_trailers: { header_mutation: { set_headers: [{ header: { key: 'x-é', raw_value: 'vé😀' } }] } },
+    };
+    const frame = codec.frameResponse(structuredClone(message) as unknown as ProcessingResponse);
+    const decoded = responseType.toObject(responseType.decode(frame.subarray(5))) as {
+      request_trailers: { header_mutation: { set_headers: { header: { raw_value: Uint8Array } }[] } };
+    };
+    expect(
+      Buffer.from(decoded.request_trailers.header_mutation.set_headers[0]!.header.raw_value).toString(),
+    ).toBe('vé😀');
   });
 });
