@@ -63,10 +63,16 @@ function skipSpace(buf: Buffer, i: number): number {
   return i;
 }
 
+/** Whether buf[start, end) holds a backslash: keys are short, so a loop, not a view to search. */
+function hasEscape(buf: Buffer, start: number, end: number): boolean {
+  if (end - start > SHORT_STRING_BYTES) return buf.subarray(start, end).indexOf(BACKSLASH) >= 0;
+  for (let i = start; i < end; i++) if (buf[i] === BACKSLASH) return true;
+  return false;
+}
+
 /** The key whose string token is buf[open, close), as JSON.parse decodes it. */
 function decodeKey(buf: Buffer, open: number, close: number): string {
-  if (buf.subarray(open + 1, close - 1).indexOf(BACKSLASH) < 0)
-    return buf.toString('utf8', open + 1, close - 1);
+  if (!hasEscape(buf, open + 1, close - 1)) return buf.toString('utf8', open + 1, close - 1);
   try {
     return JSON.parse(buf.toString('utf8', open, close)) as string;
   } catch (error) {
