@@ -24,17 +24,22 @@ const FALLBACK = new Fallback();
 /** The reading position, shared by the helpers (decoding is synchronous and not re-entrant). */
 let at = 0;
 
+/**
+ * A varint of at most four bytes (below 2^28). A longer one is left to protobufjs: its 32-bit reader
+ * keeps only the low 32 bits of a fifth byte and then skips five more bytes unread (protobufjs
+ * src/reader.js, read_uint32), so what it accepts there is its own rule; no tag, length or flag of ours
+ * needs that many bytes. (Found by the random-bytes property test: [80, 128, 128, 128, 128, 128, 0].)
+ */
 function varint(buffer: Buffer, end: number): number {
   let value = 0;
   let scale = 1;
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 4; i++) {
     if (at >= end) throw FALLBACK;
     const byte = buffer[at++]!;
     value += (byte & 0x7f) * scale;
     if (byte < 0x80) return value;
     scale *= 128;
   }
-  // Beyond 2^56: no length or tag is that large; let protobufjs judge the message.
   throw FALLBACK;
 }
 

@@ -121,6 +121,73 @@ describe('the request decoder', () => {
     expect([...head.names()]).toEqual([':path', 'x-tag', 'content-type']);
   });
 
+  it('accepts and refuses valid messages with a few bytes changed, inserted or removed as protobufjs does', () => {
+    const seeds = [
+      encode({
+        request_headers: {
+          headers: {
+            headers: [
+              { key: ':path', raw_value: Buffer.from('/v1/chat/completions') },
+              { key: 'x-tag', value: 'a' },
+              { key: 'x-tag', raw_value: Buffer.from('b') },
+            ],
+          },
+          end_of_stream: true,
+        },
+        protocol_config: { request_body_mode: 1 },
+        metadata_context: { filter_metadata: { 'agent-router': toStruct({ route: 'r', n: 1 }) } },
+      }),
+      encode({
+        response_body: { body: Buffer.from('{"usage":{}}'), end_of_stream: true },
+        observability_mode: true,
+      }),
+      encode({ request_body: { body: Buffer.from('hello'), end_of_stream: false } }),
+    ];
+    const edit = fc.tuple(
+      fc.nat(200),
+      fc.integer({ min: 0, max: 255 }),
+      fc.constantFrom('set', 'insert', 'delete'),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...seeds),
+        fc.array(edit, { minLength: 1, maxLength: 4 }),
+        (seed, edits) => {
+          const bytes = [...seed];
+          for (const [position, value, kind] of edits) {
+            const i = position % (bytes.length + 1);
+            if (kind === 'insert') bytes.splice(i, 0, value);
+            else if (i < bytes.length) {
+              if (kind === 'set') bytes[i] = value;
+              else bytes.splice(i, 1);
+            }
+          }
+          const buffer = Buffer.from(bytes);
+          let expected: unknown;
+          let refused = false;
+          try {
+            expected = seen(viaProtobufjs(buffer));
+          } catch {
+            refused = true;
+          }
+          if (refused) expect(() => decode(buffer)).toThrow();
+          else expect(seen(decode(buffer))).toEqual(expected);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('leaves varints of five bytes or more to protobufjs, which reads them by its own rule', () => {
+    // observability_mode (field 10) as a six-byte zero: protobufjs skips past the end and refuses it.
+    const overlong = Buffer.from([80, 128, 128, 128, 128, 128, 0]);
+    expect(() => viaProtobufjs(overlong)).toThrow();
+    expect(() => decode(overlong)).toThrow();
+    // A five-byte flag protobufjs reads as its low 32 bits (here 2^32: false).
+    const wide = Buffer.from([80, 128, 128, 128, 128, 16]);
+    expect(seen(decode(wide))).toEqual(seen(viaProtobufjs(wide)));
+  });
+
   it('accepts and refuses arbitrary bytes exactly as protobufjs does', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), (raw) => {
