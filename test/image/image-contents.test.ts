@@ -290,6 +290,31 @@ async function until(r: Running, what: string, check: () => Promise<boolean> | b
   }
 }
 
+/**
+ * Starts a process on `count` ports that were free a moment before, and waits until it is ready. A test
+ * file running in parallel can take one of them between that check and the child's listen; the child
+ * then exits with EADDRINUSE and is started again on new ports (at most three times).
+ */
+async function startOnFreePorts(
+  count: number,
+  start: (ports: number[]) => Running,
+  ready: (ports: number[]) => Promise<boolean>,
+): Promise<{ r: Running; ports: number[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) ports.push(await freePort());
+    const r = start(ports);
+    try {
+      await until(r, 'ready', () => ready(ports));
+      return { r, ports };
+    } catch (error) {
+      if (attempt >= 3 || !r.output().includes('EADDRINUSE')) throw error;
+      r.child.kill('SIGKILL');
+      await r.exited;
+    }
+  }
+}
+
 async function stop(r: Running): Promise<number | null> {
   r.child.kill('SIGTERM');
   return r.exited;
@@ -491,16 +516,22 @@ describe('the image, assembled from the Dockerfile', () => {
     const config = path.join(tmp, 'ext-proc.yaml');
     writeFileSync(config, MANIFESTS);
     const socket = path.join(tmp, 'ext-proc.sock');
-    const [grpcPort, adminPort] = [await freePort(), await freePort()];
-    const r = entrypoint(
-      'ext-proc',
-      `--config=${config}`,
-      `--grpc-port=${grpcPort}`,
-      `--admin-port=${adminPort}`,
-      `--socket=${socket}`,
-      '--log-level=info',
+    const {
+      r,
+      ports: [grpcPort],
+    } = await startOnFreePorts(
+      2,
+      ([grpcPort, adminPort]) =>
+        entrypoint(
+          'ext-proc',
+          `--config=${config}`,
+          `--grpc-port=${grpcPort}`,
+          `--admin-port=${adminPort}`,
+          `--socket=${socket}`,
+          '--log-level=info',
+        ),
+      ([, adminPort]) => answers(`http://127.0.0.1:${adminPort}/readyz`),
     );
-    await until(r, 'ready', () => answers(`http://127.0.0.1:${adminPort}/readyz`));
     expect(await healthCheck(`127.0.0.1:${grpcPort}`)).toBe('SERVING');
 
     const client = rawClient(`unix:${socket}`);
@@ -534,24 +565,27 @@ describe('the image, assembled from the Dockerfile', () => {
       for (const o of baseObjects()) fake.apply(o);
       const kubeconfig = path.join(tmp, 'kubeconfig');
       writeFileSync(kubeconfig, fake.kubeConfig('ext-proc-pod').exportConfig());
-      const [grpcPort, adminPort] = [await freePort(), await freePort()];
-      const r = run(
-        [
-          ...ENTRYPOINT,
-          'ext-proc',
-          '--config=kubernetes://',
-          `--grpc-port=${grpcPort}`,
-          `--admin-port=${adminPort}`,
-          `--socket=${path.join(tmp, 'kube-ext-proc.sock')}`,
-        ],
-        {
-          KUBECONFIG: kubeconfig,
-          AGENT_ROUTER_WATCH_NAMESPACES: NS,
-          POD_NAME: 'ext-proc-pod',
-          POD_NAMESPACE: 'gateway',
-        },
+      const { r } = await startOnFreePorts(
+        2,
+        ([grpcPort, adminPort]) =>
+          run(
+            [
+              ...ENTRYPOINT,
+              'ext-proc',
+              '--config=kubernetes://',
+              `--grpc-port=${grpcPort}`,
+              `--admin-port=${adminPort}`,
+              `--socket=${path.join(tmp, 'kube-ext-proc.sock')}`,
+            ],
+            {
+              KUBECONFIG: kubeconfig,
+              AGENT_ROUTER_WATCH_NAMESPACES: NS,
+              POD_NAME: 'ext-proc-pod',
+              POD_NAMESPACE: 'gateway',
+            },
+          ),
+        ([, adminPort]) => answers(`http://127.0.0.1:${adminPort}/readyz`),
       );
-      await until(r, 'ready', () => answers(`http://127.0.0.1:${adminPort}/readyz`));
       expect(await stop(r), r.output()).toBe(0);
     } finally {
       await fake.close();
@@ -561,17 +595,23 @@ describe('the image, assembled from the Dockerfile', () => {
   it('starts endpoint-picker for the pool named by --pool, healthy, and exits 0 on SIGTERM', async () => {
     const config = path.join(tmp, 'pool.yaml');
     writeFileSync(config, MANIFESTS);
-    const [grpcPort, healthPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-    const r = entrypoint(
-      'endpoint-picker',
-      `--config=${config}`,
-      '--pool=models/llama-pool',
-      `--grpc-port=${grpcPort}`,
-      `--health-port=${healthPort}`,
-      `--metrics-port=${metricsPort}`,
-      '--scheduler=ours',
+    const {
+      r,
+      ports: [, healthPort],
+    } = await startOnFreePorts(
+      3,
+      ([grpcPort, healthPort, metricsPort]) =>
+        entrypoint(
+          'endpoint-picker',
+          `--config=${config}`,
+          '--pool=models/llama-pool',
+          `--grpc-port=${grpcPort}`,
+          `--health-port=${healthPort}`,
+          `--metrics-port=${metricsPort}`,
+          '--scheduler=ours',
+        ),
+      ([, , metricsPort]) => answers(`http://127.0.0.1:${metricsPort}/readyz`),
     );
-    await until(r, 'ready', () => answers(`http://127.0.0.1:${metricsPort}/readyz`));
     expect(await healthCheck(`127.0.0.1:${healthPort}`)).toBe('SERVING');
     expect(r.output()).toMatch(/"event":"epp_listening".*"pool":"models\/llama-pool".*"endpoints":1/);
     expect(await stop(r), r.output()).toBe(0);
