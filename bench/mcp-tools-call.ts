@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Benchmark, BenchOptions } from './benchmark.ts';
+import { compiledEntry } from './compiled.ts';
 import type { BenchResult } from './report.ts';
 import { BENCH_KEY } from './servers/mcp-bench-key.ts';
 
@@ -27,11 +28,9 @@ class Child {
   #waiting: ((micros: number) => void)[] = [];
 
   constructor(args: string[], cpuProfDir: string | undefined) {
-    // --cpu-prof DIR: one folder per process (tsx's loader thread writes a profile too).
+    // --cpu-prof DIR: one folder per process. Compiled as shipped, not through tsx (bench/compiled.ts).
     const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}/mcp-${args[0]}`] : [];
-    this.process = fork(CHILD, args, {
-      execArgv: ['--import', import.meta.resolve('tsx'), '--expose-gc', ...profile],
-    });
+    this.process = fork(compiledEntry(CHILD), args, { execArgv: ['--expose-gc', ...profile] });
     this.ready = new Promise((resolve, reject) => {
       this.process.once('exit', (code) => reject(new Error(`MCP bench child exited (${code})`)));
       this.process.on('message', (m: { type: string; url?: string; micros?: number; message?: string }) => {

@@ -5,9 +5,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compiledEntry } from './compiled.ts';
 import type { ChildMessage, ParentMessage, ServerKind } from './servers/child.ts';
 
 const CHILD = fileURLToPath(new URL('./servers/child.ts', import.meta.url));
+/** The ext-proc servers' manifest unless a benchmark names its own. */
+const DEFAULT_CONFIG = fileURLToPath(new URL('../examples/local.yaml', import.meta.url));
 
 export class ServerProcess {
   readonly #child: ChildProcess;
@@ -21,10 +24,12 @@ export class ServerProcess {
     /** Manifest file for an ext-proc server (default: examples/local.yaml). */
     config?: string,
   ) {
-    // One folder per server: tsx's loader thread writes a profile too (the main thread's has tid 0).
+    // One folder per server, so each profile is found by its server's name.
     const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(cpuProfDir, kind)}`] : [];
-    this.#child = fork(CHILD, config ? [kind, config] : [kind], {
-      execArgv: ['--import', import.meta.resolve('tsx'), '--expose-gc', ...profile],
+    const manifest = config ?? (kind === 'ext-proc' ? DEFAULT_CONFIG : undefined);
+    // Compiled as shipped, not through tsx (bench/compiled.ts says why).
+    this.#child = fork(compiledEntry(CHILD), manifest ? [kind, manifest] : [kind], {
+      execArgv: ['--expose-gc', ...profile],
     });
     this.ready = new Promise((resolve, reject) => {
       this.#child.once('exit', (code, signal) => {

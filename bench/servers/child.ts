@@ -1,11 +1,11 @@
 /**
- * Entry of a measured server process: `child.ts <kind> [config]` (kinds: ServerKind; `picker` takes its
- * pool manifest as config). Reports its port over IPC, then answers
+ * Entry of a measured server process: `child.ts <kind> [config]` (kinds: ServerKind; `ext-proc` takes
+ * its manifest and `picker` its pool manifest as config). It runs compiled, from outside the source
+ * tree (bench/compiled.ts), so it finds no file by its own location. Reports its port over IPC, then answers
  * CPU-usage requests so the parent can bracket exactly its measured window. Run under `--expose-gc` so a
  * window can start from a collected heap, leaving garbage from warm-up or an earlier round out of it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadSnapshot } from '../../config/file-source.ts';
 import { startExtProc } from '../../ext-proc/server.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
@@ -47,8 +47,6 @@ interface Started {
   handle?(message: PickerRequest): Promise<ChildMessage>;
 }
 
-const CONFIG = fileURLToPath(new URL('../../examples/local.yaml', import.meta.url));
-
 async function start(kind: ServerKind, config: string | undefined): Promise<Started> {
   if (kind === 'noop') return startNoopExtProc();
   if (kind === 'noop-http2') return startNoopHttp2();
@@ -59,8 +57,9 @@ async function start(kind: ServerKind, config: string | undefined): Promise<Star
     if (config === undefined) throw new Error('the picker needs its pool manifest');
     return startBenchPicker(config);
   }
+  if (config === undefined) throw new Error('ext-proc needs its manifest');
   const server = await startExtProc({
-    snapshot: loadSnapshot(config ?? CONFIG, { supportedProviders }),
+    snapshot: loadSnapshot(config, { supportedProviders }),
     // The per-request log line is real work: write it, to a sink nobody reads.
     logger: createLogger({ level: 'info', destination: logDestination('/dev/null') }),
     grpcAddress: '127.0.0.1:0',
