@@ -68,9 +68,8 @@ const INFO = 30;
  * go through pino, so redaction holds whichever path a line takes.
  */
 export function infoLineWriter(logger: Logger): (fields: Record<string, unknown>, msg: string) => void {
-  const lines = linesOf.get(logger);
-  if (!lines) return (fields, msg) => logger.info(fields, msg);
-  const { destination, bindings } = lines;
+  const write = infoMembersWriter(logger);
+  if (!write) return (fields, msg) => logger.info(fields, msg);
   return (fields, msg) => {
     if (!logger.isLevelEnabled('info')) return;
     for (const name in fields) {
@@ -80,11 +79,39 @@ export function infoLineWriter(logger: Logger): (fields: Record<string, unknown>
       }
     }
     const members = JSON.stringify(fields);
+    write(members.length > 2 ? members.slice(1, -1) : '', msg);
+  };
+}
+
+/**
+ * The line frame of infoLineWriter for members the caller has already serialised (`"a":1,"b":2`, no
+ * braces; '' for none), so a line built from an object's own JSON needs no copy of the object first.
+ * No redaction happens here: only for members whose names REDACTED_TOP_LEVEL (isRedactedName) never
+ * holds, which the caller's type must guarantee. Undefined for a logger createLogger did not make.
+ */
+export function infoMembersWriter(logger: Logger): ((members: string, msg: string) => void) | undefined {
+  const lines = linesOf.get(logger);
+  if (!lines) return undefined;
+  const { destination, bindings } = lines;
+  let lastMsg = '';
+  let lastMsgJson = '""';
+  return (members, msg) => {
+    if (!logger.isLevelEnabled('info')) return;
+    // One kind of line per writer in practice: its message is serialised once.
+    if (msg !== lastMsg) {
+      lastMsg = msg;
+      lastMsgJson = JSON.stringify(msg);
+    }
     const time = new Date().toISOString();
     destination.write(
-      `{"level":${INFO},"time":"${time}"${bindings}${members.length > 2 ? `,${members.slice(1, -1)}` : ''},"msg":${JSON.stringify(msg)}}\n`,
+      `{"level":${INFO},"time":"${time}"${bindings}${members === '' ? '' : `,${members}`},"msg":${lastMsgJson}}\n`,
     );
   };
+}
+
+/** Whether a top-level field of this name goes through pino's redaction (REDACT_PATHS). */
+export function isRedactedName(name: string): boolean {
+  return REDACTED_TOP_LEVEL.has(name);
 }
 
 export type { Logger };
