@@ -161,22 +161,31 @@ function writeVarint(out: Buffer, at: number, value: number): number {
 }
 
 /**
- * UTF-8 length of `text`. The names and values in ext_proc's answers are short and ASCII: counting
- * them here is cheaper than a call into Buffer.byteLength, which takes anything else.
+ * Strings shorter than this are always flat in V8 (ConsString::kMinLength and SlicedString::kMinLength
+ * are both 13, v8 src/objects/string.h); longer ones may be ropes or slices, made per request by a
+ * template or a `slice`.
+ */
+const FLAT_BELOW = 13;
+
+/**
+ * UTF-8 length of `text`. Short ASCII strings (most names and values in ext_proc's answers) are counted
+ * here, cheaper than a call into Buffer.byteLength; longer ones go to Buffer.byteLength, which takes a
+ * rope or a slice in its stride, where a char loop over one per request was slow and slowed this loop
+ * for every other string too (ropes are flattened or walked at each char read).
  */
 function byteLength(text: string): number {
   const length = text.length;
-  if (length > 64) return Buffer.byteLength(text);
+  if (length >= FLAT_BELOW) return Buffer.byteLength(text);
   for (let i = 0; i < length; i++) if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text);
   return length;
 }
 
 /**
- * Writes `text` of `size` UTF-8 bytes. Header names, values and metadata are short and ASCII (size
- * equals length only then): copying their char codes beats a call into Buffer#write.
+ * Writes `text` of `size` UTF-8 bytes: a short ASCII string (size equals length only then) by its char
+ * codes, cheaper than a call into Buffer#write; anything else by Buffer#write (see byteLength).
  */
 function writeString(out: Buffer, at: number, text: string, size: number): number {
-  if (size !== text.length || size > 64) return at + out.write(text, at, size, 'utf8');
+  if (size !== text.length || size >= FLAT_BELOW) return at + out.write(text, at, size, 'utf8');
   for (let i = 0; i < size; i++) out[at + i] = text.charCodeAt(i);
   return at + size;
 }

@@ -28,7 +28,7 @@ import { errors, errorTypeForStatus, type OpenAIErrorBody } from '../errors.ts';
 import { spliceValues, topLevelMembers, type ValueSpan } from '../json/top-level.ts';
 import { openAIErrorFrom } from './openai-error.ts';
 import {
-  apiKeyOf,
+  bearerOf,
   type Operation,
   type Translator,
   type UpstreamRequest,
@@ -295,8 +295,8 @@ export function mistralTranslator(): Translator {
       const schema = schemaFor(input.operation);
       const headers: [string, string][] = [['content-type', 'application/json']];
       const removeHeaders = [...FOREIGN_AUTH_HEADERS];
-      const key = apiKeyOf(input.credential);
-      if (key) headers.push(['authorization', `Bearer ${key}`]);
+      const bearer = bearerOf(input.credential);
+      if (bearer) headers.push(['authorization', bearer]);
       else removeHeaders.push('authorization');
       return {
         path: input.backend.basePath + schema.path,

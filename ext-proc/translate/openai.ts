@@ -7,7 +7,7 @@ import { errors } from '../errors.ts';
 import { spliceValues, topLevelValues } from '../json/top-level.ts';
 import { openAIErrorFrom } from './openai-error.ts';
 import {
-  apiKeyOf,
+  bearerOf,
   type Operation,
   type Translator,
   type UpstreamRequest,
@@ -105,8 +105,8 @@ export function openAITranslator(providerName: string): Translator {
     request(input: UpstreamRequestInput): UpstreamRequest {
       const headers: [string, string][] = [['content-type', 'application/json']];
       const removeHeaders = [...FOREIGN_AUTH_HEADERS];
-      const key = apiKeyOf(input.credential);
-      if (key) headers.push(['authorization', `Bearer ${key}`]);
+      const bearer = bearerOf(input.credential);
+      if (bearer) headers.push(['authorization', bearer]);
       else removeHeaders.push('authorization');
       return {
         path: input.backend.basePath + openAIPath(input.operation, providerName),

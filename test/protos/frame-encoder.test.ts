@@ -116,6 +116,43 @@ describe('the frame encoder', () => {
     );
   });
 
+  it('writes ropes and slices (strings made per request by a template or slice) as the flat strings they spell', () => {
+    // Around V8's shortest rope and slice (13 characters) and the old 64-character cut-off, ASCII or not.
+    const parts = ['a'.repeat(5), 'b'.repeat(7), 'é'.repeat(6), '😀', 'x-agent-router-'];
+    const strings: string[] = [];
+    for (const a of parts)
+      for (const b of parts) {
+        const rope = `${a}${b}${'c'.repeat(a.length)}`;
+        strings.push(rope, `${rope}${rope}${rope}${rope}`, `#${rope}#`.slice(1, -1));
+      }
+    for (const value of strings) {
+      const flat = Buffer.from(value).toString();
+      expectSameAsProtobufjs({
+        request_body: {
+          response: { header_mutation: { set_headers: [header(value, flat)], remove_headers: [value] } },
+        },
+        dynamic_metadata: toStruct({ [value]: { [value]: value } }),
+      });
+      const asText = codec.frameResponse({
+        request_body: {
+          response: {
+            header_mutation: {
+              set_headers: [
+                { header: { key: value, raw_value: value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+              ],
+            },
+          },
+        },
+      });
+      const plain = Buffer.from(
+        responseType
+          .encode({ request_body: { response: { header_mutation: { set_headers: [header(flat, flat)] } } } })
+          .finish(),
+      );
+      expect(asText.subarray(5).equals(plain)).toBe(true);
+    }
+  });
+
   it('writes enum names as their numbers, as the codec’s conversion for protobufjs does', () => {
     const named = {
       request_headers: {
