@@ -254,16 +254,14 @@ export class ServerCall<Request = unknown, Response = unknown> extends EventEmit
   }
 
   /**
-   * The deadline passed: the server cancels the call locally and sends RST_STREAM CANCEL
-   * (PROTOCOL-HTTP2.md, "Client Cancellation"); the client fails it with DEADLINE_EXCEEDED itself.
+   * The deadline passed: the call ends with status DEADLINE_EXCEEDED, as grpc-js' server ends it
+   * (server-interceptors.ts, its deadline timer sends that status), and the handler is told it was
+   * cancelled. The client's own timer fails the call with the same status; a reset from here
+   * (RST_STREAM CANCEL) could beat that timer on a busy client, which then reads CANCELLED instead.
    */
   #expire(): void {
     this.#deadline = undefined;
-    if (this.#statusSent) return;
-    this.#statusSent = true;
-    this.#reader.stop();
-    if (!this.#stream.destroyed) this.#stream.close(NGHTTP2_CANCEL);
-    this.#cancel();
+    this.#failTransport({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
   }
 
   #onClose(): void {

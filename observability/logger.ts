@@ -86,8 +86,8 @@ export function infoLineWriter(logger: Logger): (fields: Record<string, unknown>
 /**
  * The line frame of infoLineWriter for members the caller has already serialised (`"a":1,"b":2`, no
  * braces; '' for none), so a line built from an object's own JSON needs no copy of the object first.
- * No redaction happens here: only for members whose names REDACTED_TOP_LEVEL (isRedactedName) never
- * holds, which the caller's type must guarantee. Undefined for a logger createLogger did not make.
+ * It redacts nothing: use it only for members whose names are never redacted (isRedactedName), as the
+ * caller's type must guarantee. Undefined for a logger createLogger did not make.
  */
 export function infoMembersWriter(logger: Logger): ((members: string, msg: string) => void) | undefined {
   const lines = linesOf.get(logger);

@@ -1,9 +1,10 @@
 /**
  * Entry of a measured server process: `child.ts <kind> [config]` (kinds: ServerKind; `ext-proc` takes
  * its manifest and `picker` its pool manifest as config). It runs compiled, from outside the source
- * tree (bench/compiled.ts), so it finds no file by its own location. Reports its port over IPC, then answers
- * CPU-usage requests so the parent can bracket exactly its measured window. Run under `--expose-gc` so a
- * window can start from a collected heap, leaving garbage from warm-up or an earlier round out of it.
+ * tree (bench/compiled.ts), so it finds no file by its own location. Reports its port over IPC, then
+ * answers CPU-usage requests so the parent can bracket exactly its measured window. Run under
+ * `--expose-gc` so a window can start from a collected heap, leaving garbage from warm-up or an
+ * earlier round out of it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadSnapshot } from '../../config/file-source.ts';

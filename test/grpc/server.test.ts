@@ -337,9 +337,50 @@ describe('with a raw HTTP/2 client', () => {
     expect(answer.headers['grpc-status']).toBe(String(Status.INTERNAL));
   });
 
-  it('sends RST_STREAM CANCEL when the deadline passes', async () => {
-    const answer = await raw(port, { ':path': '/test.Bytes/Silent', 'grpc-timeout': '50m' }, [], false);
-    expect(answer.rstCode).toBe(http2.constants.NGHTTP2_CANCEL);
+  it('ends the call with DEADLINE_EXCEEDED when the deadline passes, before any client timer', async () => {
+    // A raw client with no timer of its own: whatever it reads is the server's doing.
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/test.Bytes/Silent',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-timeout': '50m',
+    });
+    stream.on('error', () => {});
+    const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) =>
+      stream.once('response', resolve),
+    );
+    // Trailers-Only: no message was sent before the deadline.
+    expect(headers['grpc-status']).toBe(String(Status.DEADLINE_EXCEEDED));
+    expect(headers['grpc-message']).toBe('Deadline exceeded');
+    stream.close();
+    session.close();
+  });
+
+  it('ends a call that has answered with DEADLINE_EXCEEDED trailers when the deadline passes', async () => {
+    // Echo answers the message (headers and a message out), then the client sends nothing more.
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    const raw2 = session.request({
+      ':method': 'POST',
+      ':path': '/test.Bytes/Echo',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-timeout': '80m',
+    });
+    raw2.on('error', () => {});
+    const echoed: Buffer[] = [];
+    raw2.on('data', (chunk: Buffer) => echoed.push(chunk));
+    raw2.write(frameOf(Buffer.from('echo me')));
+    const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) =>
+      raw2.once('trailers', resolve),
+    );
+    expect(trailers['grpc-status']).toBe(String(Status.DEADLINE_EXCEEDED));
+    expect(Buffer.concat(echoed).subarray(5).toString()).toBe('echo me');
+    raw2.close();
+    session.close();
   });
 });
 
