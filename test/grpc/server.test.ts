@@ -125,6 +125,30 @@ function raw(
   );
 }
 
+/**
+ * A raw HTTP/2 call with a grpc-timeout and no timer of its own, left open: whatever ends it is the
+ * server's doing.
+ */
+function openWithTimeout(path: string, timeout: string): { stream: http2.ClientHttp2Stream; close(): void } {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': path,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    'grpc-timeout': timeout,
+  });
+  stream.on('error', () => {});
+  return {
+    stream,
+    close: () => {
+      stream.close();
+      session.close();
+    },
+  };
+}
+
 let server: GrpcServer;
 let port: number;
 let client: Client;
@@ -338,49 +362,28 @@ describe('with a raw HTTP/2 client', () => {
   });
 
   it('ends the call with DEADLINE_EXCEEDED when the deadline passes, before any client timer', async () => {
-    // A raw client with no timer of its own: whatever it reads is the server's doing.
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => {});
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/test.Bytes/Silent',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-timeout': '50m',
-    });
-    stream.on('error', () => {});
+    const { stream, close } = openWithTimeout('/test.Bytes/Silent', '50m');
     const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) =>
       stream.once('response', resolve),
     );
     // Trailers-Only: no message was sent before the deadline.
     expect(headers['grpc-status']).toBe(String(Status.DEADLINE_EXCEEDED));
     expect(headers['grpc-message']).toBe('Deadline exceeded');
-    stream.close();
-    session.close();
+    close();
   });
 
   it('ends a call that has answered with DEADLINE_EXCEEDED trailers when the deadline passes', async () => {
     // Echo answers the message (headers and a message out), then the client sends nothing more.
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => {});
-    const raw2 = session.request({
-      ':method': 'POST',
-      ':path': '/test.Bytes/Echo',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-timeout': '80m',
-    });
-    raw2.on('error', () => {});
+    const { stream, close } = openWithTimeout('/test.Bytes/Echo', '80m');
     const echoed: Buffer[] = [];
-    raw2.on('data', (chunk: Buffer) => echoed.push(chunk));
-    raw2.write(frameOf(Buffer.from('echo me')));
+    stream.on('data', (chunk: Buffer) => echoed.push(chunk));
+    stream.write(frameOf(Buffer.from('echo me')));
     const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) =>
-      raw2.once('trailers', resolve),
+      stream.once('trailers', resolve),
     );
     expect(trailers['grpc-status']).toBe(String(Status.DEADLINE_EXCEEDED));
     expect(Buffer.concat(echoed).subarray(5).toString()).toBe('echo me');
-    raw2.close();
-    session.close();
+    close();
   });
 });
 
