@@ -16,12 +16,22 @@ export function toValue(value: unknown): StructValue {
   }
 }
 
+/**
+ * Sets an own member, a key named "__proto__" included: assigned, that key would set the object's
+ * prototype instead (a metadata key is data, and Envoy's metadata_context can name any).
+ */
+function setMember<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 export function toStruct(object: Record<string, unknown>): Struct {
   const fields: Record<string, StructValue> = {};
   // for-in, not Object.entries: no array of pairs per call (metadata goes out with most answers).
   for (const k in object) {
     const v = object[k];
-    if (v !== undefined) fields[k] = toValue(v);
+    if (v !== undefined) setMember(fields, k, toValue(v));
   }
   return { fields };
 }
@@ -59,6 +69,6 @@ export function fromStruct(struct: Struct | undefined): Record<string, unknown> 
   const out: Record<string, unknown> = {};
   const fields = struct?.fields;
   // for-in, not Object.entries: the per-attempt phase reads forwarded metadata on every request.
-  if (fields) for (const k in fields) out[k] = fromValue(fields[k]);
+  if (fields) for (const k in fields) setMember(out, k, fromValue(fields[k]));
   return out;
 }
