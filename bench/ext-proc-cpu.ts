@@ -14,6 +14,20 @@ import { ServerProcess } from './server-process.ts';
 const DEFAULT_REQUESTS = 1500;
 const CONCURRENCY = 16;
 const ROUNDS = 7;
+/**
+ * Requests each server serves before the first round. V8 tiers a function called once per request up
+ * to TurboFan only after a few thousand calls, and a deoptimised one takes as many again: with 3000
+ * requests per round, ext-proc's router phases still compiled in its fourth round (--trace-opt).
+ * Production serves millions of requests; the figure is the cost after that transient.
+ */
+const WARMUP_REQUESTS = 12_000;
+/**
+ * Requests served, unmeasured, straight before each measured round of the same server. Rounds rotate
+ * over the servers (so machine drift spreads over all of them), and a server that waited seconds while
+ * the others ran starts its round with cold caches and a heap shrunk while idle; a gateway under load
+ * does not idle, so each round measures a server that is already busy.
+ */
+const PREHEAT_REQUESTS = 1_000;
 /** The goal: ext-proc may cost at most this many times the grpc-js no-op server's CPU per request. */
 export const CPU_RATIO_GOAL = 1.0;
 /** …and at most this many times the bare node:http2 no-op's (bench/servers/noop-http2.ts). */
@@ -32,8 +46,14 @@ async function measure(
   requests: number,
   firstIndex: number,
 ): Promise<Round> {
-  const before = await server.cpuMicros(true);
-  const { elapsedMs } = await driveChat(client, { requests, concurrency: CONCURRENCY, firstIndex });
+  await server.cpuMicros(true);
+  await driveChat(client, { requests: PREHEAT_REQUESTS, concurrency: CONCURRENCY, firstIndex });
+  const before = await server.cpuMicros(false);
+  const { elapsedMs } = await driveChat(client, {
+    requests,
+    concurrency: CONCURRENCY,
+    firstIndex: firstIndex + PREHEAT_REQUESTS,
+  });
   const after = await server.cpuMicros(false);
   return { cpuUsPerRequest: (after - before) / requests, requestsPerSecond: requests / (elapsedMs / 1000) };
 }
@@ -54,7 +74,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 async function run(options: BenchOptions): Promise<BenchResult[]> {
   const requests = options.requests ?? DEFAULT_REQUESTS;
-  const warmup = Math.max(500, Math.round(requests / 2));
+  const warmup = Math.max(WARMUP_REQUESTS, requests);
   const servers = [
     new ServerProcess('ext-proc', options.cpuProfDir),
     new ServerProcess('noop', options.cpuProfDir),
@@ -83,7 +103,7 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
       const order = servers.map((_, i) => (i + r) % servers.length);
       for (const i of order) {
         const round = await measure(servers[i]!, clients[i]!, requests, index);
-        index += requests;
+        index += PREHEAT_REQUESTS + requests;
         rounds[i]!.push(round);
         console.error(
           `round ${r + 1}/${ROUNDS} ${servers[i]!.kind}: ${round.cpuUsPerRequest.toFixed(1)} µs CPU/request, ` +
