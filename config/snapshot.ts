@@ -105,6 +105,8 @@ export interface CompiledKey {
   id: string;
   /** SHA-256 of the key material; the key itself is never kept. */
   hash: Buffer;
+  /** The same digest as hex: what keysByHash is keyed by and requests are compared with. */
+  hashHex: string;
   routeConfig: CompiledRouteConfig;
   attributes: Readonly<Record<string, string>>;
   disabled: boolean;

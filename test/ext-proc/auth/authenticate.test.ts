@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyManifest } from '../../../config/manifests.ts';
 import type { Snapshot } from '../../../config/snapshot.ts';
-import { authenticate, presentedKey } from '../../../ext-proc/auth/authenticate.ts';
+import { authenticate, presentedKey, sameDigest } from '../../../ext-proc/auth/authenticate.ts';
 import { AgentRouterError } from '../../../ext-proc/errors.ts';
 import {
   apiKey,
@@ -153,6 +153,23 @@ describe('authenticate', () => {
       expect(error.message).not.toContain(key);
       expect(JSON.stringify(error.toBody())).not.toContain(key);
     }
+  });
+});
+
+describe('sameDigest', () => {
+  const digest = 'a'.repeat(63) + 'b';
+  it('holds for equal digests only, wherever they differ', () => {
+    expect(sameDigest(digest, `${digest}`)).toBe(true);
+    expect(sameDigest(digest, `c${digest.slice(1)}`)).toBe(false);
+    expect(sameDigest(digest, `${digest.slice(0, 63)}c`)).toBe(false);
+    expect(sameDigest(digest, digest.slice(1))).toBe(false);
+    expect(sameDigest('', '')).toBe(true);
+  });
+
+  it('is what the compiled key is compared with: its hex digest of the key material', () => {
+    const key = snapshot().keysById.get('default/team-a')!;
+    expect(key.hashHex).toBe(key.hash.toString('hex'));
+    expect(snapshot().keysByHash.get(key.hashHex)).toBeDefined();
   });
 });
 
