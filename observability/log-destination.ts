@@ -6,6 +6,11 @@
  * at most BATCH_MS, nothing for a log pipeline; a byte threshold instead would hold a quiet process's
  * lines indefinitely.
  *
+ * Lines are encoded into a pending chunk as they arrive, and a write sends the chunk's new bytes: no
+ * string of the whole window is built. Joining the window's lines and encoding the join was 5% of
+ * ext-proc's in-process CPU per request: each line is a rope of the record's JSON and its frame, and the
+ * join walked them into one large string only to copy it once more into a Buffer.
+ *
  * Bounded: beyond `maxBytes` not yet written (a stalled pipe to the container runtime), lines are
  * dropped and counted rather than growing the heap. A full non-blocking pipe (EAGAIN) is retried; a
  * closed one (EPIPE) ends logging. What is still pending when the process exits is written
@@ -15,6 +20,10 @@
 import fs from 'node:fs';
 
 const EAGAIN_RETRY_MS = 10;
+/** Pending lines are written into chunks of this size; a line that does not fit starts the next. */
+const CHUNK_BYTES = 64 * 1024;
+/** UTF-8 needs at most 3 bytes per UTF-16 code unit (a surrogate pair, two units, takes 4). */
+const MAX_UTF8_BYTES_PER_UNIT = 3;
 /** How long a line may wait for others to share its write. */
 export const BATCH_MS = 10;
 const live = new Set<LineDestination>();
@@ -23,9 +32,14 @@ let exitHooked = false;
 export class LineDestination {
   readonly #fd: number;
   readonly #maxBytes: number;
-  #pending: string[] = [];
-  /** Characters pending: a bound in UTF-16 units is close enough to bytes for a safety limit. */
-  #pendingChars = 0;
+  /** Chunks filled up before the next write, each cut to its unsent bytes. */
+  #full: Buffer[] = [];
+  /** The chunk lines are written into: [#start, #used) is pending, what is before it sent or sending. */
+  #chunk: Buffer | undefined;
+  #start = 0;
+  #used = 0;
+  /** Bytes pending (not yet handed to a write). */
+  #pendingBytes = 0;
   #inFlight = false;
   #scheduled = false;
   #broken = false;
@@ -47,20 +61,35 @@ export class LineDestination {
   /** pino's DestinationStream. */
   write(line: string): boolean {
     if (this.#broken) return true;
-    if (this.#pendingChars + line.length > this.#maxBytes) {
+    const room = line.length * MAX_UTF8_BYTES_PER_UNIT;
+    let chunk = this.#chunk;
+    if (chunk === undefined || chunk.length - this.#used < room) chunk = this.#nextChunk(room);
+    // Never truncated: the room is there for the longest encoding of the line.
+    const bytes = chunk.write(line, this.#used, 'utf8');
+    if (this.#pendingBytes + bytes > this.#maxBytes) {
       this.dropped++;
       return true;
     }
-    this.#pending.push(line);
-    this.#pendingChars += line.length;
+    this.#used += bytes;
+    this.#pendingBytes += bytes;
     if (!this.#inFlight && !this.#scheduled) this.#schedule();
     return true;
   }
 
+  /** Puts the current chunk's pending bytes aside and starts a chunk with at least `room` bytes. */
+  #nextChunk(room: number): Buffer {
+    if (this.#chunk !== undefined && this.#used > this.#start)
+      this.#full.push(this.#chunk.subarray(this.#start, this.#used));
+    this.#chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, room));
+    this.#start = 0;
+    this.#used = 0;
+    return this.#chunk;
+  }
+
   /** Writes what is pending now, synchronously (at exit, or before a process hands over its fd). */
   flushSync(): void {
-    if (this.#broken || this.#pending.length === 0) return;
-    const data = Buffer.from(this.#take(), 'utf8');
+    if (this.#broken || this.#pendingBytes === 0) return;
+    const data = this.#take();
     let offset = 0;
     while (offset < data.length) {
       try {
@@ -86,17 +115,24 @@ export class LineDestination {
     setTimeout(this.#flush, BATCH_MS).unref();
   }
 
-  #take(): string {
-    const text = this.#pending.length === 1 ? this.#pending[0]! : this.#pending.join('');
-    this.#pending = [];
-    this.#pendingChars = 0;
-    return text;
+  /**
+   * The pending bytes, handed over: later lines go after them in the chunk (or in a new one), so a
+   * write in flight never sees its bytes change.
+   */
+  #take(): Buffer {
+    const tail = this.#chunk!.subarray(this.#start, this.#used);
+    this.#start = this.#used;
+    this.#pendingBytes = 0;
+    if (this.#full.length === 0) return tail;
+    const parts = [...this.#full, tail];
+    this.#full = [];
+    return Buffer.concat(parts);
   }
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    if (this.#inFlight || this.#broken || this.#pending.length === 0) return;
-    this.#send(Buffer.from(this.#take(), 'utf8'), 0);
+    if (this.#inFlight || this.#broken || this.#pendingBytes === 0) return;
+    this.#send(this.#take(), 0);
   };
 
   #send(data: Buffer, offset: number): void {
@@ -117,7 +153,7 @@ export class LineDestination {
         return;
       }
       this.#inFlight = false;
-      if (this.#pending.length > 0 && !this.#scheduled) this.#schedule();
+      if (this.#pendingBytes > 0 && !this.#scheduled) this.#schedule();
     });
   }
 }

@@ -56,6 +56,36 @@ describe('the log destination', () => {
     destination.end();
   });
 
+  it('writes a window larger than its chunks whole and in order: long lines, UTF-8, a line longer than a chunk', async () => {
+    const file = tempFile();
+    const destination = new LineDestination(file, 8 << 20);
+    const writes = vi.spyOn(fs, 'write');
+    const lines = [
+      ...Array.from({ length: 300 }, (_, i) => `{"n":${i},"text":"${'é€😀'.repeat(50)}${'x'.repeat(i)}"}\n`),
+      `{"long":"${'y'.repeat(200_000)}"}\n`,
+      'last ü\n',
+    ];
+    for (const line of lines) destination.write(line);
+    const expected = lines.join('');
+    await until(() => readFileSync(file, 'utf8').length === expected.length);
+    expect(readFileSync(file, 'utf8')).toBe(expected);
+    expect(writes).toHaveBeenCalledTimes(1);
+    destination.end();
+  });
+
+  it('keeps nothing of a dropped line: the next line takes its place', async () => {
+    const file = tempFile();
+    const destination = new LineDestination(file, 12);
+    destination.write('0123456789\n');
+    destination.write('dropped, over the bound\n');
+    destination.write('ok\n'); // 11 + 3 bytes: over the bound too
+    expect(destination.dropped).toBe(2);
+    await until(() => readFileSync(file, 'utf8') === '0123456789\n');
+    destination.write('é\n');
+    await until(() => readFileSync(file, 'utf8') === '0123456789\né\n');
+    destination.end();
+  });
+
   it('drops and counts lines beyond its bound instead of holding them', async () => {
     const file = tempFile();
     const destination = new LineDestination(file, 20);
