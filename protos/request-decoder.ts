@@ -16,6 +16,9 @@
 import type protobuf from 'protobufjs';
 import { HttpHead } from '../ext-proc/phases.ts';
 import type { HeaderValue } from './ext-proc-messages.ts';
+import { NameInterner } from './name-interner.ts';
+
+export { nameBucket } from './name-interner.ts';
 
 /** A field this decoder leaves to protobufjs, or bytes it cannot read: decode the message there. */
 class Fallback extends Error {}
@@ -51,51 +54,8 @@ function lengthEnd(buffer: Buffer, end: number): number {
   return stop;
 }
 
-/** Buckets of two slots each: the names of one deployment (a few dozen) rarely put three in one. */
-const NAME_BUCKETS = 512;
-interface Interned {
-  text: string;
-  bytes: Buffer;
-}
-/** Header names seen lately, by a hash of their bytes: names only, never values (they hold secrets). */
-const names: (Interned | undefined)[] = new Array(2 * NAME_BUCKETS);
-/** Per bucket, which of its two slots a new name replaces next when both are taken. */
-const evictNext = new Uint8Array(NAME_BUCKETS);
-
-/**
- * The bucket of a header name: FNV-1a over all its bytes (names are short). A hash of a few bytes and
- * the length once put content-type and content-length, which arrive in nearly every message, in one
- * slot, so each evicted the other and every message allocated both names again.
- */
-export function nameBucket(buffer: Uint8Array, start: number, stop: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = start; i < stop; i++) hash = Math.imul(hash ^ buffer[i]!, 0x01000193);
-  return (hash >>> 0) & (NAME_BUCKETS - 1);
-}
-
-function sameBytes(known: Interned | undefined, buffer: Buffer, start: number, length: number): boolean {
-  if (known === undefined || known.bytes.length !== length) return false;
-  const bytes = known.bytes;
-  for (let i = 0; i < length; i++) if (bytes[i] !== buffer[start + i]) return false;
-  return true;
-}
-
-function nameOf(buffer: Buffer, start: number, stop: number): string {
-  const length = stop - start;
-  if (length === 0) return '';
-  const bucket = nameBucket(buffer, start, stop);
-  const first = names[2 * bucket];
-  if (sameBytes(first, buffer, start, length)) return first!.text;
-  const second = names[2 * bucket + 1];
-  if (sameBytes(second, buffer, start, length)) return second!.text;
-  const text = buffer.toString('utf8', start, stop);
-  if (length <= 64) {
-    const slot = first === undefined ? 0 : second === undefined ? 1 : evictNext[bucket]!;
-    if (first !== undefined && second !== undefined) evictNext[bucket] = slot ^ 1;
-    names[2 * bucket + slot] = { text, bytes: Buffer.from(buffer.subarray(start, stop)) };
-  }
-  return text;
-}
+/** Header names seen lately: names only, never values (they hold secrets). */
+const headerNames = new NameInterner();
 
 /**
  * A decoded HeaderMap: names, and where each value's bytes are. `headers` gives the HeaderValue
@@ -161,7 +121,7 @@ function headerValue(buffer: Buffer, stop: number, map: DecodedHeaderMap): void 
   // As headMap reads protobufjs' HeaderValue: raw_value when it has bytes, else value.
   const raw = rawStop > rawStart;
   map.add(
-    nameOf(buffer, nameStart, nameStop),
+    headerNames.text(buffer, nameStart, nameStop),
     raw ? rawStart : valueStart,
     raw ? rawStop : valueStop,
     !raw && valueStop > valueStart,

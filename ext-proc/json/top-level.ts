@@ -15,6 +15,7 @@
  * exactly as the client wrote it; translators that rebuild the body send the value they parsed.
  */
 import { allocBody } from '../../protos/body-headroom.ts';
+import { NameInterner } from '../../protos/name-interner.ts';
 import { errors } from '../errors.ts';
 import { MAX_DEPTH } from './large-json.ts';
 
@@ -70,9 +71,12 @@ function hasEscape(buf: Buffer, start: number, end: number): boolean {
   return false;
 }
 
+/** Top-level keys of request bodies (model, messages, stream, …): every body names the same few. */
+const keys = new NameInterner();
+
 /** The key whose string token is buf[open, close), as JSON.parse decodes it. */
 function decodeKey(buf: Buffer, open: number, close: number): string {
-  if (!hasEscape(buf, open + 1, close - 1)) return buf.toString('utf8', open + 1, close - 1);
+  if (!hasEscape(buf, open + 1, close - 1)) return keys.text(buf, open + 1, close - 1);
   try {
     return JSON.parse(buf.toString('utf8', open, close)) as string;
   } catch (error) {
