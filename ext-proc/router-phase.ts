@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AttemptRecord, RequestRecord, TokenCounts } from '../analytics/record.ts';
-import type { TokenPrice } from '../config/snapshot.ts';
+import type { CompiledEntry, TokenPrice } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import { authenticate, type Caller, presentedKey } from './auth/authenticate.ts';
@@ -205,20 +205,7 @@ export class RouterPhases implements Phases {
         [REQUEST_ID_HEADER, this.#requestId],
       ],
       clearRouteCache: true,
-      dynamicMetadata: {
-        [METADATA_NAMESPACE]: {
-          key_id: caller.keyId,
-          // The per-attempt phase reads these two from forwarded metadata: Envoy's upstream filters
-          // share one header map across attempts, so headers stripped on attempt 1 are gone on attempt 2.
-          route: entry.id,
-          path: this.#path ?? '',
-          route_config: decision.routeConfigId,
-          route_entry: entry.name,
-          logical_model: decision.logicalModel,
-          resolved_model: entry.resolvedModel,
-          backend: entry.backend.id,
-        },
-      },
+      dynamicMetadata: decisionMetadata(decision, caller.keyId, this.#path ?? ''),
     };
   }
 
@@ -379,6 +366,49 @@ export class RouterPhases implements Phases {
     if (this.#backend === undefined || backend === undefined) return [];
     return [{ backend, status }];
   }
+}
+
+type DecisionMetadata = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+/** Decision metadata by entry, then by the rest of what it names; bounded per entry, as childrenFor is. */
+const decisionMetadataCache = new WeakMap<CompiledEntry, Map<string, DecisionMetadata>>();
+const MAX_DECISION_METADATA_PER_ENTRY = 1024;
+
+/**
+ * The router's decision as dynamic metadata, for the per-attempt filter and access logs. It names only
+ * the entry (its id, name, route config, models, backend), the key's id, the logical model and the path:
+ * values that repeat from request to request. So it is made once per combination and frozen, and its
+ * Struct is encoded once (struct.ts toStruct): encoding these eight members was a third of the
+ * router's request-body answer.
+ */
+function decisionMetadata(decision: RouteDecision, keyId: string, path: string): DecisionMetadata {
+  const { entry } = decision;
+  let byRest = decisionMetadataCache.get(entry);
+  if (byRest === undefined) {
+    byRest = new Map();
+    decisionMetadataCache.set(entry, byRest);
+  }
+  const rest = `${keyId}\u0000${path}\u0000${decision.logicalModel}\u0000${decision.routeConfigId}`;
+  let metadata = byRest.get(rest);
+  if (metadata === undefined) {
+    if (byRest.size >= MAX_DECISION_METADATA_PER_ENTRY) byRest.clear();
+    metadata = Object.freeze({
+      [METADATA_NAMESPACE]: Object.freeze({
+        key_id: keyId,
+        // The per-attempt phase reads these two from forwarded metadata: Envoy's upstream filters
+        // share one header map across attempts, so headers stripped on attempt 1 are gone on attempt 2.
+        route: entry.id,
+        path,
+        route_config: decision.routeConfigId,
+        route_entry: entry.name,
+        logical_model: decision.logicalModel,
+        resolved_model: entry.resolvedModel,
+        backend: entry.backend.id,
+      }),
+    });
+    byRest.set(rest, metadata);
+  }
+  return metadata;
 }
 
 /** Cost in US dollars: cached prompt tokens at the cached price, the rest of the prompt at the input price. */

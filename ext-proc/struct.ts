@@ -26,7 +26,33 @@ function setMember<T>(target: Record<string, T>, key: string, value: T): void {
   else target[key] = value;
 }
 
+/** The Structs of frozen objects: made once, frozen in turn, so the frame encoder keeps their bytes. */
+const frozenStructs = new WeakMap<object, Struct>();
+
+/**
+ * The Struct of a plain object. A frozen object (metadata a phase made once for its configuration)
+ * gets the same frozen Struct every time, whose bytes the frame encoder then writes once
+ * (protos/frame-encoder.ts, OnceBytes); any other object gets a new Struct.
+ */
 export function toStruct(object: Record<string, unknown>): Struct {
+  if (!Object.isFrozen(object)) return newStruct(object);
+  let struct = frozenStructs.get(object);
+  if (struct === undefined) {
+    struct = deepFreeze(newStruct(object));
+    frozenStructs.set(object, struct);
+  }
+  return struct;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function newStruct(object: Record<string, unknown>): Struct {
   const fields: Record<string, StructValue> = {};
   // for-in, not Object.entries: no array of pairs per call (metadata goes out with most answers).
   for (const k in object) {

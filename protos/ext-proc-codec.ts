@@ -62,7 +62,13 @@ export function extProcCodec(): ExtProcCodec {
   // Enum names are the frame encoder's own business; a headroom body is left to encodeAroundBody.
   // Header values of answers may be given as text (HeaderValueOption.header.raw_value): the frame
   // encoder writes them as UTF-8, and the protobufjs paths below get them as bytes.
-  const encodeFrame = frameEncoder(responseType, hasHeadroom, ['envoy.config.core.v3.HeaderValue.raw_value']);
+  // Metadata a phase made once per configuration comes frozen, and its Struct is encoded once.
+  const encodeFrame = frameEncoder(
+    responseType,
+    hasHeadroom,
+    ['envoy.config.core.v3.HeaderValue.raw_value'],
+    ['google.protobuf.Struct'],
+  );
   const bodyModeNames = new Map(Object.entries(bodyMode).map(([name, n]) => [n, name as BodySendMode]));
 
   const numericMutation = (m: HeaderMutation | undefined) => {

@@ -43,6 +43,8 @@ interface FieldPlan {
 }
 
 interface MessagePlan {
+  /** The message type's full name, without the leading dot. */
+  typeName: string;
   fields: FieldPlan[];
 }
 
@@ -78,7 +80,7 @@ function compile(
 ): MessagePlan {
   const known = plans.get(type);
   if (known) return known;
-  const plan: MessagePlan = { fields: [] };
+  const plan: MessagePlan = { typeName: type.fullName.slice(1), fields: [] };
   plans.set(type, plan);
   const fields = [...type.fieldsArray].sort((a, b) => a.id - b.id);
   for (const field of fields) {
@@ -212,7 +214,14 @@ function uint(value: unknown, max: number): number {
 
 const HELPERS = { varintSize, writeVarint, writeString, uint, UNSUPPORTED, byteLength };
 
-function generate(root: MessagePlan): Passes {
+/**
+ * Bytes of frozen messages of the `once` types, by the message object: a message built once per
+ * configuration (a phase's metadata for one route entry and key) is encoded once, not per answer.
+ * Frozen, so it cannot change after its bytes are taken.
+ */
+type OnceBytes = (message: object, plan: number) => Uint8Array | undefined;
+
+function generate(root: MessagePlan, once: ReadonlySet<string> = new Set()): Passes {
   const plans: MessagePlan[] = [];
   const indexOf = new Map<MessagePlan, number>();
   const visit = (plan: MessagePlan) => {
@@ -248,8 +257,12 @@ function generate(root: MessagePlan): Passes {
   const measureValue = (field: FieldPlan, v: string): string => {
     const k = varintSize(field.key);
     switch (field.kind) {
-      case Kind.Message:
-        return `{ if (typeof ${v} !== 'object') throw UNSUPPORTED; const s = P++; const n = m${indexOf.get(field.message!)}(${v}); S[s] = n; t += ${k} + varintSize(n) + n; }`;
+      case Kind.Message: {
+        const i = indexOf.get(field.message!)!;
+        if (once.has(field.message!.typeName))
+          return `{ if (typeof ${v} !== 'object') throw UNSUPPORTED; const s = P++; const b = onceBytes(${v}, ${i}); const n = b === undefined ? m${i}(${v}) : b.length; S[s] = n; t += ${k} + varintSize(n) + n; }`;
+        return `{ if (typeof ${v} !== 'object') throw UNSUPPORTED; const s = P++; const n = m${i}(${v}); S[s] = n; t += ${k} + varintSize(n) + n; }`;
+      }
       case Kind.String:
         return `{ if (typeof ${v} !== 'string') throw UNSUPPORTED; const n = byteLength(${v}); S[P++] = n; t += ${k} + varintSize(n) + n; }`;
       case Kind.Bytes:
@@ -264,8 +277,12 @@ function generate(root: MessagePlan): Passes {
   };
   const writeValue = (field: FieldPlan, v: string): string => {
     switch (field.kind) {
-      case Kind.Message:
-        return `${keyBytes(field.key)} at = writeVarint(out, at, S[C++]); at = w${indexOf.get(field.message!)}(${v}, out, at);`;
+      case Kind.Message: {
+        const i = indexOf.get(field.message!)!;
+        if (once.has(field.message!.typeName))
+          return `${keyBytes(field.key)} at = writeVarint(out, at, S[C++]); { const b = onceBytes(${v}, ${i}); if (b === undefined) at = w${i}(${v}, out, at); else { out.set(b, at); at += b.length; } }`;
+        return `${keyBytes(field.key)} at = writeVarint(out, at, S[C++]); at = w${i}(${v}, out, at);`;
+      }
       case Kind.String:
         return `${keyBytes(field.key)} { const n = S[C++]; at = writeVarint(out, at, n); at = writeString(out, at, ${v}, n); }`;
       case Kind.Bytes:
@@ -319,7 +336,27 @@ function generate(root: MessagePlan): Passes {
     'return { measure: m0, write: (o, out, at) => { C = 0; return w0(o, out, at); },',
     ' reset(decline) { P = 0; C = 0; D = decline; } };',
   );
-  return new Function('helpers', 'E', lines.join('\n'))(HELPERS, enums) as Passes;
+  // The bytes of a frozen message of a `once` type, encoded by passes of its own (these passes' size
+  // list is in use while they are asked), and remembered for as long as the message lives.
+  const remembered = new WeakMap<object, Uint8Array>();
+  const alone = new Map<number, Passes>();
+  const onceBytes: OnceBytes = (message, plan) => {
+    if (!Object.isFrozen(message)) return undefined;
+    let bytes = remembered.get(message);
+    if (bytes === undefined) {
+      let passes = alone.get(plan);
+      if (passes === undefined) {
+        passes = generate(plans[plan]!, once);
+        alone.set(plan, passes);
+      }
+      passes.reset(undefined);
+      bytes = Buffer.allocUnsafeSlow(passes.measure(message));
+      passes.write(message, bytes as Buffer, 0);
+      remembered.set(message, bytes);
+    }
+    return bytes;
+  };
+  return new Function('helpers', 'E', 'onceBytes', lines.join('\n'))(HELPERS, enums, onceBytes) as Passes;
 }
 
 /**
@@ -332,8 +369,10 @@ export function frameEncoder(
   decline?: (bytes: Uint8Array) => boolean,
   /** Bytes fields ("package.Message.field") whose strings are text, written as UTF-8. */
   textBytes: readonly string[] = [],
+  /** Message types ("package.Message") whose frozen messages are encoded once (see OnceBytes). */
+  once: readonly string[] = [],
 ): (message: object) => Buffer | undefined {
-  const passes = generate(compile(type, new Map(), new Set(textBytes)));
+  const passes = generate(compile(type, new Map(), new Set(textBytes)), new Set(once));
   return (message) => {
     passes.reset(decline);
     try {

@@ -193,3 +193,36 @@ describe('router-level phase: GET /v1/models/<id>', () => {
     }
   });
 });
+
+describe('the decision metadata', () => {
+  const store = new SnapshotStore(loadSnapshot('examples/local.yaml', { supportedProviders }));
+  const decide = (key: string, path = '/v1/chat/completions', model = 'chat-model') => {
+    const phases = new RouterPhases(store, { onRequest() {} });
+    phases.requestHeaders(
+      new HttpHead(
+        new Map([
+          [':method', 'POST'],
+          [':path', path],
+          ['authorization', `Bearer ${key}`],
+          ['x-session-id', 'conversation-1'],
+        ]),
+      ),
+      false,
+    );
+    return phases.requestBody(Buffer.from(JSON.stringify({ model, messages: [] }))).dynamicMetadata!;
+  };
+
+  it('is one frozen value per entry, key and path, shared by every request that makes that decision', () => {
+    const first = decide('sk-agent-router-team-a');
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first['agent-router'])).toBe(true);
+    expect(decide('sk-agent-router-team-a')).toBe(first);
+    expect(first['agent-router']).toMatchObject({ key_id: 'default/team-a', path: '/v1/chat/completions' });
+    const other = decide('sk-agent-router-team-b');
+    expect(other).not.toBe(first);
+    expect(other['agent-router']).toMatchObject({ key_id: 'default/team-b' });
+    expect(decide('sk-agent-router-team-a', '/v1/completions')['agent-router']).toMatchObject({
+      path: '/v1/completions',
+    });
+  });
+});

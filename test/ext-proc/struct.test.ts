@@ -32,4 +32,16 @@ describe('Struct conversion', () => {
     const frame = frameEncoder(type)(message)!;
     expect(frame.subarray(5).equals(Buffer.from(type.encode(message).finish()))).toBe(true);
   });
+
+  it('gives a frozen object one frozen Struct, made once; any other object a new one', () => {
+    const frozen = Object.freeze({ ns: Object.freeze({ a: 'x', n: 1 }) });
+    const struct = toStruct(frozen);
+    expect(toStruct(frozen)).toBe(struct);
+    expect(Object.isFrozen(struct)).toBe(true);
+    expect(Object.isFrozen(struct.fields!.ns!.structValue!.fields)).toBe(true);
+    expect(fromStruct(struct)).toEqual({ ns: { a: 'x', n: 1 } });
+    const open = { ns: { a: 'x' } };
+    expect(toStruct(open)).not.toBe(toStruct(open));
+    expect(Object.isFrozen(toStruct(open))).toBe(false);
+  });
 });

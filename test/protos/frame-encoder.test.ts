@@ -218,4 +218,50 @@ describe('the frame encoder', () => {
       Buffer.from(decoded.request_trailers.header_mutation.set_headers[0]!.header.raw_value).toString(),
     ).toBe('vé😀');
   });
+
+  it('encodes a frozen Struct once and writes its bytes after that; an unfrozen one each time', () => {
+    const encodeOnce = frameEncoder(responseType, undefined, [], ['google.protobuf.Struct']);
+    const metadata = { 'agent-router': { route: 'default/default/chat-v2', key_id: 'default/team-a', n: 3 } };
+    let reads = 0;
+    const counted = <T extends object>(struct: T): T =>
+      Object.freeze(
+        Object.defineProperty({}, 'fields', {
+          enumerable: true,
+          get: () => {
+            reads++;
+            return (struct as { fields: unknown }).fields;
+          },
+        }),
+      ) as T;
+    const frozen = counted(toStruct(metadata));
+    const message = (struct: object) => ({ request_body: {}, dynamic_metadata: struct });
+    const expected = Buffer.from(responseType.encode(message(toStruct(metadata))).finish());
+    expect(encodeOnce(message(frozen))!.subarray(5).equals(expected)).toBe(true);
+    const once = reads; // its measuring and writing pass
+    expect(once).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect(encodeOnce(message(frozen))!.subarray(5).equals(expected)).toBe(true);
+    expect(reads).toBe(once);
+    // Not frozen: read, and encoded as it is now, at every answer.
+    const open = toStruct(metadata);
+    expect(encodeOnce(message(open))!.subarray(5).equals(expected)).toBe(true);
+    (open.fields!['agent-router']!.structValue!.fields as Record<string, unknown>).route = { stringValue: 'x' };
+    const changed = Buffer.from(responseType.encode(message(open)).finish());
+    expect(encodeOnce(message(open))!.subarray(5).equals(changed)).toBe(true);
+  });
+
+  it('writes frozen Structs nested in others, and beside other fields, as protobufjs does', () => {
+    const encodeOnce = frameEncoder(responseType, undefined, [], ['google.protobuf.Struct']);
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 6 }), fc.boolean(), (value, freeze) => {
+        const struct = toStruct(freeze ? Object.freeze({ ns: Object.freeze({ ...value }) }) : { ns: value });
+        const message = {
+          request_body: { response: { header_mutation: { set_headers: [header('x-a', 'b')] } } },
+          dynamic_metadata: struct,
+        };
+        const plain = Buffer.from(responseType.encode(message).finish());
+        expect(encodeOnce(message)!.subarray(5).equals(plain)).toBe(true);
+        expect(encodeOnce(message)!.subarray(5).equals(plain)).toBe(true);
+      }),
+    );
+  });
 });
