@@ -244,7 +244,9 @@ describe('the frame encoder', () => {
     // Not frozen: read, and encoded as it is now, at every answer.
     const open = toStruct(metadata);
     expect(encodeOnce(message(open))!.subarray(5).equals(expected)).toBe(true);
-    (open.fields!['agent-router']!.structValue!.fields as Record<string, unknown>).route = { stringValue: 'x' };
+    (open.fields!['agent-router']!.structValue!.fields as Record<string, unknown>).route = {
+      stringValue: 'x',
+    };
     const changed = Buffer.from(responseType.encode(message(open)).finish());
     expect(encodeOnce(message(open))!.subarray(5).equals(changed)).toBe(true);
   });
@@ -252,16 +254,22 @@ describe('the frame encoder', () => {
   it('writes frozen Structs nested in others, and beside other fields, as protobufjs does', () => {
     const encodeOnce = frameEncoder(responseType, undefined, [], ['google.protobuf.Struct']);
     fc.assert(
-      fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 6 }), fc.boolean(), (value, freeze) => {
-        const struct = toStruct(freeze ? Object.freeze({ ns: Object.freeze({ ...value }) }) : { ns: value });
-        const message = {
-          request_body: { response: { header_mutation: { set_headers: [header('x-a', 'b')] } } },
-          dynamic_metadata: struct,
-        };
-        const plain = Buffer.from(responseType.encode(message).finish());
-        expect(encodeOnce(message)!.subarray(5).equals(plain)).toBe(true);
-        expect(encodeOnce(message)!.subarray(5).equals(plain)).toBe(true);
-      }),
+      fc.property(
+        fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 6 }),
+        fc.boolean(),
+        (value, freeze) => {
+          const struct = toStruct(
+            freeze ? Object.freeze({ ns: Object.freeze({ ...value }) }) : { ns: value },
+          );
+          const message = {
+            request_body: { response: { header_mutation: { set_headers: [header('x-a', 'b')] } } },
+            dynamic_metadata: struct,
+          };
+          const plain = Buffer.from(responseType.encode(message).finish());
+          expect(encodeOnce(message)!.subarray(5).equals(plain)).toBe(true);
+          expect(encodeOnce(message)!.subarray(5).equals(plain)).toBe(true);
+        },
+      ),
     );
   });
 });
