@@ -11,7 +11,11 @@ import {
 import type { BenchResult } from './report.ts';
 import { ServerProcess } from './server-process.ts';
 
-const DEFAULT_REQUESTS = 1500;
+/**
+ * Requests per measured round: enough to span several of ext-proc's GC cycles (a mark-compact about
+ * every 4,000 chat requests, --trace-gc), so a round is not cheap only because no major GC fell in it.
+ */
+const DEFAULT_REQUESTS = 5_000;
 const CONCURRENCY = 16;
 const ROUNDS = 7;
 /**
@@ -46,7 +50,9 @@ async function measure(
   requests: number,
   firstIndex: number,
 ): Promise<Round> {
-  await server.cpuMicros(true);
+  // No forced GC before a round: a gateway under load never has one, and one made every server pay
+  // to grow its heap again (40 to 65 µs a request more, the grpc-js no-op most), which put every
+  // ratio nearer 1 than the servers' cost under load is (0.97 with it, 1.05 to 1.15 without).
   await driveChat(client, { requests: PREHEAT_REQUESTS, concurrency: CONCURRENCY, firstIndex });
   const before = await server.cpuMicros(false);
   const { elapsedMs } = await driveChat(client, {
