@@ -66,18 +66,24 @@ export class DecodedHeaderMap {
   readonly #names: string[] = [];
   /** Per header: start and end of its value's bytes (raw_value when non-empty, else value). */
   readonly #bounds: number[] = [];
-  /** Per header: whether `value` (field 2) was set besides raw_value, for `headers`. */
-  readonly #both: boolean[] = [];
+  /**
+   * The indexes of headers that came as `value` (field 2) instead of raw_value, for `headers`; made
+   * only when one does (Envoy sends raw_value), so a message does not keep a list of falses.
+   */
+  #valueOnly: number[] | undefined;
   #head: HttpHead | undefined;
 
   constructor(buffer: Buffer) {
     this.#buffer = buffer;
   }
 
-  add(name: string, start: number, stop: number, valueAlso: boolean): void {
+  add(name: string, start: number, stop: number, valueOnly: boolean): void {
+    if (valueOnly) {
+      this.#valueOnly ??= [];
+      this.#valueOnly.push(this.#names.length);
+    }
     this.#names.push(name);
     this.#bounds.push(start, stop);
-    this.#both.push(valueAlso);
   }
 
   head(): HttpHead {
@@ -88,7 +94,9 @@ export class DecodedHeaderMap {
   get headers(): HeaderValue[] {
     return this.#names.map((key, i) => {
       const value = this.#buffer.subarray(this.#bounds[2 * i]!, this.#bounds[2 * i + 1]!);
-      return this.#both[i] ? { key, value: value.toString('utf8') } : { key, raw_value: value };
+      return this.#valueOnly?.includes(i)
+        ? { key, value: value.toString('utf8') }
+        : { key, raw_value: value };
     });
   }
 }
