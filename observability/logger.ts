@@ -83,6 +83,26 @@ export function infoLineWriter(logger: Logger): (fields: Record<string, unknown>
   };
 }
 
+/** The ISO-8601 text of the last second a line was written in, without its milliseconds. */
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/**
+ * `new Date(ms).toISOString()`, from a prefix made once per second: toISOString costs about 440 ns,
+ * once per request line (Date.now about 45).
+ */
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    // Always ".mmmZ" at the end, whatever the year's width (ECMA-262, Date Time String Format).
+    isoPrefix = iso.slice(0, -4);
+    isoSecond = second;
+  }
+  const millis = ms - second * 1000;
+  return `${isoPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+}
+
 /**
  * The line frame of infoLineWriter for members the caller has already serialised (`"a":1,"b":2`, no
  * braces; '' for none), so a line built from an object's own JSON needs no copy of the object first.
@@ -102,7 +122,7 @@ export function infoMembersWriter(logger: Logger): ((members: string, msg: strin
       lastMsg = msg;
       lastMsgJson = JSON.stringify(msg);
     }
-    const time = new Date().toISOString();
+    const time = isoTime(Date.now());
     destination.write(
       `{"level":${INFO},"time":"${time}"${bindings}${members === '' ? '' : `,${members}`},"msg":${lastMsgJson}}\n`,
     );

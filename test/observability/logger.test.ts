@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { infoLineWriter } from '../../observability/logger.ts';
+import { infoLineWriter, isoTime } from '../../observability/logger.ts';
 import { capturingLogger } from '../helpers/log-capture.ts';
 
 const record = {
@@ -56,5 +57,18 @@ describe('the per-request line writer', () => {
     const child = logger.child({ component: 'c' });
     infoLineWriter(child)({ event: 'request', status: 200 }, 'request');
     expect(records()).toEqual([expect.objectContaining({ component: 'c', event: 'request', status: 200 })]);
+  });
+});
+
+describe('isoTime', () => {
+  it('writes what toISOString writes, any millisecond, any year Date can hold', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => {
+        expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+      }),
+    );
+    // Consecutive milliseconds across a second and a year, as a busy process writes them.
+    const start = Date.UTC(2026, 11, 31, 23, 59, 59, 990);
+    for (let ms = start; ms < start + 30; ms++) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
 });
