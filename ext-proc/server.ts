@@ -2,7 +2,7 @@
  * The ext-proc service: Envoy's ExternalProcessor over gRPC (TCP, a Unix socket for the sidecar, or
  * both), grpc.health.v1 on the same listeners, the admin HTTP server, and the configuration in force.
  */
-import type { Snapshot } from '../config/snapshot.ts';
+import type { CompiledBackend, Snapshot } from '../config/snapshot.ts';
 import { SnapshotStore } from '../config/store.ts';
 import { HealthService } from '../grpc/health.ts';
 import { GrpcServer, type ServerCall } from '../grpc/server.ts';
@@ -87,16 +87,15 @@ export async function startExtProc(options: ExtProcOptions): Promise<ExtProcServ
   const observer = allObservers([requestLogObserver(logger, metrics), ...(options.recorders ?? [])], logger);
   const ledger = new AttemptLedger();
   const routerShared = { attempts: ledger };
-  const attemptCells = new Map<string, CounterCell>();
+  // By the configured backend object: no label key string made per attempt. A reload makes new
+  // backends, and the old ones' entries go with them.
+  const attemptCells = new WeakMap<object, CounterCell>();
   const attempts = {
-    onAttempt: (backend: string, provider: string) => {
-      const key = `${backend}\u0000${provider}`;
-      let cell = attemptCells.get(key);
+    onAttempt: (backend: Pick<CompiledBackend, 'id' | 'provider'>) => {
+      let cell = attemptCells.get(backend);
       if (!cell) {
-        // Backends come from configuration; the bound only keeps a churning config from growing it.
-        if (attemptCells.size >= 10_000) attemptCells.clear();
-        cell = metrics.attemptCells.cell({ backend, provider });
-        attemptCells.set(key, cell);
+        cell = metrics.attemptCells.cell({ backend: backend.id, provider: backend.provider });
+        attemptCells.set(backend, cell);
       }
       cell.inc();
     },

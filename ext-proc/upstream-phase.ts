@@ -14,7 +14,7 @@
  */
 import type { AttemptRecord, PickerChoice } from '../analytics/record.ts';
 import type { Credential } from '../config/credentials.ts';
-import type { CompiledEntry } from '../config/snapshot.ts';
+import type { CompiledBackend, CompiledEntry } from '../config/snapshot.ts';
 import type { SnapshotStore } from '../config/store.ts';
 import { DESTINATION_ENDPOINT_HEADER, PICKER_SCORES_NAMESPACE } from '../endpoint-picker/protocol.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
@@ -59,7 +59,8 @@ const PROVIDER_AUTH_STATUSES = new Set([401, 403]);
 const MAX_ERROR_BODY_BYTES = 1 << 20;
 
 export interface AttemptObserver {
-  onAttempt(backendId: string, provider: string): void;
+  /** The backend an attempt goes to: the configured one (the same object for every attempt at it). */
+  onAttempt(backend: Pick<CompiledBackend, 'id' | 'provider'>): void;
 }
 
 /** The finite numbers of a metadata object (the picker may be another build: nothing else is trusted). */
@@ -141,7 +142,7 @@ export class UpstreamPhases implements Phases {
     this.#keyId = fromMetadata('key_id') ?? head.get(KEY_ID_HEADER);
     this.#requestHead = head;
     for (const name of head.names()) if (name.startsWith(INTERNAL_PREFIX)) this.#internalHeaders.push(name);
-    this.observer.onAttempt(this.#candidate.backend.id, this.#candidate.backend.provider);
+    this.observer.onAttempt(this.#candidate.backend);
     const requestId = head.get(REQUEST_ID_HEADER);
     if (this.ledger && requestId !== undefined) {
       this.#record = { backend: this.#candidate.backend.id, status: 0, startMs: Date.now() };
