@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../config/file-source.ts';
 import { type ExtProcServer, startExtProc } from '../../ext-proc/server.ts';
 import { supportedProviders } from '../../ext-proc/translate/registry.ts';
+import { createExtProcMetrics } from '../../observability/metrics.ts';
 import { headerMap, rawClient } from '../helpers/ext-proc-client.ts';
 import { capturingLogger } from '../helpers/log-capture.ts';
 
@@ -155,6 +156,56 @@ describe('ext-proc server', () => {
     late.send({ request_headers: { headers: headerMap({ ':path': '/v1/models' }), end_of_stream: true } });
     await late.done;
     expect(late.received).toHaveLength(0);
+    client.close();
+  });
+});
+
+describe('the attempt metric', () => {
+  it('counts each attempt under its backend and provider, across a configuration reload', async () => {
+    const metrics = createExtProcMetrics();
+    const snapshot = () => loadSnapshot('examples/local.yaml', { supportedProviders });
+    const server = await startExtProc({
+      snapshot: snapshot(),
+      logger: capturingLogger().logger,
+      grpcAddress: '127.0.0.1:0',
+      metrics,
+    });
+    servers.push(server);
+    const entry = [...snapshot().entries.values()][0]!;
+    const client = rawClient(`127.0.0.1:${server.grpcPort}`);
+    const attempt = async () => {
+      const stream = client.open('upstream');
+      stream.send({
+        request_headers: {
+          headers: headerMap({
+            ':method': 'POST',
+            ':path': '/v1/chat/completions',
+            'x-agent-router-route': entry.id,
+            'x-envoy-attempt-count': '1',
+          }),
+          end_of_stream: false,
+        },
+      });
+      await stream.next();
+      stream.end();
+      stream.cancel();
+    };
+    const counted = async () => {
+      const text = await metrics.registry.getSingleMetricAsString('agent_router_upstream_attempts_total');
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.includes(`backend="${entry.backend.id}"`) && l.includes(`provider="${entry.backend.provider}"`),
+        );
+      return line === undefined ? 0 : Number(line.split(' ').at(-1));
+    };
+    await attempt();
+    await attempt();
+    expect(await counted()).toBe(2);
+    server.store.replace(snapshot());
+    await attempt();
+    expect(await counted()).toBe(3);
     client.close();
   });
 });
