@@ -370,9 +370,12 @@ export class RouterPhases implements Phases {
 
 type DecisionMetadata = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
-/** Decision metadata by entry, then by the rest of what it names; bounded per entry, as childrenFor is. */
-const decisionMetadataCache = new WeakMap<CompiledEntry, Map<string, DecisionMetadata>>();
-const MAX_DECISION_METADATA_PER_ENTRY = 1024;
+/**
+ * Decision metadata by entry, then key id, then path: keyed by strings that already exist, so a lookup
+ * makes none. Bounded per entry, as childrenFor is.
+ */
+const decisionMetadataCache = new WeakMap<CompiledEntry, Map<string, Map<string, DecisionMetadata>>>();
+const MAX_DECISION_METADATA_KEYS_PER_ENTRY = 1024;
 
 /**
  * The router's decision as dynamic metadata, for the per-attempt filter and access logs. It names only
@@ -383,15 +386,26 @@ const MAX_DECISION_METADATA_PER_ENTRY = 1024;
  */
 function decisionMetadata(decision: RouteDecision, keyId: string, path: string): DecisionMetadata {
   const { entry } = decision;
-  let byRest = decisionMetadataCache.get(entry);
-  if (byRest === undefined) {
-    byRest = new Map();
-    decisionMetadataCache.set(entry, byRest);
+  let byKey = decisionMetadataCache.get(entry);
+  if (byKey === undefined) {
+    byKey = new Map();
+    decisionMetadataCache.set(entry, byKey);
   }
-  const rest = `${keyId}\u0000${path}\u0000${decision.logicalModel}\u0000${decision.routeConfigId}`;
-  let metadata = byRest.get(rest);
-  if (metadata === undefined) {
-    if (byRest.size >= MAX_DECISION_METADATA_PER_ENTRY) byRest.clear();
+  let byPath = byKey.get(keyId);
+  if (byPath === undefined) {
+    if (byKey.size >= MAX_DECISION_METADATA_KEYS_PER_ENTRY) byKey.clear();
+    byPath = new Map();
+    byKey.set(keyId, byPath);
+  }
+  let metadata = byPath.get(path);
+  const known = metadata?.[METADATA_NAMESPACE];
+  // An entry serves one route config and logical model in practice; a decision naming others replaces
+  // the remembered value rather than sharing it.
+  if (
+    metadata === undefined ||
+    known!.logical_model !== decision.logicalModel ||
+    known!.route_config !== decision.routeConfigId
+  ) {
     metadata = Object.freeze({
       [METADATA_NAMESPACE]: Object.freeze({
         key_id: keyId,
@@ -406,7 +420,7 @@ function decisionMetadata(decision: RouteDecision, keyId: string, path: string):
         backend: entry.backend.id,
       }),
     });
-    byRest.set(rest, metadata);
+    byPath.set(path, metadata);
   }
   return metadata;
 }

@@ -13,7 +13,7 @@ import { bodyFromString } from '../../protos/body-headroom.ts';
 import { errors } from '../errors.ts';
 import { parseLargeJson } from './large-json.ts';
 import { MARK_OPEN_BYTES, type StandIns } from './stand-ins.ts';
-import { topLevelMembers } from './top-level.ts';
+import { checkTopLevelKeys } from './top-level.ts';
 
 export interface RequestJsonOptions {
   /** Bodies of at least this many bytes are parsed with stand-ins. */
@@ -84,7 +84,7 @@ export class RequestJson {
         this.#parsed = large;
       } else {
         const value: unknown = JSON.parse(raw.toString('utf8'));
-        topLevelMembers(raw); // throws on a duplicate key
+        checkTopLevelKeys(raw);
         this.#parsed = { value };
       }
     } catch (error) {

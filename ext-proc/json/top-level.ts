@@ -84,34 +84,55 @@ function decodeKey(buf: Buffer, open: number, close: number): string {
   }
 }
 
+/** Keys of the scan in progress (scans are synchronous and never nested), kept from scan to scan. */
+const scanKeys: string[] = [];
+/** Past this many keys, duplicates are looked up in a Set: a linear search would be quadratic. */
+const LINEAR_KEYS = 16;
+
 /**
- * Every member of the top-level object, in order, with its key decoded. Throws a 400 `duplicate_key`
- * AgentRouterError when two keys are equal after decoding, a 400 `invalid_json` when a value is nested
- * deeper than MAX_DEPTH. The body is expected to be valid JSON (the
- * router-level phase parsed it); on anything else the scan stops without throwing, and a body that is
- * not an object has no members.
+ * Scans the top-level object's members, adding each to `members` when given. Throws a 400
+ * `duplicate_key` AgentRouterError when two keys are equal after decoding, a 400 `invalid_json` when a
+ * value is nested deeper than MAX_DEPTH. The body is expected to be valid JSON (the router-level
+ * phase parsed it); on anything else the scan stops without throwing, and a body that is not an
+ * object has no members.
  */
-export function topLevelMembers(buf: Buffer): ValueSpan[] {
-  const members: ValueSpan[] = [];
+function scanMembers(buf: Buffer, members: ValueSpan[] | undefined): void {
   let i = skipSpace(buf, 0);
-  if (buf[i] !== 0x7b) return members;
-  const seen = new Set<string>();
+  if (buf[i] !== 0x7b) return;
+  let count = 0;
+  let seen: Set<string> | undefined;
   i = skipSpace(buf, i + 1);
   while (buf[i] === QUOTE) {
     const keyEnd = skipString(buf, i);
     const key = decodeKey(buf, i, keyEnd);
-    if (seen.has(key)) throw errors.duplicateKey(key);
-    seen.add(key);
+    if (seen === undefined) {
+      for (let k = 0; k < count; k++) if (scanKeys[k] === key) throw errors.duplicateKey(key);
+      if (count < LINEAR_KEYS) scanKeys[count] = key;
+      else seen = new Set([...scanKeys.slice(0, LINEAR_KEYS), key]);
+    } else if (seen.has(key)) throw errors.duplicateKey(key);
+    else seen.add(key);
+    count++;
     const colon = skipSpace(buf, keyEnd);
     if (buf[colon] !== COLON) break;
     const start = skipSpace(buf, colon + 1);
     const end = valueEnd(buf, start);
-    members.push({ key, start, end });
+    members?.push({ key, start, end });
     i = skipSpace(buf, end);
     if (buf[i] !== COMMA) break;
     i = skipSpace(buf, i + 1);
   }
+}
+
+/** Every member of the top-level object, in order, with its key decoded (errors: see scanMembers). */
+export function topLevelMembers(buf: Buffer): ValueSpan[] {
+  const members: ValueSpan[] = [];
+  scanMembers(buf, members);
   return members;
+}
+
+/** Refuses a body whose top-level object names a key twice (see scanMembers), making no spans. */
+export function checkTopLevelKeys(buf: Buffer): void {
+  scanMembers(buf, undefined);
 }
 
 /** The top-level members whose (decoded) key is in `keys`; at most one per key (see topLevelMembers). */

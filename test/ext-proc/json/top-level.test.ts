@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AgentRouterError } from '../../../ext-proc/errors.ts';
-import { spliceValues, topLevelValues } from '../../../ext-proc/json/top-level.ts';
+import {
+  checkTopLevelKeys,
+  spliceValues,
+  topLevelMembers,
+  topLevelValues,
+} from '../../../ext-proc/json/top-level.ts';
 import { fullyEscaped, spelledString } from '../../helpers/json-spellings.ts';
 
 const MODEL = new Set(['model']);
@@ -133,6 +138,26 @@ describe('top-level keys are compared decoded, as JSON.parse reads them', () => 
         );
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('the duplicate-key check, with few keys and with many', () => {
+  it('refuses a body exactly when two top-level keys are equal, however many keys it has', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...Array.from({ length: 60 }, (_, i) => `k${i}`)), { maxLength: 50 }),
+        (keys) => {
+          const body = Buffer.from(`{${keys.map((k, i) => `"${k}":${i}`).join(',')}}`);
+          const duplicated = new Set(keys).size !== keys.length;
+          for (const check of [checkTopLevelKeys, topLevelMembers]) {
+            if (duplicated)
+              expect(() => check(body)).toThrow(expect.objectContaining({ code: 'duplicate_key' }));
+            else expect(() => check(body)).not.toThrow();
+          }
+          if (!duplicated) expect(topLevelMembers(body).map((m) => m.key)).toEqual(keys);
+        },
+      ),
     );
   });
 });
