@@ -18,8 +18,6 @@ import { HttpHead } from '../ext-proc/phases.ts';
 import type { HeaderValue } from './ext-proc-messages.ts';
 import { NameInterner } from './name-interner.ts';
 
-export { nameBucket } from './name-interner.ts';
-
 /** A field this decoder leaves to protobufjs, or bytes it cannot read: decode the message there. */
 class Fallback extends Error {}
 const FALLBACK = new Fallback();

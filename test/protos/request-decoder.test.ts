@@ -4,7 +4,8 @@ import { headMap } from '../../ext-proc/stream.ts';
 import { toStruct } from '../../ext-proc/struct.ts';
 import { extProcRoot } from '../../protos/envoy.ts';
 import type { HeaderMap, ProcessingRequest } from '../../protos/ext-proc-messages.ts';
-import { DecodedHeaderMap, nameBucket, requestDecoder } from '../../protos/request-decoder.ts';
+import { nameBucket } from '../../protos/name-interner.ts';
+import { DecodedHeaderMap, requestDecoder } from '../../protos/request-decoder.ts';
 
 const requestType = extProcRoot().lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
 const decode = requestDecoder(requestType) as (buffer: Buffer) => ProcessingRequest;
